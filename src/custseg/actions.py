@@ -1,0 +1,109 @@
+"""Suggest marketing actions for each segment, each with the profile fact that triggered it."""
+
+from __future__ import annotations
+
+from .profile import DISTINCT_Z, column_label, concept_of
+
+#: (concept, direction, action); direction +1 when the concept is high, -1 when low.
+SINGLE_RULES = [
+    ("spending", +1, "Protect and grow your top spenders: personal recommendations and loyalty perks."),
+    ("spending", -1, "Activate spending with a targeted bundle or first-purchase offer."),
+    ("income", +1, "Lead with premium ranges and quality messages."),
+    ("income", -1, "Lead with value ranges, promotions and instalment-free pricing."),
+    ("age", -1, "Reach them on social media and mobile channels, with trend-led creative."),
+    ("age", +1, "Favour e-mail, print and in-store service; stress quality and reassurance."),
+    ("visits", +1, "Enrol them in a loyalty programme and ask for referrals."),
+    ("visits", -1, "Send a win-back reminder with a time-limited incentive to visit."),
+    ("frequency", +1, "Enrol them in a loyalty programme and ask for referrals."),
+    ("frequency", -1, "Nudge a second purchase with a personalised reminder and a small incentive."),
+    ("online", +1, "Put the budget into digital: app, e-mail and retargeting campaigns."),
+    ("online", -1, "Invite them to in-store events and offer click-and-collect to bring them online."),
+    ("tenure", -1, "Run an onboarding journey: welcome offer and a reason for a second purchase."),
+    ("tenure", +1, "Thank them for their loyalty with anniversary rewards; invite referrals."),
+    ("recency", +1, "Win them back now: a personal offer before they lapse for good."),
+    ("recency", -1, "Keep the momentum: recommend complementary products while they are active."),
+    ("returns", +1, "Review fit and description of returned products; offer sizing help."),
+]
+
+#: (concept a, direction a, concept b, direction b, action)
+PAIR_RULES = [
+    ("income", +1, "spending", +1, "Treat as VIPs: premium service, early access and exclusive offers."),
+    ("income", +1, "spending", -1,
+     "Upsell: they can afford more; test premium products and find out what holds them back."),
+    ("income", -1, "spending", +1,
+     "Reward their loyalty with value bundles and points; avoid pushing credit."),
+    ("income", -1, "spending", -1,
+     "Keep service costs low: automated, discount-led messages; do not overspend on them."),
+]
+
+
+def suggest_actions(segment: dict, features: list[str]) -> list[dict]:
+    """Actions for one profiled segment, most specific first (at most three).
+
+    Parameters
+    ----------
+    segment : dict
+        A profile from `custseg.profile.profile_segments`.
+    features : list of str
+        The columns the segmentation was built on; only these trigger actions.
+    """
+    if segment["id"] == -1:
+        return [{
+            "action": "Review these customers individually before any campaign: they fit no segment.",
+            "reason": f"DBSCAN found {segment['size']:,} customers far from every dense group.",
+        }]
+    facts = _facts(segment, features)
+    ranked: list[tuple[float, str, str]] = []   # (strength, action, reason)
+    for concept_a, dir_a, concept_b, dir_b, action in PAIR_RULES:
+        if (concept_a, dir_a) in facts and (concept_b, dir_b) in facts:
+            (text_a, z_a), (text_b, z_b) = facts[concept_a, dir_a], facts[concept_b, dir_b]
+            ranked.append(((z_a + z_b) / 2, action, f"{text_a} and {text_b}"))
+    paired = set()
+    for concept_a, dir_a, concept_b, dir_b, _ in PAIR_RULES:
+        if (concept_a, dir_a) in facts and (concept_b, dir_b) in facts:
+            paired |= {concept_a, concept_b}
+    for concept, direction, action in SINGLE_RULES:
+        if (concept, direction) in facts and concept not in paired:
+            text, z = facts[concept, direction]
+            ranked.append((z, action, text))
+    for item in segment["top_features"]:
+        if concept_of(item["feature"]).key is None:
+            label = column_label(item["feature"])
+            if item["z"] > 0:
+                action = f"Build offers around {label}: cross-sell and bundle where they already spend."
+            else:
+                action = f"Test an introductory offer on {label}, where they are below average."
+            ranked.append((abs(item["z"]), action, _fact_text(item)))
+    actions: list[dict] = []
+    # Strongest fact first; stable order keeps pair rules ahead of single ones on ties.
+    for _, action, reason in sorted(ranked, key=lambda item: -item[0]):
+        _add(actions, action, reason)
+    if not actions:
+        _add(actions, "Include them in broad campaigns and A/B-test offers to learn what moves them.",
+             "no feature sets this segment apart by more than half a standard deviation")
+    return actions[:3]
+
+
+def _facts(segment: dict, features: list[str]) -> dict:
+    """(concept, direction) -> (reason text, |z|), from features that differ by |z| >= DISTINCT_Z."""
+    facts = {}
+    for feature in features:
+        stats = segment["profile"].get(feature)
+        if stats is None or abs(stats["z"]) < DISTINCT_Z:
+            continue
+        key = concept_of(feature).key
+        direction = 1 if stats["z"] > 0 else -1
+        if key is not None and (key, direction) not in facts:
+            facts[key, direction] = (_fact_text({"feature": feature, **stats}), abs(stats["z"]))
+    return facts
+
+
+def _fact_text(item: dict) -> str:
+    side = "above" if item["z"] > 0 else "below"
+    return (f"{column_label(item['feature'])} is {abs(item['z']):.1f} SD {side} average "
+            f"({item['mean']:.3g} vs {item['overall_mean']:.3g})")
+
+
+def _add(actions: list[dict], action: str, reason: str) -> None:
+    if all(existing["action"] != action for existing in actions):
+        actions.append({"action": action, "reason": reason})

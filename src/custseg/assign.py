@@ -1,0 +1,71 @@
+"""How a fitted segmentation puts a customer (a row of the model matrix) into a segment.
+
+Every algorithm ends in one of two plain forms, so models save as numbers, not code:
+
+- ``centroids``: the nearest segment centre (K-Means);
+- ``nearest``: the segment of the nearest reference point (hierarchical: the customers
+  or micro-cluster centres it was fitted on; DBSCAN: its core points), and noise (-1)
+  when that point is farther than ``radius``.
+
+The labels of a run are defined by this rule too, so assigning the training data
+reproduces the run's segments exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+_CHUNK = 65536
+
+
+@dataclass
+class Assigner:
+    """Nearest-centre or nearest-reference-point segment assignment."""
+
+    kind: str                     # "centroids" or "nearest"
+    points: np.ndarray            # (m, d) centres or reference points
+    labels: np.ndarray            # (m,) segment of each point
+    radius: float | None = None   # "nearest" only: farther than this is noise (-1)
+
+    def predict(self, matrix: np.ndarray) -> np.ndarray:
+        """Segment of each row of ``matrix`` (int64; -1 is noise)."""
+        if self.kind == "centroids":
+            nearest = _nearest_centre(matrix, self.points)
+            return self.labels[nearest]
+        from scipy.spatial import cKDTree
+
+        distance, nearest = cKDTree(self.points).query(matrix, k=1)
+        out = self.labels[nearest].astype("int64")
+        if self.radius is not None:
+            out[distance > self.radius] = -1
+        return out
+
+    def to_dict(self) -> dict:
+        """JSON-able form for the model file."""
+        return {
+            "kind": self.kind,
+            "points": self.points.tolist(),
+            "labels": self.labels.tolist(),
+            "radius": self.radius,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Assigner":
+        """Inverse of `to_dict`."""
+        points = np.asarray(data["points"], dtype="float64")
+        labels = np.asarray(data["labels"], dtype="int64")
+        if data["kind"] not in ("centroids", "nearest") or points.ndim != 2 or len(points) != len(labels):
+            raise ValueError("inconsistent assigner")
+        return cls(data["kind"], points, labels, data["radius"])
+
+
+def _nearest_centre(matrix: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre for each row, in chunks to bound memory."""
+    out = np.empty(len(matrix), dtype="int64")
+    for start in range(0, len(matrix), _CHUNK):
+        block = matrix[start:start + _CHUNK]
+        distance = ((block[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+        out[start:start + _CHUNK] = distance.argmin(axis=1)
+    return out

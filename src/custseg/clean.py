@@ -1,0 +1,462 @@
+"""Clean a customer table: column roles, parsing, impossible values, duplicates, missing
+values and outliers. Every input row is either used or counted as dropped with a reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .settings import Settings
+from .stats import log_helps, robust_fences
+
+#: Normalised header names that identify a customer id column.
+ID_NAMES = {
+    "id", "customerid", "custid", "clientid", "userid", "memberid", "accountid",
+    "customer", "customerno", "customernumber", "customercode", "clientno",
+}
+#: A text column with more distinct values than this is not used as a categorical.
+MAX_CATEGORIES = 20
+#: A whole-number column with at most this many distinct values holds codes, not amounts.
+MAX_CODE_VALUES = 5
+#: Share of non-blank values that must parse as numbers for a column to count as numeric.
+NUMERIC_SHARE = 0.9
+NON_NEGATIVE_WORDS = (
+    "income", "spend", "score", "visit", "tenure", "count", "amount", "price", "revenue",
+    "sales", "quantity", "orders", "purchases", "frequency", "monetary", "salary",
+)
+
+
+@dataclass
+class ColumnRoles:
+    """What each input column is used for."""
+
+    id: str | None
+    numeric: list[str]
+    categorical: list[str]
+    features: list[str]
+    excluded: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id_name(self) -> str:
+        """Name of the id column in the outputs (``row`` when rows are numbered)."""
+        return self.id if self.id is not None else "row"
+
+
+@dataclass
+class Ledger:
+    """Where every input row went, and which cells were changed and why."""
+
+    rows_read: int
+    rows_dropped: dict[str, int] = field(default_factory=dict)
+    cells_fixed: dict[str, dict[str, int]] = field(default_factory=dict)
+    outliers: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def rows_used(self) -> int:
+        """Rows that reach the model."""
+        return self.rows_read - sum(self.rows_dropped.values())
+
+    def drop(self, reason: str, count: int) -> None:
+        """Record ``count`` rows dropped for ``reason`` (zero counts are not recorded)."""
+        if count:
+            self.rows_dropped[reason] = self.rows_dropped.get(reason, 0) + int(count)
+
+    def fix(self, reason: str, column: str, count: int) -> None:
+        """Record ``count`` cells of ``column`` changed for ``reason``."""
+        if count:
+            per_column = self.cells_fixed.setdefault(reason, {})
+            per_column[column] = per_column.get(column, 0) + int(count)
+
+    def to_dict(self) -> dict:
+        """The ledger as plain values for ``summary.json``."""
+        return {
+            "rows_read": self.rows_read,
+            "rows_used": self.rows_used,
+            "rows_dropped": dict(self.rows_dropped),
+            "cells_fixed": {k: dict(v) for k, v in self.cells_fixed.items()},
+            "outliers": {k: dict(v) for k, v in self.outliers.items()},
+        }
+
+
+@dataclass
+class CleaningParams:
+    """Fitted cleaning rules, applied again unchanged to new customers."""
+
+    numeric_rules: dict[str, dict]      # column -> {"decimal_comma", "low", "high", "fill", "fence"}
+    categorical_fill: dict[str, str]    # column -> most frequent level
+    code_columns: list[str]             # categoricals stored as whole-number codes
+
+    def to_dict(self) -> dict:
+        """JSON-able form for the model file."""
+        return {
+            "numeric_rules": self.numeric_rules,
+            "categorical_fill": self.categorical_fill,
+            "code_columns": self.code_columns,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CleaningParams":
+        """Inverse of `to_dict`."""
+        return cls(dict(data["numeric_rules"]), dict(data["categorical_fill"]), list(data["code_columns"]))
+
+
+@dataclass
+class CleanTable:
+    """Output of the cleaning stage."""
+
+    data: pd.DataFrame          # used rows, numeric columns as float, categoricals as str
+    ids: pd.Series              # customer id of each used row
+    roles: ColumnRoles
+    ledger: Ledger
+    params: CleaningParams
+    outlier_rows: np.ndarray    # bool per used row: any feature beyond its fences
+
+
+# --------------------------------------------------------------------------- parsing
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", str(name).lower())
+
+
+def parse_numbers(column: pd.Series, decimal_comma: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Parse a column to float64.
+
+    Returns
+    -------
+    values : ndarray of float64
+        Parsed values; blanks and unusable values are NaN.
+    unparseable : ndarray of bool
+        True where a non-blank value could not be used (text, or a number too large
+        for float64 such as ``1e999``).
+    """
+    if pd.api.types.is_bool_dtype(column):
+        column = column.astype("float64")
+    if pd.api.types.is_numeric_dtype(column):
+        values = column.to_numpy(dtype="float64", na_value=np.nan)
+        blank = np.isnan(values)
+    else:
+        text = column.astype("string").str.strip()
+        blank = (text.isna() | (text == "")).to_numpy(dtype=bool)
+        if decimal_comma:
+            text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    bad = ~np.isfinite(values) & ~blank
+    values = np.where(np.isfinite(values), values, np.nan)
+    return values, bad
+
+
+def _numeric_reading(column: pd.Series) -> tuple[np.ndarray, np.ndarray, bool] | None:
+    """Parse ``column`` as numbers if most of its non-blank values are numbers."""
+    values, bad = parse_numbers(column)
+    present = (~np.isnan(values)).sum() + bad.sum()
+    if present == 0:
+        return None
+    if (~np.isnan(values)).sum() >= NUMERIC_SHARE * present:
+        return values, bad, False
+    if pd.api.types.is_numeric_dtype(column):
+        return None
+    values, bad = parse_numbers(column, decimal_comma=True)
+    if (~np.isnan(values)).sum() >= NUMERIC_SHARE * present:
+        return values, bad, True
+    return None
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """Column as stripped strings with blanks as NA."""
+    text = column.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+# --------------------------------------------------------------------------- roles
+
+def _find_id(df: pd.DataFrame, settings: Settings) -> str | None:
+    if settings.id_col is not None:
+        if settings.id_col not in df.columns:
+            raise InputError(
+                f"--id column {settings.id_col!r} not found; columns are: {', '.join(map(str, df.columns))}"
+            )
+        return settings.id_col
+    for name in df.columns:
+        if _normalise(name) in ID_NAMES or _normalise(name).endswith(("customerid", "clientid")):
+            text = _text(df[name])
+            if text.notna().mean() >= 0.5:
+                return name
+    return None
+
+
+def _is_row_number(values: np.ndarray) -> bool:
+    """Whether a numeric column just counts rows (1, 2, 3, ... or any step-1 run)."""
+    x = values[~np.isnan(values)]
+    return x.size == values.size and x.size > 2 and bool(np.all(np.diff(x) == 1))
+
+
+def detect_roles(df: pd.DataFrame, settings: Settings, parsed: dict) -> ColumnRoles:
+    """Decide the id, numeric, categorical, feature and excluded columns.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table as read.
+    settings : Settings
+        ``id_col``, ``features`` and ``exclude`` override the guesses.
+    parsed : dict
+        Filled with ``column -> (values, unparseable, decimal_comma)`` for numeric columns.
+    """
+    names = [str(c) for c in df.columns]
+    for option, wanted in (("--features", settings.features or ()), ("--exclude", settings.exclude)):
+        missing = [c for c in wanted if c not in names]
+        if missing:
+            raise InputError(
+                f"{option} names {len(missing)} column(s) not in the data: {', '.join(missing)}; "
+                f"columns are: {', '.join(names)}"
+            )
+    id_col = _find_id(df, settings)
+    numeric, categorical, excluded = [], [], {}
+    for name in names:
+        if name == id_col:
+            continue
+        if name in settings.exclude:
+            excluded[name] = "excluded by --exclude"
+            continue
+        reason = _classify(df[name], name, parsed, numeric, categorical)
+        if reason:
+            excluded[name] = reason
+    if settings.features:
+        unusable = [c for c in settings.features if c not in numeric and c not in categorical]
+        if unusable:
+            detail = "; ".join(f"{c}: {excluded.get(c, 'the id column')}" for c in unusable)
+            raise InputError(f"--features names column(s) that cannot be used: {detail}")
+        features = list(settings.features)
+    else:
+        features = list(numeric) if numeric else list(categorical)
+    if not features:
+        detail = "; ".join(f"{c}: {r}" for c, r in excluded.items()) or "no columns besides the id"
+        raise InputError(f"no usable numeric or categorical feature ({detail})")
+    return ColumnRoles(id_col, numeric, categorical, features, excluded)
+
+
+def _classify(column: pd.Series, name: str, parsed: dict, numeric: list, categorical: list) -> str | None:
+    """Append ``name`` to ``numeric`` or ``categorical``; return an exclusion reason otherwise.
+
+    Numeric readings (also of whole-number code columns) are stored in ``parsed``.
+    """
+    reading = _numeric_reading(column)
+    if reading is None:
+        text = _text(column)
+        levels = text.nunique(dropna=True)
+        if levels == 0:
+            return "empty"
+        if levels == 1:
+            return "constant (one value)"
+        if levels > MAX_CATEGORIES:
+            if levels >= 0.9 * text.notna().sum():
+                return f"id-like or free text ({levels} distinct values)"
+            return f"too many categories ({levels}) to describe segments"
+        categorical.append(name)
+        return None
+    values = reading[0]
+    distinct = np.unique(values[~np.isnan(values)])
+    if distinct.size <= 1:
+        return "constant (one value)"
+    if _is_row_number(values):
+        return "id-like (numbers the rows)"
+    parsed[name] = reading
+    whole = bool(np.all(distinct == np.round(distinct)))
+    if whole and distinct.size <= MAX_CODE_VALUES and len(column) >= 20:
+        categorical.append(name)
+    else:
+        numeric.append(name)
+    return None
+
+
+# --------------------------------------------------------------------------- rules
+
+def _plausible_range(name: str) -> tuple[float, float]:
+    """Values outside this range are impossible for a column of this name."""
+    low, high = -np.inf, np.inf
+    key = name.lower()
+    stated = re.search(r"\(\s*(-?\d+(?:\.\d+)?)\s*[-–]\s*(\d+(?:\.\d+)?)\s*\)", key)
+    if stated:
+        return float(stated.group(1)), float(stated.group(2))
+    if re.search(r"\bage\b|^age|age$", key):
+        return 0.0, 120.0
+    if any(word in key for word in NON_NEGATIVE_WORDS):
+        low = 0.0
+    if any(word in key for word in ("share", "percent", "pct", "ratio")):
+        low = 0.0
+    return low, high
+
+
+def clean_customers(df: pd.DataFrame, settings: Settings) -> CleanTable:
+    """Run the cleaning stage on a customer table.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per customer, as read from the file.
+    settings : Settings
+        Column overrides and the missing-value and outlier policies.
+
+    Returns
+    -------
+    CleanTable
+        Used rows with parsed values, their ids, column roles, the ledger and the fitted
+        rules that `apply_cleaning` reuses for new customers.
+    """
+    if len(df) == 0:
+        raise InputError("the table has no rows")
+    ledger = Ledger(rows_read=len(df))
+    parsed: dict = {}
+    roles = detect_roles(df, settings, parsed)
+    ids = _ids(df, roles)
+    keep = ids.notna().to_numpy().copy()
+    ledger.drop("missing id", int((~keep).sum()))
+    duplicated = ids.duplicated(keep="first").to_numpy() & keep
+    ledger.drop("duplicate id", int(duplicated.sum()))
+    keep &= ~duplicated
+
+    data = pd.DataFrame(index=df.index)
+    rules: dict[str, dict] = {}
+    problems: dict[str, dict[str, np.ndarray]] = {"unparseable value": {}, "impossible value": {}}
+    for name in roles.numeric:
+        values, bad, decimal_comma = parsed[name]
+        low, high = _plausible_range(name)
+        impossible = (values < low) | (values > high)
+        problems["unparseable value"][name] = bad
+        problems["impossible value"][name] = impossible
+        data[name] = np.where(impossible, np.nan, values)
+        rules[name] = {"decimal_comma": decimal_comma, "low": _num(low), "high": _num(high)}
+    code_columns = [name for name in roles.categorical if name in parsed]
+    for name in roles.categorical:
+        data[name] = _codes(df[name]) if name in parsed else _text(df[name])
+
+    features = data[roles.features]
+    all_missing = features.isna().all(axis=1).to_numpy() & keep
+    ledger.drop("no usable feature value", int(all_missing.sum()))
+    keep &= ~all_missing
+    if settings.missing == "drop":
+        some_missing = features.isna().any(axis=1).to_numpy() & keep
+        ledger.drop("missing or unusable feature value", int(some_missing.sum()))
+        keep &= ~some_missing
+    for reason, masks in problems.items():
+        for name, mask in masks.items():
+            ledger.fix(reason, name, int((mask & keep).sum()))
+
+    data = data.loc[keep].reset_index(drop=True)
+    ids = ids.loc[keep].reset_index(drop=True)
+    if len(data) == 0:
+        raise InputError(f"no rows left after cleaning (dropped: {_dropped_text(ledger)})")
+
+    outlier_rows = np.zeros(len(data), dtype=bool)
+    categorical_fill = {}
+    for name in roles.features:
+        if name in roles.numeric:
+            outlier_rows |= _handle_outliers(data, name, rules[name], settings, ledger)
+            rules[name]["fill"] = _impute(data, name, ledger, numeric=True)
+        else:
+            categorical_fill[name] = _impute(data, name, ledger, numeric=False)
+    params = CleaningParams(rules, categorical_fill, code_columns)
+    return CleanTable(data, ids, roles, ledger, params, outlier_rows)
+
+
+def _num(value: float) -> float | None:
+    return None if not np.isfinite(value) else float(value)
+
+
+def _codes(column: pd.Series) -> pd.Series:
+    """Whole-number codes (e.g. Region 1/2/3) as text levels '1', '2', '3'."""
+    values, _ = parse_numbers(column)
+    text = pd.Series(values).map(lambda v: None if np.isnan(v) else f"{v:.0f}")
+    return text.astype("string").set_axis(column.index)
+
+
+def _ids(df: pd.DataFrame, roles: ColumnRoles) -> pd.Series:
+    if roles.id is None:
+        return pd.Series(np.arange(1, len(df) + 1), index=df.index, name="row")
+    ids = df[roles.id]
+    if not pd.api.types.is_numeric_dtype(ids):
+        ids = _text(ids).astype(object)
+        ids = ids.where(ids.notna(), None)
+    return ids.rename(roles.id)
+
+
+def _dropped_text(ledger: Ledger) -> str:
+    return ", ".join(f"{count} {reason}" for reason, count in ledger.rows_dropped.items()) or "none"
+
+
+def _handle_outliers(data: pd.DataFrame, name: str, rule: dict, settings: Settings, ledger: Ledger) -> np.ndarray:
+    """Find values beyond the robust fences; clip them when the policy says so."""
+    values = data[name].to_numpy(dtype="float64")
+    fences = robust_fences(values, log_helps(values))
+    rule["fence"] = None
+    if fences is None:
+        return np.zeros(values.size, dtype=bool)
+    low, high = fences
+    beyond = (values < low) | (values > high)
+    count = int(beyond.sum())
+    if count:
+        ledger.outliers[name] = {
+            "count": count,
+            "low": _num(low),
+            "high": _num(high),
+            "action": {"clip": "clipped", "flag": "flagged", "keep": "kept"}[settings.outliers],
+        }
+    if settings.outliers == "clip":
+        data[name] = np.clip(values, low, high)
+        rule["fence"] = [_num(low), _num(high)]
+    return beyond
+
+
+def _impute(data: pd.DataFrame, name: str, ledger: Ledger, numeric: bool):
+    """Fill missing cells of a feature: the median of a number, the most frequent level."""
+    column = data[name]
+    blank = column.isna()
+    if numeric:
+        fill = float(column.median()) if blank.sum() < len(column) else 0.0
+    else:
+        counts = column.value_counts(dropna=True)
+        fill = str(counts.index[0]) if len(counts) else "missing"
+    ledger.fix("missing value (imputed)", name, int(blank.sum()))
+    data[name] = column.fillna(fill)
+    return fill
+
+
+def apply_cleaning(df: pd.DataFrame, roles: ColumnRoles, params: CleaningParams) -> tuple[pd.DataFrame, np.ndarray]:
+    """Clean new customers with the rules fitted on the training data.
+
+    Returns the feature table and a boolean mask of rows that could be cleaned (rows
+    whose feature values are all missing cannot be assigned).
+    """
+    missing = [c for c in roles.features if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"the data lacks {len(missing)} column(s) the model needs: {', '.join(missing)}"
+        )
+    data = pd.DataFrame(index=df.index)
+    for name in roles.features:
+        if name in params.numeric_rules:
+            rule = params.numeric_rules[name]
+            values, _ = parse_numbers(df[name], rule["decimal_comma"])
+            low = -np.inf if rule["low"] is None else rule["low"]
+            high = np.inf if rule["high"] is None else rule["high"]
+            values = np.where((values < low) | (values > high), np.nan, values)
+            data[name] = values
+        else:
+            data[name] = _codes(df[name]) if name in params.code_columns else _text(df[name])
+    usable = ~data.isna().all(axis=1).to_numpy()
+    for name in roles.features:
+        if name in params.numeric_rules:
+            rule = params.numeric_rules[name]
+            values = data[name].to_numpy(dtype="float64")
+            if rule.get("fence"):
+                low, high = (-np.inf if v is None else v for v in rule["fence"])
+                values = np.clip(values, low, high)
+            data[name] = np.where(np.isnan(values), rule["fill"], values)
+        else:
+            data[name] = data[name].fillna(params.categorical_fill[name])
+    return data, usable

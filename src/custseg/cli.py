@@ -1,0 +1,249 @@
+"""The ``custseg`` command line: thin wrappers over the library, with progress and errors.
+
+Heavy modules are imported inside the commands, so ``--help`` and usage errors are fast.
+Library errors (`custseg.errors.CustsegError`) become one red line and exit code 2;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from . import __version__
+from .errors import CustsegError
+
+app = typer.Typer(
+    name="custseg",
+    help="Customer segmentation: clean, build features, cluster, choose k, profile, name, act, report.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out_console.print(f"custseg {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback when something fails."),
+) -> None:
+    """custseg turns a customer table into named, explained segments and a report."""
+
+
+@contextmanager
+def _progress():
+    """A Rich progress bar on stderr, fed by the library's ``on_progress`` callback."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task("starting", total=1)
+
+        def update(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=done, total=max(total, 1))
+
+        yield update
+
+
+def _settings(config: Optional[Path], **options):
+    from .settings import Settings
+
+    base = Settings.from_toml(config) if config else Settings()
+    given = {k: v for k, v in options.items() if v is not None}
+    return base.replace(**given, command=" ".join(["custseg", *sys.argv[1:]]))
+
+
+def _show_result(result, paths: dict) -> None:
+    chosen = result.found.chosen
+    table = Table(title=f"{len(result.segments)} segments, {chosen.label}", title_justify="left")
+    for column in ("segment", "name", "customers", "share", "first action"):
+        table.add_column(column, overflow="fold")
+    for item in result.segments:
+        action = item["actions"][0]["action"] if item["actions"] else ""
+        table.add_row(str(item["id"]), Text(item["name"]), f"{item['size']:,}", f"{item['share']:.1%}", Text(action))
+    out_console.print(table)
+    out_console.print(Text(result.found.reason))
+    ledger = result.table.ledger
+    dropped = ", ".join(f"{n:,} {reason}" for reason, n in ledger.rows_dropped.items()) or "none dropped"
+    out_console.print(Text(f"rows: {ledger.rows_read:,} read, {ledger.rows_used:,} used ({dropped})"))
+    for kind, path in paths.items():
+        out_console.print(Text(f"{kind + ':':9} {path}"))
+
+
+@app.command()
+def run(
+    data: Path = typer.Argument(..., help="Customer table: CSV/TSV/TXT, Parquet, Excel (.xlsx) or JSON."),
+    out: Path = typer.Option(Path("custseg-out"), "--out", "-o", help="Folder for segments.csv, summary.json, model.json and report.html."),
+    id_col: Optional[str] = typer.Option(None, "--id", help="Customer id column (default: detected; rows are numbered when there is none)."),
+    features: Optional[str] = typer.Option(None, "--features", help="Comma-separated columns to segment on (default: every usable numeric column)."),
+    exclude: Optional[str] = typer.Option(None, "--exclude", help="Comma-separated columns never to use."),
+    algorithms: Optional[str] = typer.Option(None, "--algorithms", help="Comma-separated: kmeans, hierarchical, dbscan (default: all three)."),
+    k: Optional[str] = typer.Option(None, "--k", help="Range of numbers of segments, MIN..MAX (default 2..10)."),
+    pca: Optional[str] = typer.Option(None, "--pca", help="auto (PCA only for more than 10 feature columns), off, or a number of components."),
+    missing: Optional[str] = typer.Option(None, "--missing", help="impute (median / most frequent, default) or drop rows with missing feature values."),
+    outliers: Optional[str] = typer.Option(None, "--outliers", help="clip (default), flag (keep and mark in segments.csv) or keep values beyond the robust fences."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default 0): same input and seed give identical outputs."),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML file with settings ([custseg] table); options given here win."),
+    no_report: bool = typer.Option(False, "--no-report", help="Skip report.html (for batch jobs)."),
+    as_json: bool = typer.Option(False, "--json", help="Print summary.json to stdout instead of the table."),
+) -> None:
+    """Segment the customers in DATA and write the results to --out."""
+    from .pipeline import segment
+    from .settings import parse_k_range, parse_list, parse_pca
+
+    k_range = parse_k_range(k) if k is not None else (None, None)
+    settings = _settings(
+        config,
+        id_col=id_col,
+        features=parse_list(features) if features is not None else None,
+        exclude=parse_list(exclude) if exclude is not None else None,
+        algorithms=parse_list(algorithms) if algorithms is not None else None,
+        k_min=k_range[0], k_max=k_range[1],
+        pca=parse_pca(pca) if pca is not None else None,
+        missing=missing, outliers=outliers, random_state=seed,
+        report=False if no_report else None,
+    )
+    with _progress() as progress:
+        result = segment(data, settings, on_progress=progress)
+        progress("writing outputs", 0, 1)
+        paths = result.write(out)
+    _finish(result, paths, as_json)
+
+
+def _finish(result, paths: dict, as_json: bool) -> None:
+    if as_json:
+        from .outputs import json_text
+
+        sys.stdout.write(json_text(result.summary))
+    else:
+        _show_result(result, paths)
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("custseg-demo"), "--out", "-o", help="Folder for the sample data and every output."),
+    customers: int = typer.Option(2000, "--customers", help="Number of sample customers to generate."),
+    seed: int = typer.Option(0, "--seed", help="Random seed for the sample data and the run."),
+) -> None:
+    """Generate sample customers and run the whole pipeline on them."""
+    from .generate import generate_customers, write_table
+    from .pipeline import segment
+
+    table, truth = generate_customers(customers, 4, random_state=seed, missing=0.01, outliers=0.005)
+    data_path = out / "customers.csv"
+    write_table(table, data_path)
+    write_table(truth.to_frame().assign(customer_id=table["customer_id"])[["customer_id", "segment"]],
+                out / "truth.csv")
+    settings = _settings(None, random_state=seed)
+    with _progress() as progress:
+        result = segment(data_path, settings, on_progress=progress)
+        paths = result.write(out)
+    _show_result(result, {"data": data_path, **paths})
+    if "report" in paths:
+        out_console.print(Text(f"Open the report: {paths['report'].resolve()}"))
+
+
+@app.command()
+def generate(
+    out: Path = typer.Option(..., "--out", "-o", help="File to write (.csv, .tsv, .parquet, .xlsx or .json)."),
+    customers: int = typer.Option(2000, "--customers", help="Number of customers."),
+    segments: int = typer.Option(4, "--segments", help="Number of planted segments."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    truth: Optional[Path] = typer.Option(None, "--truth", help="Also write customer_id,segment of the planted segments here."),
+    missing: float = typer.Option(0.0, "--missing", help="Share of cells (0-1) to blank out."),
+    outliers: float = typer.Option(0.0, "--outliers", help="Share of customers (0-1) given extreme values."),
+) -> None:
+    """Write a realistic customer table with planted segments (sample data, ground truth)."""
+    from .errors import SettingsError
+    from .generate import generate_customers, write_table
+
+    try:
+        table, labels = generate_customers(customers, segments, random_state=seed, missing=missing, outliers=outliers)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    write_table(table, out)
+    if truth is not None:
+        write_table(labels.to_frame().assign(customer_id=table["customer_id"])[["customer_id", "segment"]], truth)
+    out_console.print(Text(f"wrote {len(table):,} customers in {segments} planted segments to {out}"))
+
+
+@app.command()
+def assign(
+    model: Path = typer.Argument(..., help="model.json written by custseg run."),
+    data: Path = typer.Argument(..., help="Customers to assign, with the columns the model was fitted on."),
+    out: Path = typer.Option(Path("assigned.csv"), "--out", "-o", help="CSV to write: id, segment, segment_name."),
+) -> None:
+    """Put new customers into the segments of a saved model."""
+    import pandas as pd
+
+    from .load import read_table
+    from .model import load_model
+    from .outputs import csv_text, write_atomic
+
+    fitted = load_model(model)
+    frame, _ = read_table(data)
+    ids, labels, usable = fitted.assign(frame)
+    result = pd.DataFrame({
+        fitted.roles.id_name: ids.to_numpy(),
+        "segment": labels,
+        "segment_name": [fitted.name_of(s) for s in labels],
+    })[usable]
+    write_atomic(out, csv_text(result))
+    skipped = int((~usable).sum())
+    note = f"; {skipped:,} rows with no usable feature value left out" if skipped else ""
+    out_console.print(Text(f"assigned {int(usable.sum()):,} of {len(frame):,} customers to {out}{note}"))
+
+
+@app.command()
+def report(
+    summary: Path = typer.Argument(..., help="summary.json written by custseg run."),
+    out: Path = typer.Option(Path("report.html"), "--out", "-o", help="HTML file to write."),
+) -> None:
+    """Render report.html again from a saved summary.json, without refitting."""
+    import json
+
+    from .errors import InputError
+    from .report import write_report
+
+    try:
+        data = json.loads(summary.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"file not found: {summary}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{summary} is not a custseg summary.json ({exc})") from None
+    if not isinstance(data, dict) or "segments" not in data or "chosen" not in data:
+        raise InputError(f"{summary} is not a custseg summary.json (no 'segments' and 'chosen')")
+    out_console.print(Text(f"wrote {write_report(data, out)}"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``custseg`` command."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        app(args=[a for a in args if a != "--debug"], prog_name="custseg")
+    except (CustsegError, OSError) as exc:
+        if debug:
+            raise
+        message = str(exc) if isinstance(exc, CustsegError) else f"{exc.strerror}: {exc.filename}"
+        err_console.print(Text.assemble(("error: ", "bold red"), message))
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print(Text("interrupted", style="red"))
+        sys.exit(130)

@@ -1,0 +1,127 @@
+"""A fitted segmentation that assigns new customers, saved as plain JSON.
+
+The model file holds only numbers, strings and lists: loading it runs no code (no
+pickle). Floats are written with full precision, so assigning the training data
+reproduces the run's segments exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .assign import Assigner
+from .clean import CleaningParams, ColumnRoles, apply_cleaning
+from .errors import ModelError
+from .features import FeaturePlan
+from .outputs import write_atomic
+
+MODEL_FORMAT = "custseg-model"
+MODEL_FORMAT_VERSION = 1
+MODEL_FILENAME = "model.json"
+
+
+@dataclass
+class Model:
+    """Cleaning rules, feature transforms and the segment assignment of one run."""
+
+    roles: ColumnRoles
+    cleaning: CleaningParams
+    plan: FeaturePlan
+    assigner: Assigner
+    algorithm: str
+    segment_names: dict[int, str]
+
+    def assign(self, data: pd.DataFrame) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+        """Segments of new customers.
+
+        Returns
+        -------
+        ids : Series
+            Customer id of every row (numbered from 1 when the data has no id column).
+        labels : ndarray of int
+            Segment of every row; -1 is noise (DBSCAN) or a row that cannot be assigned.
+        usable : ndarray of bool
+            False for rows with no usable feature value at all (they get -1).
+        """
+        cleaned, usable = apply_cleaning(data, self.roles, self.cleaning)
+        matrix = self.plan.transform(cleaned)
+        labels = self.assigner.predict(matrix)
+        labels[~usable] = -1
+        if self.roles.id is not None and self.roles.id in data.columns:
+            ids = data[self.roles.id].reset_index(drop=True)
+        else:
+            ids = pd.Series(np.arange(1, len(data) + 1), name="row")
+        return ids, labels, usable
+
+    def name_of(self, segment: int) -> str:
+        """Name of a segment id."""
+        return self.segment_names.get(int(segment), "Unusual customers (no segment)")
+
+    def to_dict(self) -> dict:
+        """The whole model as plain values."""
+        return {
+            "format": MODEL_FORMAT,
+            "format_version": MODEL_FORMAT_VERSION,
+            "custseg_version": __version__,
+            "algorithm": self.algorithm,
+            "roles": {
+                "id": self.roles.id, "numeric": self.roles.numeric,
+                "categorical": self.roles.categorical, "features": self.roles.features,
+                "excluded": self.roles.excluded,
+            },
+            "cleaning": self.cleaning.to_dict(),
+            "features": self.plan.to_dict(),
+            "assigner": self.assigner.to_dict(),
+            "segments": [{"id": k, "name": v} for k, v in sorted(self.segment_names.items())],
+        }
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model as JSON, atomically."""
+        return write_atomic(path, json.dumps(self.to_dict(), ensure_ascii=False) + "\n")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Model":
+        """Build a model from `to_dict` output; raise `ModelError` if it is not one."""
+        if not isinstance(data, dict) or data.get("format") != MODEL_FORMAT:
+            raise ModelError("not a custseg model (no 'format: custseg-model' field)")
+        version = data.get("format_version")
+        if version != MODEL_FORMAT_VERSION:
+            raise ModelError(
+                f"model format version {version} is not supported by custseg {__version__} "
+                f"(reads version {MODEL_FORMAT_VERSION}); refit with this version"
+            )
+        try:
+            roles = ColumnRoles(**data["roles"])
+            return cls(
+                roles=roles,
+                cleaning=CleaningParams.from_dict(data["cleaning"]),
+                plan=FeaturePlan.from_dict(data["features"]),
+                assigner=Assigner.from_dict(data["assigner"]),
+                algorithm=str(data["algorithm"]),
+                segment_names={int(s["id"]): str(s["name"]) for s in data["segments"]},
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"model is incomplete or corrupt ({type(exc).__name__}: {exc})") from None
+
+
+def load_model(path: str | os.PathLike) -> Model:
+    """Read a model file written by `Model.save`; raise `ModelError` with the file name."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"model file {path} is corrupt: not valid JSON ({exc})") from None
+    try:
+        return Model.from_dict(data)
+    except ModelError as exc:
+        raise ModelError(f"model file {path}: {exc}") from None
+

@@ -1,0 +1,303 @@
+"""The whole run: load, clean, features, search, profile, act; one settings object in,
+one `Result` out. The report, the CSV and JSON outputs and the model file all render
+that result.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .actions import suggest_actions
+from .clean import CleanTable, clean_customers
+from .errors import InputError
+from .features import FeaturePlan, fit_features, principal_axes
+from .model import MODEL_FILENAME, Model
+from .outputs import csv_text, json_text, plain, write_atomic
+from .profile import overall_categories, profile_segments
+from .search import ProgressCallback, SearchResult, search
+from .settings import Settings
+
+#: Customers drawn (seeded) for the report's figures.
+PLOT_SAMPLE = 2000
+
+
+@dataclass
+class Result:
+    """Everything a run found. Render it with `write`, `to_html` or `summary`."""
+
+    settings: Settings
+    source: dict
+    table: CleanTable
+    plan: FeaturePlan
+    found: SearchResult
+    segments: list[dict]
+    labels: np.ndarray
+    plot_data: dict = field(repr=False)
+
+    @property
+    def chosen(self) -> dict:
+        """Chosen algorithm, k, silhouette, reason and disagreements."""
+        return self.summary["chosen"]
+
+    @property
+    def model(self) -> Model:
+        """The model that assigns new customers to these segments."""
+        return Model(
+            roles=self.table.roles,
+            cleaning=self.table.params,
+            plan=self.plan,
+            assigner=self.found.chosen.assigner,
+            algorithm=self.found.chosen.algorithm,
+            segment_names={s["id"]: s["name"] for s in self.segments},
+        )
+
+    @cached_property
+    def summary(self) -> dict:
+        """The run as plain data: the content of ``summary.json`` (see docs/summary.md)."""
+        roles, chosen = self.table.roles, self.found.chosen
+        plan = self.plan
+        pca = None
+        if plan.pca_components is not None:
+            pca = {
+                "components": len(plan.pca_components),
+                "explained_variance_ratio": plan.pca_explained,
+                "loadings": {
+                    f"PC{i + 1}": dict(zip(plan.columns, row)) for i, row in enumerate(plan.pca_components)
+                },
+            }
+        return plain({
+            "custseg_version": __version__,
+            "source": self.source,
+            "settings": self.settings.to_dict(),
+            "input": self.table.ledger.to_dict(),
+            "columns": {
+                "id": roles.id, "id_name": roles.id_name, "numeric": roles.numeric,
+                "categorical": roles.categorical, "excluded": roles.excluded,
+            },
+            "features": roles.features,
+            "transforms": [
+                {"column": c, "log": plan.log[c], "center": plan.center[c], "scale": plan.scale[c]}
+                for c in plan.numeric
+            ],
+            "encoded": plan.categories,
+            "pca": pca,
+            "candidates": [c.scores() for c in self.found.candidates],
+            "elbow": self.found.elbow,
+            "chosen": {
+                "algorithm": chosen.algorithm, "k": chosen.k, "silhouette": chosen.silhouette,
+                "reason": self.found.reason, "disagreements": self.found.disagreements,
+            },
+            "sampling": self.found.sampling,
+            "segments": self.segments,
+            "overall": {"categories": overall_categories(self.table.data, roles.categorical)},
+            "plot_data": self.plot_data,
+        })
+
+    def segments_frame(self) -> pd.DataFrame:
+        """``segments.csv`` as a frame: id, segment, segment_name (and outlier when flagged)."""
+        names = {s["id"]: s["name"] for s in self.segments}
+        frame = pd.DataFrame({
+            self.table.roles.id_name: self.table.ids.to_numpy(),
+            "segment": self.labels,
+            "segment_name": [names[int(s)] for s in self.labels],
+        })
+        if self.settings.outliers == "flag":
+            frame["outlier"] = self.table.outlier_rows
+        return frame
+
+    def write(self, out_dir: str | os.PathLike, report: bool | None = None) -> dict[str, Path]:
+        """Write ``segments.csv``, ``summary.json``, ``model.json`` and ``report.html``.
+
+        Returns the paths written, by kind.
+        """
+        out = Path(out_dir)
+        paths = {
+            "segments": write_atomic(out / "segments.csv", csv_text(self.segments_frame())),
+            "summary": write_atomic(out / "summary.json", json_text(self.summary)),
+            "model": self.model.save(out / MODEL_FILENAME),
+        }
+        if self.settings.report if report is None else report:
+            paths["report"] = self.to_html(out / "report.html")
+        return paths
+
+    def to_html(self, path: str | os.PathLike) -> Path:
+        """Write the self-contained HTML report."""
+        from .report import write_report
+
+        return write_report(self.summary, path)
+
+    def _repr_html_(self) -> str:
+        from .report import summary_html
+
+        return summary_html(self.summary)
+
+
+def segment(data, settings: Settings | None = None, *, on_progress: ProgressCallback | None = None,
+            **overrides) -> Result:
+    """Run the whole pipeline on a customer table.
+
+    Parameters
+    ----------
+    data : DataFrame, str or path
+        One row per customer, or a file to read (CSV/TSV/TXT, Parquet, Excel, JSON).
+    settings : Settings, optional
+        Defaults to ``Settings()``; keyword ``overrides`` replace single fields.
+    on_progress : callable, optional
+        Called as ``on_progress(step, done, total)`` during long steps.
+
+    Returns
+    -------
+    Result
+
+    Examples
+    --------
+    >>> from custseg import generate_customers, segment
+    >>> customers, _ = generate_customers(400, 3, random_state=1)
+    >>> segment(customers, algorithms=("kmeans",), k_max=6).chosen["k"]
+    3
+    """
+    settings = (settings or Settings()).replace(**overrides).validated()
+    progress = on_progress or (lambda step, done, total: None)
+    if isinstance(data, pd.DataFrame):
+        frame = data
+        source = {"path": None, "name": "DataFrame", "format": "dataframe", "kind": "customers"}
+    else:
+        from .load import read_table
+
+        progress("reading", 0, 1)
+        frame, table_source = read_table(data)
+        source = {**table_source.to_dict(), "kind": "customers"}
+    progress("cleaning", 0, 1)
+    table = clean_customers(frame, settings)
+    used = table.ledger.rows_used
+    if used <= settings.k_max:
+        raise InputError(
+            f"{used} usable customers (of {table.ledger.rows_read} rows) are too few for up to "
+            f"k={settings.k_max} segments; give --k with a maximum below {used}"
+            if used > settings.k_min else
+            f"{used} usable customers (of {table.ledger.rows_read} rows) are fewer than the smallest "
+            f"k + 1 = {settings.k_min + 1}"
+        )
+    roles = table.roles
+    plan = fit_features(
+        table.data,
+        [c for c in roles.features if c in roles.numeric],
+        [c for c in roles.features if c in roles.categorical],
+        settings.pca,
+    )
+    matrix = plan.transform(table.data)
+    found = search(matrix, settings, on_progress)
+    labels = found.chosen.labels
+    progress("profiling", 0, 1)
+    segments = profile_segments(table.data, labels, roles.numeric, roles.categorical, roles.features)
+    for item in segments:
+        item["actions"] = suggest_actions(item, roles.features)
+    plot_data = _plot_data(table, matrix, found, settings.random_state)
+    return Result(settings, source, table, plan, found, segments, labels, plot_data)
+
+
+def _plot_data(table: CleanTable, matrix: np.ndarray, found: SearchResult, random_state: int) -> dict:
+    """Small, seeded samples of the data that the report's figures need."""
+    n = len(matrix)
+    rng = np.random.default_rng(random_state)
+    index = np.sort(rng.choice(n, PLOT_SAMPLE, replace=False)) if n > PLOT_SAMPLE else np.arange(n)
+    axes, ratios = principal_axes(matrix)
+    centred = matrix[index] - matrix.mean(axis=0)
+    coords = centred @ axes[:2].T if matrix.shape[1] >= 2 else np.column_stack([centred[:, 0], np.zeros(len(index))])
+    roles = table.roles
+    chosen = found.chosen
+    silhouette = None
+    if chosen.silhouette_values is not None:
+        values, segs = chosen.silhouette_values, chosen.silhouette_labels
+        if len(values) > PLOT_SAMPLE:
+            keep = np.sort(rng.choice(len(values), PLOT_SAMPLE, replace=False))
+            values, segs = values[keep], segs[keep]
+        silhouette = {"segment": segs, "value": values}
+    return {
+        "sample": {
+            "columns": roles.numeric,
+            "values": table.data.loc[index, roles.numeric].to_numpy(dtype="float64"),
+            "categorical": {c: table.data.loc[index, c].astype("string").fillna("(missing)").tolist()
+                            for c in roles.categorical},
+            "segment": chosen.labels[index],
+            "map": coords,
+            "map_explained": ratios[:2],
+        },
+        "dendrogram": found.dendrogram,
+        "k_distance": found.k_distance,
+        "silhouette": silhouette,
+    }
+
+
+class Segmenter:
+    """Customer segmentation as a scikit-learn-style estimator.
+
+    Parameters are those of `custseg.settings.Settings` (keyword-only). ``fit`` takes a
+    customer DataFrame; fitted attributes end in ``_``.
+
+    Attributes
+    ----------
+    result_ : Result
+        Everything the run found.
+    labels_ : ndarray
+        Segment of each used customer (-1 is noise).
+    n_segments_ : int
+    segment_names_ : dict
+        Segment id to name.
+    model_ : Model
+
+    Examples
+    --------
+    >>> from custseg import Segmenter, generate_customers
+    >>> customers, _ = generate_customers(400, 3, random_state=1)
+    >>> seg = Segmenter(algorithms=("kmeans",), k_max=6).fit(customers)
+    >>> seg.n_segments_
+    3
+    >>> bool((seg.predict(customers) == seg.labels_).all())
+    True
+    """
+
+    def __init__(self, **params):
+        unknown = set(params) - set(Settings.__dataclass_fields__)
+        if unknown:
+            raise TypeError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+        self._params = dict(params)
+        for key, value in params.items():
+            setattr(self, key, value)
+
+    def get_params(self, deep: bool = True) -> dict:
+        """Parameters given at construction."""
+        return dict(self._params)
+
+    def set_params(self, **params) -> "Segmenter":
+        """Change parameters; returns self."""
+        self.__init__(**{**self._params, **params})
+        return self
+
+    def fit(self, X, y=None) -> "Segmenter":
+        """Segment the customers in ``X`` (DataFrame or path)."""
+        self.result_ = segment(X, Settings(**self._params))
+        self.labels_ = self.result_.labels
+        self.n_segments_ = int(self.result_.found.chosen.k)
+        self.segment_names_ = {s["id"]: s["name"] for s in self.result_.segments}
+        self.model_ = self.result_.model
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Segment of each row of ``X`` (same columns as at fit time)."""
+        if not hasattr(self, "model_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("this Segmenter is not fitted yet; call fit first")
+        return self.model_.assign(X)[1]
+
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        """Fit, then return ``labels_``."""
+        return self.fit(X).labels_

@@ -1,0 +1,163 @@
+"""One settings object describes a whole run; CLI flags and a TOML file fill it."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import SettingsError
+
+ALGORITHMS = ("kmeans", "hierarchical", "dbscan")
+MISSING_POLICIES = ("impute", "drop")
+OUTLIER_POLICIES = ("clip", "flag", "keep")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides what a run does.
+
+    Parameters
+    ----------
+    id_col : str or None
+        Column holding the customer id; ``None`` detects it (or numbers the rows).
+    features : tuple of str or None
+        Columns to segment on; ``None`` uses every usable numeric column.
+    exclude : tuple of str
+        Columns never used as features.
+    missing : {"impute", "drop"}
+        Missing or unusable values are imputed (median / most frequent) or their rows dropped.
+    outliers : {"clip", "flag", "keep"}
+        Values beyond the robust fences are clipped to them, only flagged, or kept as they are.
+    pca : "auto", "off" or int
+        Principal components to cluster on; ``"auto"`` uses PCA only for wide tables.
+    algorithms : tuple of str
+        Any of ``kmeans``, ``hierarchical`` (Ward) and ``dbscan``.
+    k_min, k_max : int
+        Range of numbers of segments tried by K-Means and hierarchical clustering.
+    random_state : int
+        Seed for every random step; the same data and seed give the same output.
+    n_init : int
+        K-Means restarts per k; the best inertia is kept.
+    silhouette_sample : int
+        Above this many customers the silhouette is estimated on a stratified sample.
+    ward_exact_max : int
+        Above this many customers Ward runs on weighted K-Means micro-clusters.
+    ward_micro_clusters : int
+        Number of micro-clusters for the large-data Ward path.
+    dbscan_sample : int
+        Above this many customers DBSCAN is fitted on a sample and extended to all
+        customers through their nearest core point.
+    report : bool
+        Write ``report.html``.
+    """
+
+    id_col: str | None = None
+    features: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
+    missing: str = "impute"
+    outliers: str = "clip"
+    pca: str | int = "auto"
+    algorithms: tuple[str, ...] = ALGORITHMS
+    k_min: int = 2
+    k_max: int = 10
+    random_state: int = 0
+    n_init: int = 4
+    silhouette_sample: int = 4000
+    ward_exact_max: int = 4000
+    ward_micro_clusters: int = 500
+    dbscan_sample: int = 10000
+    report: bool = True
+    command: str | None = field(default=None, compare=False)
+
+    def validated(self) -> "Settings":
+        """Return ``self`` after checking every value; raise `SettingsError` otherwise."""
+        unknown = [a for a in self.algorithms if a not in ALGORITHMS]
+        if unknown or not self.algorithms:
+            raise SettingsError(
+                f"unknown algorithm {', '.join(map(repr, unknown)) or '(none given)'}; "
+                f"choose from {', '.join(ALGORITHMS)}"
+            )
+        if self.missing not in MISSING_POLICIES:
+            raise SettingsError(f"--missing must be one of {', '.join(MISSING_POLICIES)}, got {self.missing!r}")
+        if self.outliers not in OUTLIER_POLICIES:
+            raise SettingsError(f"--outliers must be one of {', '.join(OUTLIER_POLICIES)}, got {self.outliers!r}")
+        if not 2 <= self.k_min <= self.k_max:
+            raise SettingsError(f"--k must satisfy 2 <= MIN <= MAX, got {self.k_min}..{self.k_max}")
+        if not (self.pca in ("auto", "off") or (isinstance(self.pca, int) and self.pca >= 1)):
+            raise SettingsError(f"--pca must be auto, off or a positive whole number, got {self.pca!r}")
+        for name in ("n_init", "silhouette_sample", "ward_exact_max", "ward_micro_clusters", "dbscan_sample"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.ward_micro_clusters < self.k_max:
+            raise SettingsError(
+                f"ward_micro_clusters={self.ward_micro_clusters} should be >= k_max={self.k_max}"
+            )
+        return self
+
+    def replace(self, **changes) -> "Settings":
+        """Return a copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """Settings as plain JSON-able values."""
+        out = dataclasses.asdict(self)
+        for key, value in out.items():
+            if isinstance(value, tuple):
+                out[key] = list(value)
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Settings":
+        """Build settings from plain values (a TOML table or a saved summary)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise SettingsError(f"unknown setting {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        clean = {}
+        for key, value in values.items():
+            if key in ("features", "exclude", "algorithms") and value is not None:
+                value = tuple(parse_list(value) if isinstance(value, str) else value)
+            clean[key] = value
+        return cls(**clean)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "Settings":
+        """Read settings from the ``[custseg]`` table (or the top level) of a TOML file."""
+        try:
+            with open(path, "rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise SettingsError(f"settings file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from None
+        return cls.from_dict(data.get("custseg", data))
+
+
+def parse_list(text: str) -> tuple[str, ...]:
+    """Split a comma-separated option value into stripped, non-empty names."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def parse_k_range(text: str) -> tuple[int, int]:
+    """Parse ``"2..10"``, ``"2-10"`` or ``"5"`` into ``(k_min, k_max)``."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:(?:\.\.|-|:)\s*(\d+)\s*)?", text or "")
+    if not match:
+        raise SettingsError(f"--k must look like MIN..MAX (e.g. 2..10) or a single number, got {text!r}")
+    low = int(match.group(1))
+    high = int(match.group(2)) if match.group(2) else low
+    if not 2 <= low <= high:
+        raise SettingsError(f"--k must satisfy 2 <= MIN <= MAX, got {text!r}")
+    return low, high
+
+
+def parse_pca(text: str) -> str | int:
+    """Parse ``auto``, ``off`` or a number of components."""
+    value = str(text).strip().lower()
+    if value in ("auto", "off"):
+        return value
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise SettingsError(f"--pca must be auto, off or a positive whole number, got {text!r}")
