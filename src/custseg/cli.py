@@ -242,8 +242,12 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         message = str(exc) if isinstance(exc, CustsegError) else f"{exc.strerror}: {exc.filename}"
-        err_console.print(Text.assemble(("error: ", "bold red"), message))
+        err_console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print(Text("interrupted", style="red"))
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

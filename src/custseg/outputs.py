@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -63,7 +64,15 @@ def csv_text(frame: pd.DataFrame) -> str:
         if not pd.api.types.is_numeric_dtype(safe[column]):
             safe[column] = safe[column].map(safe_cell)
     safe.columns = [safe_cell(str(c)) for c in safe.columns]
-    return safe.to_csv(index=False, lineterminator="\n")
+    # The csv module quotes only the characters of the line terminator, so a bare "\r" in
+    # a cell would be written unquoted and split the row: what follows it would start a
+    # new, unneutralised cell. Quote every text field when any text holds a "\r".
+    texts = [str(c) for c in safe.columns] + [
+        v for c in safe.columns if not pd.api.types.is_numeric_dtype(safe[c])
+        for v in safe[c] if isinstance(v, str)
+    ]
+    quoting = csv.QUOTE_NONNUMERIC if any("\r" in v for v in texts) else csv.QUOTE_MINIMAL
+    return safe.to_csv(index=False, lineterminator="\n", quoting=quoting)
 
 
 def plain(value, digits: int = 6):

@@ -226,6 +226,7 @@ def weighted_ward(points: np.ndarray, weights: np.ndarray) -> np.ndarray:
     m = len(points)
     centres = np.array(points, dtype="float64")
     size = np.array(weights, dtype="float64")
+    members = np.ones(m)  # points (not customers) per cluster: SciPy's count column
     ids = np.arange(m)
     active = np.ones(m, dtype=bool)
     cost = np.full((m, m), np.inf)
@@ -235,9 +236,10 @@ def weighted_ward(points: np.ndarray, weights: np.ndarray) -> np.ndarray:
     for step in range(m - 1):
         flat = int(np.argmin(cost))
         a, b = divmod(flat, m)
-        tree[step] = [min(ids[a], ids[b]), max(ids[a], ids[b]), np.sqrt(2 * cost[a, b]), size[a] + size[b]]
+        tree[step] = [min(ids[a], ids[b]), max(ids[a], ids[b]), np.sqrt(2 * cost[a, b]), members[a] + members[b]]
         centres[a] = (size[a] * centres[a] + size[b] * centres[b]) / (size[a] + size[b])
         size[a] += size[b]
+        members[a] += members[b]
         active[b] = False
         ids[a] = m + step
         cost[b, :] = np.inf
@@ -265,13 +267,17 @@ def truncated_dendrogram(tree: np.ndarray, weights: np.ndarray, leaves: int = 10
     n = len(tree) + 1
     leaves = min(leaves, n)
     top = tree[n - leaves:].copy()
+    # Customers under every cluster of the full tree (its count column counts points).
+    customers = np.concatenate([np.asarray(weights, dtype="float64"), np.zeros(n - 1)])
+    for step, row in enumerate(tree):
+        customers[n + step] = customers[int(row[0])] + customers[int(row[1])]
     counts = {}
     mapping = {}
     for row in top:
         for old in (int(row[0]), int(row[1])):
             if old < n + (n - leaves) and old not in mapping:
                 mapping[old] = len(mapping)
-                counts[old] = float(weights[old]) if old < n else float(tree[old - n, 3])
+                counts[old] = float(customers[old])
     for step in range(len(top)):
         mapping[n + (n - leaves) + step] = leaves + step
     members = [1.0] * leaves
@@ -461,8 +467,8 @@ def choose(candidates: list[Candidate], elbow: dict, n: int) -> tuple[Candidate,
 
 
 def _ranks(candidates: list[Candidate], key) -> dict[int, int]:
-    ordered = sorted(candidates, key=key)
-    return {id(c): ordered.index(c) for c in candidates}
+    # Equal values share a rank, so ties fall through to the next rule whatever the order.
+    return {id(c): sum(key(other) < key(c) for other in candidates) for c in candidates}
 
 
 def _strength(silhouette: float) -> str:

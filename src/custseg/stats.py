@@ -23,14 +23,14 @@ def skewness(values: np.ndarray) -> float:
 def log_helps(values: np.ndarray) -> bool:
     """Whether ``log1p`` makes a non-negative, right-skewed column clearly more symmetric.
 
-    True when every value is >= 0, the skewness exceeds 1 and ``log1p`` at least halves
-    its absolute value. Money and count columns of real exports usually qualify.
+    True when every value is >= 0, the skewness exceeds 1 and ``log1p`` makes its absolute
+    value smaller. Money and count columns of real exports usually qualify.
     """
     x = values[np.isfinite(values)]
     if x.size < 3 or x.min() < 0:
         return False
     raw = skewness(x)
-    return raw > 1.0 and abs(skewness(np.log1p(x))) <= abs(raw) / 2
+    return raw > 1.0 and abs(skewness(np.log1p(x))) < raw
 
 
 def robust_fences(values: np.ndarray, log: bool) -> tuple[float, float] | None:

@@ -1,0 +1,460 @@
+"""The HTML report: one self-contained file rendered from a run's ``summary`` dict.
+
+The report is a pure function of the summary (see ``docs/summary.md``), so
+``custseg report summary.json`` re-renders it without refitting. Everything that comes from
+the data (column names, category values, segment names, file names) goes through Jinja's
+autoescaping; only the figures, which this module generates itself as base64 PNG ``<img>``
+tags, are marked safe. The file needs no network: no scripts, fonts or styles are fetched.
+
+Matplotlib, Seaborn and Jinja are imported on first use, not at import time.
+
+Examples
+--------
+>>> from custseg.report import write_report
+>>> write_report(result.summary, "custseg-out/report.html")   # doctest: +SKIP
+PosixPath('custseg-out/report.html')
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import os
+import secrets
+import struct
+from pathlib import Path
+
+__all__ = ["render_figures", "render_report", "summary_html", "write_report"]
+
+_TEMPLATE = "report.html.j2"
+
+#: (figure key, short title, alt text) in page order.
+_FIGURE_TEXT = {
+    "segment_sizes": ("Segment sizes", "Bar chart of the number of customers in each segment"),
+    "distributions": ("Distributions", "Histograms with density curves of each numeric column"),
+    "correlation": ("Correlations", "Heat map of the correlations between numeric columns"),
+    "elbow": ("Elbow", "Line chart of inertia against the number of segments, knee marked"),
+    "scores": ("Scores by k", "Silhouette, Calinski-Harabasz and Davies-Bouldin scores against k"),
+    "dendrogram": ("Dendrogram", "Ward dendrogram with the cut for the chosen number of segments"),
+    "k_distance": ("k-distance", "Sorted k-nearest-neighbour distances with the DBSCAN eps line"),
+    "silhouette": ("Silhouette plot", "Silhouette value of each sampled customer, by segment"),
+    "segment_map": ("Segment map", "Scatter plot of customers on two principal components, by segment"),
+    "profile_heatmap": ("Profile heat map", "Heat map of each segment's z-score on each numeric feature"),
+    "boxplots": ("Features by segment", "Box plots of each numeric feature within each segment"),
+}
+
+_KIND_LABELS = {"customers": "customer table (one row per customer)",
+                "transactions": "transaction log (one row per order line)"}
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def render_figures(summary: dict) -> dict:
+    """Draw every report figure; return ``{key: <img> markup or None}`` in page order.
+
+    ``None`` marks a figure whose data does not apply to this run (no dendrogram when
+    hierarchical clustering was not tried, ...).
+    """
+    from markupsafe import Markup, escape
+
+    from . import plots
+
+    figures = {}
+    for key, function in plots.FIGURES:
+        fig = function(summary)
+        if fig is None:
+            figures[key] = None
+            continue
+        png = plots.figure_to_png(fig)
+        width, height = _png_size(png)
+        alt = _FIGURE_TEXT.get(key, (key, key))[1]
+        figures[key] = Markup(
+            f'<img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" '
+            f'width="{width}" height="{height}" alt="{escape(alt)}" data-test="figure-{escape(key)}">'
+        )
+    return figures
+
+
+def render_report(summary: dict) -> str:
+    """Render the whole self-contained HTML report for ``summary``.
+
+    Parameters
+    ----------
+    summary : dict
+        A run's summary, shaped as documented in ``docs/summary.md``.
+
+    Returns
+    -------
+    str
+        The HTML document. The same summary always gives the same string.
+    """
+    context = _context(summary)
+    context["figures"] = render_figures(summary)
+    context["figure_titles"] = {key: text[0] for key, text in _FIGURE_TEXT.items()}
+    return _environment().get_template(_TEMPLATE).render(**context)
+
+
+def write_report(summary: dict, path) -> Path:
+    """Render the report and write it to ``path`` atomically; return the path.
+
+    The HTML goes to a temporary file in the same folder, which then replaces ``path`` in one
+    step, so an interrupted run never leaves a half-written report behind.
+    """
+    path = Path(path)
+    html = render_report(summary)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(html)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def summary_html(summary: dict) -> str:
+    """A short HTML table of the result, for Jupyter's ``_repr_html_``.
+
+    Shows the chosen algorithm and k, and each segment's name, size, share and top action.
+    """
+    context = _context(summary)
+    return _environment().from_string(_SUMMARY_TEMPLATE).render(**context)
+
+
+# --------------------------------------------------------------------------- Jinja
+
+
+@functools.lru_cache(maxsize=1)
+def _environment():
+    from jinja2 import ChainableUndefined, Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).with_name("templates")),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=ChainableUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        count=_fmt_count, num=_fmt_num, pct=_fmt_pct, fixed=_fmt_fixed, signed=_fmt_signed,
+        algorithm=_algorithm_label, setting=_fmt_setting,
+    )
+    return env
+
+
+_SUMMARY_TEMPLATE = """\
+<div class="custseg-summary" style="font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;font-size:13px;line-height:1.4">
+<p style="margin:0 0 6px 0"><strong>custseg</strong>: {{ model_line }}
+{%- if chosen.silhouette is not none %}, silhouette {{ chosen.silhouette|fixed(3) }}{% endif %}
+{%- if rows_used is not none %}, {{ rows_used|count }} customers{% endif %}</p>
+<table style="border-collapse:collapse">
+<thead><tr>
+<th style="text-align:left;padding:3px 8px;border-bottom:1px solid #bbb">segment</th>
+<th style="text-align:right;padding:3px 8px;border-bottom:1px solid #bbb">customers</th>
+<th style="text-align:right;padding:3px 8px;border-bottom:1px solid #bbb">share</th>
+<th style="text-align:left;padding:3px 8px;border-bottom:1px solid #bbb">top action</th>
+</tr></thead>
+<tbody>
+{% for s in segments %}
+<tr>
+<td style="text-align:left;padding:3px 8px"><span style="display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;background:{{ s.color }}"></span>{{ s.name }}</td>
+<td style="text-align:right;padding:3px 8px">{{ s.size|count }}</td>
+<td style="text-align:right;padding:3px 8px">{{ s.share|pct }}</td>
+<td style="text-align:left;padding:3px 8px">{{ s.top_action or "" }}</td>
+</tr>
+{% endfor %}
+</tbody>
+</table>
+</div>
+"""
+
+
+# --------------------------------------------------------------------------- context
+
+
+def _context(summary: dict) -> dict:
+    """Plain values for the templates, derived from the summary only (no escaping here)."""
+    from .plots import segment_colors
+
+    summary = summary or {}
+    segments_raw = list(summary.get("segments") or [])
+    segments_raw = [s for s in segments_raw if int(s["id"]) >= 0] + [
+        s for s in segments_raw if int(s["id"]) < 0
+    ]
+    colors = segment_colors(s["id"] for s in segments_raw)
+    overall_categories = (summary.get("overall") or {}).get("categories") or {}
+    segments = [_segment_view(s, colors[int(s["id"])], overall_categories) for s in segments_raw]
+    noise = [s for s in segments if s["noise"]]
+
+    chosen = dict(summary.get("chosen") or {})
+    candidates = _candidate_rows(summary.get("candidates") or [], chosen)
+    source = summary.get("source") or {}
+    inputs = summary.get("input") or {}
+    columns = summary.get("columns") or {}
+    sample = (summary.get("plot_data") or {}).get("sample") or {}
+    settings = summary.get("settings") or {}
+
+    algorithm = chosen.get("algorithm")
+    n_segments = sum(1 for s in segments if not s["noise"])
+    if algorithm:
+        model_line = f"{_algorithm_label(algorithm)}, {n_segments or chosen.get('k')} segments"
+        if algorithm != "dbscan" and chosen.get("k") is not None:
+            model_line = f"{_algorithm_label(algorithm)} with k = {chosen.get('k')}"
+    else:
+        model_line = f"{n_segments} segments"
+
+    cells_fixed = [
+        {"reason": reason, "column": column, "cells": cells}
+        for reason, by_column in (inputs.get("cells_fixed") or {}).items()
+        for column, cells in (by_column or {}).items()
+    ]
+    outliers = [{"column": column, **(info or {})} for column, info in (inputs.get("outliers") or {}).items()]
+    dropped = [{"reason": r, "rows": n} for r, n in (inputs.get("rows_dropped") or {}).items()]
+
+    pca = summary.get("pca")
+    pca_view = None
+    if pca:
+        ratios = list(pca.get("explained_variance_ratio") or [])
+        cumulative, total = [], 0.0
+        for ratio in ratios:
+            total += ratio or 0.0
+            cumulative.append(total)
+        loadings = pca.get("loadings") or {}
+        loading_columns: list[str] = []
+        for weights in loadings.values():
+            for column in weights or {}:
+                if column not in loading_columns:
+                    loading_columns.append(column)
+        pca_view = {
+            "components": pca.get("components") or len(ratios),
+            "variance": [{"name": f"PC{i + 1}", "ratio": r, "cumulative": c}
+                         for i, (r, c) in enumerate(zip(ratios, cumulative))],
+            "loading_columns": loading_columns,
+            "loadings": [{"name": name, "values": [(weights or {}).get(c) for c in loading_columns]}
+                         for name, weights in loadings.items()],
+        }
+
+    sampling_notes = _sampling_notes(summary.get("sampling") or {})
+    sample_size = len(sample.get("values") or [])
+    sample_columns = list(sample.get("columns") or [])
+
+    return {
+        "summary": summary,
+        "version": summary.get("custseg_version"),
+        "source": source,
+        "source_kind": _KIND_LABELS.get(source.get("kind"), source.get("kind")),
+        "delimiter": _delimiter_label(source.get("delimiter")),
+        "rows_read": inputs.get("rows_read"),
+        "rows_used": inputs.get("rows_used"),
+        "rows_dropped_total": sum((n or 0) for n in (inputs.get("rows_dropped") or {}).values()),
+        "dropped": dropped,
+        "cells_fixed": cells_fixed,
+        "outliers": outliers,
+        "columns": columns,
+        "excluded": list((columns.get("excluded") or {}).items()),
+        "features": list(summary.get("features") or []),
+        "transforms": list(summary.get("transforms") or []),
+        "encoded": list((summary.get("encoded") or {}).items()),
+        "pca": pca_view,
+        "candidates": candidates,
+        "elbow": [(a, k) for a, k in (summary.get("elbow") or {}).items()],
+        "chosen": chosen,
+        "model_line": model_line,
+        "disagreements": list(chosen.get("disagreements") or []),
+        "sampling_notes": sampling_notes,
+        "segments": segments,
+        "n_segments": n_segments,
+        "noise": noise[0] if noise else None,
+        "sample_size": sample_size,
+        "sample_columns": sample_columns,
+        "sample_capped": len(sample_columns) > 24,
+        "settings": list(settings.items()),
+        "command": settings.get("command"),
+        "random_state": settings.get("random_state"),
+        "has_categorical": any(s["categories"] for s in segments),
+    }
+
+
+def _segment_view(segment: dict, color: str, overall_categories: dict) -> dict:
+    segment_id = int(segment["id"])
+    noise = segment_id < 0
+    actions = list(segment.get("actions") or [])
+    categories = []
+    for column, shares in (segment.get("categories") or {}).items():
+        overall = overall_categories.get(column) or {}
+        levels = list(shares or {})
+        levels += [level for level in overall if level not in levels]
+        rows = []
+        for level in levels:
+            share = (shares or {}).get(level)
+            base = overall.get(level)
+            diff = None if share is None or base is None else share - base
+            rows.append({"level": level, "share": share, "overall": base, "diff": diff})
+        rows.sort(key=lambda r: -(r["share"] or 0.0))
+        categories.append({"column": column, "rows": rows})
+    profile = [{"column": column, **(stats or {})} for column, stats in (segment.get("profile") or {}).items()]
+    return {
+        "id": segment_id,
+        "anchor": "segment-noise" if noise else f"segment-{segment_id}",
+        "noise": noise,
+        "label": "Noise (not assigned)" if noise else f"Segment {segment_id}",
+        "name": segment.get("name") or ("Noise" if noise else f"Segment {segment_id}"),
+        "size": segment.get("size"),
+        "share": segment.get("share"),
+        "description": segment.get("description"),
+        "color": color,
+        "top_features": list(segment.get("top_features") or []),
+        "categories": categories,
+        "profile": profile,
+        "actions": actions,
+        "top_action": actions[0].get("action") if actions else None,
+    }
+
+
+_METRICS = (("silhouette", max), ("calinski_harabasz", max), ("davies_bouldin", min))
+
+
+def _candidate_rows(candidates: list, chosen: dict) -> list[dict]:
+    order = {"kmeans": 0, "hierarchical": 1, "dbscan": 2}
+    rows = sorted(
+        (dict(c) for c in candidates),
+        key=lambda c: (order.get(c.get("algorithm"), 3), str(c.get("algorithm")), c.get("k") or 0,
+                       str(sorted((c.get("params") or {}).items()))),
+    )
+    best = {}
+    for metric, pick in _METRICS:
+        values = [r[metric] for r in rows if r.get(metric) is not None]
+        best[metric] = pick(values) if values else None
+    chosen_marked = False
+    for row in rows:
+        row["params_text"] = ", ".join(f"{k}={_fmt_num(v)}" for k, v in (row.get("params") or {}).items())
+        row["best"] = {m for m, _ in _METRICS if best[m] is not None and row.get(m) == best[m]}
+        is_chosen = (
+            not chosen_marked
+            and bool(chosen)
+            and row.get("algorithm") == chosen.get("algorithm")
+            and row.get("k") == chosen.get("k")
+            and (chosen.get("params") is None or chosen.get("params") == row.get("params"))
+        )
+        row["chosen"] = is_chosen
+        chosen_marked = chosen_marked or is_chosen
+    return rows
+
+
+def _sampling_notes(sampling: dict) -> list[str]:
+    notes = []
+    silhouette = sampling.get("silhouette") or {}
+    if silhouette.get("used"):
+        notes.append(
+            f"The silhouette was estimated on a stratified sample of {_fmt_count(silhouette.get('sample_size'))} "
+            f"customers, because there are more than {_fmt_count(silhouette.get('threshold'))}."
+        )
+    hierarchical = sampling.get("hierarchical") or {}
+    if hierarchical.get("used"):
+        notes.append(
+            f"Hierarchical (Ward) clustering ran on {_fmt_count(hierarchical.get('micro_clusters'))} weighted "
+            f"K-Means micro-clusters instead of on every customer, because there are more than "
+            f"{_fmt_count(hierarchical.get('threshold'))}; each customer takes its micro-cluster's segment."
+        )
+    dbscan = sampling.get("dbscan") or {}
+    if dbscan.get("used"):
+        notes.append(
+            f"DBSCAN was fitted on a sample of {_fmt_count(dbscan.get('sample_size'))} customers, because there "
+            f"are more than {_fmt_count(dbscan.get('threshold'))}; the others take the segment of their "
+            f"nearest core customer."
+        )
+    return notes
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def _fmt_count(value) -> str:
+    if value is None:
+        return "–"
+    try:
+        return f"{int(round(float(value))):,}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _fmt_num(value) -> str:
+    """A number with as many decimals as its size deserves (trailing zeros dropped)."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if value != value:  # NaN
+        return "–"
+    size = abs(value)
+    decimals = 0 if size >= 1000 else 1 if size >= 100 else 2 if size >= 1 else 3
+    text = f"{value:,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _fmt_fixed(value, decimals: int = 3) -> str:
+    if value is None:
+        return "–"
+    try:
+        return f"{float(value):,.{decimals}f}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _fmt_pct(value, decimals: int = 1) -> str:
+    if value is None:
+        return "–"
+    try:
+        return f"{float(value):.{decimals}%}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _fmt_signed(value, decimals: int = 2) -> str:
+    if value is None:
+        return "–"
+    try:
+        return f"{float(value):+.{decimals}f}".replace("-", "−")
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _fmt_setting(value) -> str:
+    if value is None:
+        return "auto / none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) if value else "(none)"
+    if isinstance(value, float):
+        return _fmt_num(value)
+    return str(value)
+
+
+def _algorithm_label(algorithm) -> str:
+    from .plots import algorithm_label
+
+    return algorithm_label(algorithm)
+
+
+def _delimiter_label(delimiter) -> str | None:
+    names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", " ": "space"}
+    if delimiter is None:
+        return None
+    return f"{names[delimiter]} ({delimiter!r})" if delimiter in names else repr(delimiter)
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    width, height = struct.unpack(">II", png[16:24])
+    return width, height

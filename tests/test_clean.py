@@ -1,0 +1,336 @@
+"""Tests for custseg.clean: roles, parsing, the ledger, imputation, fences and policies.
+
+The main fixture is 30 rows of all-string columns (as from ``read_csv(dtype=str)``):
+
+- row 3 has a blank id, row 7 repeats the id of row 1: both rows are dropped;
+- Age: row 10 "x", row 11 "1e999" (overflows float64), row 12 "-5" (impossible), rows 13
+  and 14 blank; the dropped row 3 holds "200" (impossible but not counted: row dropped);
+- Annual Income: the 28 kept rows hold 100, 101, ..., 126 in order, except row 20 = 2, a far
+  low outlier (negative skewness, so the fences are on the raw scale whatever the log rule);
+- Gender Female on even rows, Male on odd rows, blank on row 5;
+- Region codes 1/2/3, Country constant, Notes all distinct, Index = 1..30.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from custseg.clean import apply_cleaning, clean_customers
+from custseg.errors import InputError
+from custseg.settings import Settings
+
+N = 30
+DROPPED = {3, 7}
+KEPT = [i for i in range(N) if i not in DROPPED]
+
+
+def _table() -> pd.DataFrame:
+    ids = [f"{i + 1:04d}" for i in range(N)]
+    ids[3] = ""
+    ids[7] = "0002"
+    ages = [str(20 + i) for i in range(N)]
+    ages[3] = "200"
+    ages[7] = "25"
+    ages[10], ages[11], ages[12], ages[13], ages[14] = "x", "1e999", "-5", "", "  "
+    income = [""] * N
+    income[3], income[7] = "500", "70"
+    value = 100
+    for i in KEPT:
+        if i == 20:
+            income[i] = "2"
+        else:
+            income[i] = str(value)
+            value += 1
+    assert value == 127
+    gender = ["Female" if i % 2 == 0 else "Male" for i in range(N)]
+    gender[5] = ""
+    table = pd.DataFrame({
+        "CustomerID": ids,
+        "Index": [str(i + 1) for i in range(N)],
+        "Age": ages,
+        "Gender": gender,
+        "Annual Income": income,
+        "Region": [str(i % 3 + 1) for i in range(N)],
+        "Country": ["UK"] * N,
+        "Notes": [f"called about order number {i}" for i in range(N)],
+    }, dtype=str)
+    return table
+
+
+# Kept incomes sorted: 2, then 100..126 (27 values); n = 28.
+# Linear percentiles: Q1 at position 6.75 -> 105.75, Q3 at 20.25 -> 119.25, IQR = 13.5.
+INCOME_LOW, INCOME_HIGH = 105.75 - 3 * 13.5, 119.25 + 3 * 13.5   # 65.25, 159.75
+# Valid kept ages (rows 0,1,2,4,5,6,8,9,15..29): 20,21,22,24,25,26,28,29,35..49 (23 values).
+# Median = 12th smallest = 38. Q1 at position 5.5 -> 27, Q3 at 16.5 -> 43.5, IQR 16.5.
+AGE_MEDIAN = 38.0
+AGE_FENCE = [27 - 3 * 16.5, 43.5 + 3 * 16.5]                # -22.5, 93
+# Clipped incomes: 65.25 and 100..126; median of 28 = (112 + 113) / 2.
+INCOME_MEDIAN = 112.5
+
+
+def test_roles():
+    result = clean_customers(_table(), Settings())
+    roles = result.roles
+    assert roles.id == "CustomerID"
+    assert roles.id_name == "CustomerID"
+    assert roles.numeric == ["Age", "Annual Income"]
+    assert roles.categorical == ["Gender", "Region"]
+    assert roles.features == ["Age", "Annual Income"]
+    assert roles.excluded == {
+        "Index": "id-like (numbers the rows)",
+        "Country": "constant (one value)",
+        "Notes": "id-like or free text (30 distinct values)",
+    }
+    assert result.params.code_columns == ["Region"]
+
+
+def test_ledger_rows_and_cells():
+    ledger = clean_customers(_table(), Settings()).ledger
+    assert ledger.rows_read == 30
+    assert ledger.rows_dropped == {"missing id": 1, "duplicate id": 1}
+    assert ledger.rows_used == 28
+    assert ledger.cells_fixed == {
+        "unparseable value": {"Age": 2},          # "x" and "1e999"; row 3 is dropped
+        "impossible value": {"Age": 1},           # "-5"; "200" sits on a dropped row
+        "missing value (imputed)": {"Age": 5},    # x, 1e999, -5 and two blanks
+    }
+    as_dict = ledger.to_dict()
+    assert as_dict["rows_used"] == 28
+    assert as_dict["outliers"] == {
+        "Annual Income": {"count": 1, "low": INCOME_LOW, "high": INCOME_HIGH, "action": "clipped"},
+    }
+
+
+def test_ids_keep_zero_padding_and_drop_blank_and_duplicate():
+    result = clean_customers(_table(), Settings())
+    ids = result.ids.tolist()
+    assert len(ids) == 28
+    assert ids[:5] == ["0001", "0002", "0003", "0005", "0006"]
+    assert "0004" not in ids and "0008" not in ids
+    assert ids.count("0002") == 1
+    assert result.ids.name == "CustomerID"
+
+
+def test_imputed_median_and_parsed_values():
+    result = clean_customers(_table(), Settings())
+    data = result.data
+    assert result.params.numeric_rules["Age"]["fill"] == AGE_MEDIAN
+    age = dict(zip(result.ids, data["Age"]))
+    for row in (10, 11, 12, 13, 14):
+        assert age[f"{row + 1:04d}"] == AGE_MEDIAN
+    assert age["0001"] == 20.0 and age["0030"] == 49.0
+    assert data["Age"].dtype == np.float64
+    assert not data[["Age", "Annual Income"]].isna().any().any()
+    assert result.params.numeric_rules["Age"]["low"] == 0.0
+    assert result.params.numeric_rules["Age"]["high"] == 120.0
+    assert result.params.numeric_rules["Annual Income"]["low"] == 0.0
+    assert result.params.numeric_rules["Annual Income"]["high"] is None
+    # Region codes become text levels; Gender stays text (not a feature: not imputed)
+    region = dict(zip(result.ids, data["Region"]))
+    assert (region["0001"], region["0002"], region["0003"]) == ("1", "2", "3")
+    gender = dict(zip(result.ids, data["Gender"]))
+    assert pd.isna(gender["0006"]) and gender["0001"] == "Female"
+
+
+def test_outlier_fences_and_clipped_value():
+    result = clean_customers(_table(), Settings())
+    assert (INCOME_LOW, INCOME_HIGH) == (65.25, 159.75)
+    rule = result.params.numeric_rules["Annual Income"]
+    assert rule["fence"] == [INCOME_LOW, INCOME_HIGH]
+    assert rule["fill"] == INCOME_MEDIAN
+    assert result.params.numeric_rules["Age"]["fence"] == AGE_FENCE
+    income = dict(zip(result.ids, result.data["Annual Income"]))
+    assert income["0021"] == 65.25
+    assert income["0001"] == 100.0 and income["0030"] == 126.0
+    flagged = list(result.ids[result.outlier_rows])
+    assert flagged == ["0021"]
+
+
+@pytest.mark.parametrize("policy, action", [("flag", "flagged"), ("keep", "kept")])
+def test_flag_and_keep_leave_the_value(policy, action):
+    result = clean_customers(_table(), Settings(outliers=policy))
+    income = dict(zip(result.ids, result.data["Annual Income"]))
+    assert income["0021"] == 2.0
+    assert list(result.ids[result.outlier_rows]) == ["0021"]
+    assert result.ledger.outliers == {
+        "Annual Income": {"count": 1, "low": 65.25, "high": 159.75, "action": action},
+    }
+    # not clipped, so no fence is stored for new customers either
+    assert result.params.numeric_rules["Annual Income"]["fence"] is None
+    # the median of 2 and 100..126 is still (112 + 113) / 2
+    assert result.params.numeric_rules["Annual Income"]["fill"] == 112.5
+
+
+def test_drop_missing_policy():
+    result = clean_customers(_table(), Settings(missing="drop"))
+    ledger = result.ledger
+    assert ledger.rows_dropped == {
+        "missing id": 1, "duplicate id": 1, "missing or unusable feature value": 5,
+    }
+    assert ledger.rows_used == 23
+    # the unusable cells sit on dropped rows: no cell is fixed
+    assert ledger.cells_fixed == {}
+    assert len(result.data) == 23 and len(result.ids) == 23
+    assert not {"0011", "0012", "0013", "0014", "0015"} & set(result.ids)
+    # Incomes left: 2, 100..107 and 113..126 (23 values).
+    # Q1 at position 5.5 -> 104.5, Q3 at 16.5 -> 120.5, IQR 16 -> fences 56.5, 168.5.
+    assert ledger.outliers["Annual Income"]["low"] == 56.5
+    assert ledger.outliers["Annual Income"]["high"] == 168.5
+    income = dict(zip(result.ids, result.data["Annual Income"]))
+    assert income["0021"] == 56.5
+
+
+def test_long_right_tail_is_fenced_on_the_log_scale():
+    # Spend = 2**k - 1 for k = 1..12: raw skewness ~2.3, log1p gives k ln2 (skewness 0).
+    # log1p scale: Q1 at position 2.75 -> 3.75 ln2, Q3 at 8.25 -> 9.25 ln2, IQR 5.5 ln2;
+    # lower fence (3.75 - 16.5) ln2 < 0 -> none; upper fence 2**25.75 - 1.
+    # (On the raw scale Q3 + 3 IQR = 639 + 3 * 626 = 2517 would call 4095 an outlier.)
+    spend = [str(2**k - 1) for k in range(1, 13)]
+    table = pd.DataFrame({"CustomerID": [f"c{i}" for i in range(12)], "Spend": spend}, dtype=str)
+    result = clean_customers(table, Settings())
+    assert result.params.numeric_rules["Spend"]["fence"] == [None, pytest.approx(2**25.75 - 1, rel=1e-12)]
+    assert result.ledger.outliers == {}
+    assert not result.outlier_rows.any()
+    assert result.data["Spend"].max() == 4095.0
+
+
+def test_categorical_feature_is_imputed_with_the_most_frequent_level():
+    settings = Settings(features=("Age", "Annual Income", "Gender"))
+    result = clean_customers(_table(), settings)
+    assert result.roles.features == ["Age", "Annual Income", "Gender"]
+    # kept rows: 15 Female (even rows), 12 Male, 1 blank (row 5)
+    assert result.params.categorical_fill == {"Gender": "Female"}
+    assert result.ledger.cells_fixed["missing value (imputed)"] == {"Age": 5, "Gender": 1}
+    gender = dict(zip(result.ids, result.data["Gender"]))
+    assert gender["0006"] == "Female"
+    assert (result.data["Gender"] == "Male").sum() == 12
+
+
+@pytest.mark.parametrize("option", ["features", "exclude"])
+def test_unknown_column_names_list_the_available_columns(option):
+    settings = Settings(**{option: ("Age", "Spend")})
+    with pytest.raises(InputError) as error:
+        clean_customers(_table(), settings)
+    message = str(error.value)
+    assert f"--{option}" in message
+    assert "Spend" in message
+    assert "CustomerID, Index, Age, Gender, Annual Income, Region, Country, Notes" in message
+
+
+def test_features_naming_an_unusable_column():
+    with pytest.raises(InputError, match="Country: constant"):
+        clean_customers(_table(), Settings(features=("Age", "Country")))
+
+
+def test_exclude_removes_a_column():
+    result = clean_customers(_table(), Settings(exclude=("Age",)))
+    assert result.roles.numeric == ["Annual Income"]
+    assert result.roles.features == ["Annual Income"]
+    assert result.roles.excluded["Age"] == "excluded by --exclude"
+
+
+def test_no_usable_feature():
+    table = pd.DataFrame({
+        "CustomerID": ["a", "b", "c", "d"],
+        "Country": ["UK", "UK", "UK", "UK"],
+        "Blank": ["", "", "", ""],
+    }, dtype=str)
+    with pytest.raises(InputError) as error:
+        clean_customers(table, Settings())
+    message = str(error.value)
+    assert message.startswith("no usable numeric or categorical feature")
+    assert "Country: constant (one value)" in message
+    assert "Blank: empty" in message
+
+
+def test_only_categoricals_become_the_features():
+    table = pd.DataFrame({"Colour": ["red", "blue", "red", "green"]}, dtype=str)
+    result = clean_customers(table, Settings())
+    assert result.roles.numeric == [] and result.roles.features == ["Colour"]
+
+
+def test_decimal_comma_numbers_parse():
+    table = pd.DataFrame({
+        "CustomerID": ["a", "b", "c", "d", "e"],
+        "Spend": ["3,5", "4,25", "1.234,5", "", "10"],
+        "Visits": ["1", "4", "2", "3", "7"],
+    }, dtype=str)
+    result = clean_customers(table, Settings())
+    assert result.roles.numeric == ["Spend", "Visits"]
+    assert result.params.numeric_rules["Visits"]["decimal_comma"] is False
+    assert result.params.numeric_rules["Spend"]["decimal_comma"] is True
+    # median of 3.5, 4.25, 1234.5, 10 = (4.25 + 10) / 2
+    assert result.data["Spend"].tolist() == [3.5, 4.25, 1234.5, 7.125, 10.0]
+    assert result.ledger.cells_fixed == {"missing value (imputed)": {"Spend": 1}}
+
+
+def test_no_id_column_numbers_rows_from_one():
+    table = pd.DataFrame({
+        "Visits": ["3", "1", "", "4", "1"],
+        "Spend": ["10", "20", "", "40", "50"],
+    }, dtype=str)
+    result = clean_customers(table, Settings())
+    assert result.roles.id is None
+    assert result.roles.id_name == "row"
+    # row 3 has no feature value at all: dropped, and the others keep their row numbers
+    assert result.ledger.rows_dropped == {"no usable feature value": 1}
+    assert result.ids.tolist() == [1, 2, 4, 5]
+    assert result.data["Spend"].tolist() == [10.0, 20.0, 40.0, 50.0]
+
+
+def test_numeric_row_number_column_is_id_like():
+    table = pd.DataFrame({
+        "No": ["1", "2", "3", "4", "5"],
+        "Spend": ["10", "20", "35", "40", "50"],
+    }, dtype=str)
+    result = clean_customers(table, Settings())
+    assert result.roles.excluded == {"No": "id-like (numbers the rows)"}
+    assert result.roles.features == ["Spend"]
+
+
+def test_few_rows_of_small_whole_numbers_stay_numeric():
+    # Fewer than 20 rows: 1/2/3 are counts, not codes
+    table = pd.DataFrame({"Visits": ["1", "2", "3", "1", "3"], "Spend": ["5", "7", "9", "4", "2"]}, dtype=str)
+    result = clean_customers(table, Settings())
+    assert result.roles.numeric == ["Visits", "Spend"]
+    assert result.roles.categorical == []
+
+
+def test_apply_cleaning_reuses_fitted_fills_and_fences():
+    fitted = clean_customers(_table(), Settings())
+    new = pd.DataFrame({
+        "Age": ["30", "x", "150", "", "-1", "55"],
+        "Annual Income": ["2000", "130", "", "", "45", "1e999"],
+    }, dtype=str)
+    data, usable = apply_cleaning(new, fitted.roles, fitted.params)
+    assert list(data.columns) == ["Age", "Annual Income"]
+    # x, 150 (impossible), blank and -1 (impossible) take the fitted median 38
+    assert data["Age"].tolist() == [30.0, 38.0, 38.0, 38.0, 38.0, 55.0]
+    # 2000 and 45 are clipped to the fitted fences; blanks and 1e999 take the median 112.5
+    assert data["Annual Income"].tolist() == [159.75, 130.0, 112.5, 112.5, 65.25, 112.5]
+    # row 2 (impossible age, blank income) and row 3 (both blank) have no usable value
+    assert usable.tolist() == [True, True, False, False, True, True]
+
+
+def test_apply_cleaning_needs_the_feature_columns():
+    fitted = clean_customers(_table(), Settings())
+    with pytest.raises(InputError, match="Annual Income"):
+        apply_cleaning(pd.DataFrame({"Age": ["30"]}, dtype=str), fitted.roles, fitted.params)
+
+
+def test_apply_cleaning_reuses_categorical_fill():
+    settings = Settings(features=("Age", "Annual Income", "Gender", "Region"))
+    fitted = clean_customers(_table(), settings)
+    # Region 1/2/3 over 28 kept rows: rows 3 and 7 (Region 1 and 2) dropped,
+    # so Region 3 (rows 2,5,...,29: 10 rows) is the most frequent
+    assert fitted.params.categorical_fill == {"Gender": "Female", "Region": "3"}
+    new = pd.DataFrame({
+        "Age": ["40", "41"], "Annual Income": ["110", "120"],
+        "Gender": ["", "Male"], "Region": ["2", ""],
+    }, dtype=str)
+    data, usable = apply_cleaning(new, fitted.roles, fitted.params)
+    assert data["Gender"].tolist() == ["Female", "Male"]
+    assert data["Region"].tolist() == ["2", "3"]
+    assert usable.tolist() == [True, True]
