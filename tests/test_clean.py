@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.clean import apply_cleaning, clean_customers
+from custseg.clean import _plausible_range, apply_cleaning, clean_customers
 from custseg.errors import InputError
 from custseg.settings import Settings
 
@@ -334,3 +334,12 @@ def test_apply_cleaning_reuses_categorical_fill():
     assert data["Gender"].tolist() == ["Female", "Male"]
     assert data["Region"].tolist() == ["2", "3"]
     assert usable.tolist() == [True, True]
+
+
+@pytest.mark.parametrize("column, expected", [
+    ("Age", (0.0, 120.0)), ("customer_age", (0.0, 120.0)), ("average_basket", (-np.inf, np.inf)),
+    ("Spending Score (1-100)", (1.0, 100.0)), ("Annual Income (k$)", (0.0, np.inf)),
+    ("online_share", (0.0, np.inf)), ("temperature", (-np.inf, np.inf)),
+])
+def test_impossible_value_ranges_come_from_whole_words(column, expected):
+    assert _plausible_range(column) == expected

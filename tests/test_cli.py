@@ -155,3 +155,30 @@ def test_help_explains_every_option(capsys):
     for option in ("--id", "--features", "--exclude", "--algorithms", "--k", "--pca", "--missing",
                    "--outliers", "--seed", "--config", "--no-report", "--json", "--out"):
         assert option in out
+
+
+def test_config_file_fills_settings_and_flags_win(capsys, mall, tmp_path):
+    config = tmp_path / "custseg.toml"
+    config.write_text('[custseg]\nalgorithms = ["kmeans"]\nk_min = 3\nk_max = 4\nrandom_state = 3\n')
+    code, _, err = cli(capsys, "run", mall, "--out", tmp_path / "o", "--config", config, "--no-report",
+                       "--k", "2..5")
+    assert code == 0, err
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["settings"]["algorithms"] == ["kmeans"] and summary["settings"]["random_state"] == 3
+    assert sorted(c["k"] for c in summary["candidates"]) == [2, 3, 4, 5]
+    config.write_text("[custseg]\nclusters = 3\n")
+    assert "unknown setting clusters" in one_line_error(capsys, "run", mall, "--config", config)
+
+
+def test_parquet_and_excel_inputs_give_the_same_segments(capsys, tmp_path):
+    from custseg.generate import generate_customers, write_table
+
+    table, _ = generate_customers(400, 3, random_state=2)
+    outputs = []
+    for suffix in ("csv", "parquet", "xlsx", "json"):
+        write_table(table, tmp_path / f"c.{suffix}")
+        out = tmp_path / suffix
+        assert cli(capsys, "run", tmp_path / f"c.{suffix}", "--out", out, "--no-report",
+                   "--algorithms", "kmeans", "--k", "2..5")[0] == 0
+        outputs.append((out / "segments.csv").read_text())
+    assert outputs[0] == outputs[1] == outputs[2] == outputs[3]

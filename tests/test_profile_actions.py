@@ -143,8 +143,8 @@ def test_clashing_names_use_a_dominant_category():
     profiles = profile_segments(data, labels, FEATURES, ["Gender"], FEATURES)
     # segment 0 is 3/3 F, segment 1 is 2/3 M (>= 0.6)
     assert [p["name"] for p in profiles] == [
-        "High income, high spending (mostly Gender F)",
-        "High income, high spending (mostly Gender M)",
+        "High income, high spending (mostly F)",
+        "High income, high spending (mostly M)",
         "Low income, low spending",
     ]
     assert len({p["name"] for p in profiles}) == 3
@@ -236,3 +236,20 @@ def test_at_most_three_actions_and_top_features():
     first, _ = profile_segments(data, labels, columns, [], columns)
     assert len(first["top_features"]) == 3
     assert len(suggest_actions(first, columns)) == 3
+
+
+def test_code_levels_keep_their_column_name():
+    gender = ["1", "1", "1", "2", "2", "1", "2", "1", "2"]
+    data, labels = _nine(gender)
+    profiles = profile_segments(data, labels, FEATURES, ["Gender"], FEATURES)
+    assert profiles[0]["name"] == "High income, high spending (mostly Gender 1)"
+
+
+@pytest.mark.parametrize("column, key", [
+    ("Age", "age"), ("Customer Age", "age"), ("average_basket", "spending"),
+    ("AvgBasketValue", "spending"), ("apparel_spend", "spending"), ("Delicassen", None),
+    ("happy_score", None), ("online_share", "online"), ("recency_days", "recency"),
+])
+def test_vocabulary_matches_whole_words(column, key):
+    # "average" must not read as age, nor "apparel" as app
+    assert concept_of(column).key == key

@@ -25,9 +25,11 @@ MAX_CATEGORIES = 20
 MAX_CODE_VALUES = 5
 #: Share of non-blank values that must parse as numbers for a column to count as numeric.
 NUMERIC_SHARE = 0.9
+#: Word stems of columns that cannot be negative.
 NON_NEGATIVE_WORDS = (
     "income", "spend", "score", "visit", "tenure", "count", "amount", "price", "revenue",
     "sales", "quantity", "orders", "purchases", "frequency", "monetary", "salary",
+    "share", "percent", "pct", "ratio",
 )
 
 
@@ -276,20 +278,26 @@ def _classify(column: pd.Series, name: str, parsed: dict, numeric: list, categor
 
 # --------------------------------------------------------------------------- rules
 
+def name_words(name: str) -> str:
+    """A column name as lower-case words: ``"AvgBasket_value"`` -> ``"avg basket value"``.
+
+    Lets vocabulary rules match whole words (``age`` is not in ``average``).
+    """
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(name))
+    return " ".join(re.findall(r"[a-z0-9]+", spaced.lower()))
+
+
 def _plausible_range(name: str) -> tuple[float, float]:
     """Values outside this range are impossible for a column of this name."""
-    low, high = -np.inf, np.inf
-    key = name.lower()
-    stated = re.search(r"\(\s*(-?\d+(?:\.\d+)?)\s*[-–]\s*(\d+(?:\.\d+)?)\s*\)", key)
+    stated = re.search(r"\(\s*(-?\d+(?:\.\d+)?)\s*[-–]\s*(\d+(?:\.\d+)?)\s*\)", name)
     if stated:
         return float(stated.group(1)), float(stated.group(2))
-    if re.search(r"\bage\b|^age|age$", key):
+    words = name_words(name)
+    if re.search(r"\bage\b", words):
         return 0.0, 120.0
-    if any(word in key for word in NON_NEGATIVE_WORDS):
-        low = 0.0
-    if any(word in key for word in ("share", "percent", "pct", "ratio")):
-        low = 0.0
-    return low, high
+    if re.search(r"\b(" + "|".join(NON_NEGATIVE_WORDS) + ")", words):
+        return 0.0, np.inf
+    return -np.inf, np.inf
 
 
 def clean_customers(df: pd.DataFrame, settings: Settings) -> CleanTable:

@@ -10,22 +10,26 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .clean import name_words
+
 #: |z| at which a feature counts as setting a segment apart (in overall standard deviations).
 DISTINCT_Z = 0.5
 #: At most this many features are named and listed as setting a segment apart.
 TOP_FEATURES = 3
 
-#: (pattern on the column name, concept, phrase when high, phrase when low)
+#: (pattern on the column name as words, see `custseg.clean.name_words`; concept;
+#: phrase when high; phrase when low)
 VOCABULARY = [
-    (r"\bage\b|^age|age$", "age", "older", "young"),
-    (r"income|salary|wealth|earning", "income", "high income", "low income"),
-    (r"spend|monetary|revenue|sales|basket|order value", "spending", "high spending", "low spending"),
-    (r"visit", "visits", "frequent visitors", "rare visitors"),
-    (r"frequen|orders|purchases|transactions|invoices", "frequency", "frequent buyers", "infrequent buyers"),
-    (r"online|digital|web|app", "online", "online-first", "store-first"),
-    (r"tenure|since|member.*years|years.*member|loyalty", "tenure", "long-standing", "new"),
-    (r"recen", "recency", "lapsed", "recently active"),
-    (r"return", "returns", "frequent returners", "rare returners"),
+    (r"\bage\b", "age", "older", "young"),
+    (r"\b(income|salar|wealth|earning)", "income", "high income", "low income"),
+    (r"\b(spend|monetary|revenue|sales\b|basket)", "spending", "high spending", "low spending"),
+    (r"\bvisit", "visits", "frequent visitors", "rare visitors"),
+    (r"\b(frequen|orders?\b|purchases\b|transactions?\b|invoices?\b)", "frequency",
+     "frequent buyers", "infrequent buyers"),
+    (r"\b(online|digital|web\b|apps?\b|ecommerce)", "online", "online-first", "store-first"),
+    (r"\b(tenure|since\b|loyal|member)", "tenure", "long-standing", "new"),
+    (r"\brecen", "recency", "lapsed", "recently active"),
+    (r"\breturn", "returns", "frequent returners", "rare returners"),
 ]
 
 
@@ -41,8 +45,9 @@ class Concept:
 def concept_of(column: str) -> Concept:
     """The vocabulary entry for a column name, or a generic one built from the name."""
     label = column_label(column)
+    words = name_words(column)
     for pattern, key, high, low in VOCABULARY:
-        if re.search(pattern, column.lower()):
+        if re.search(pattern, words):
             return Concept(key, high, low)
     return Concept(None, f"high {label}", f"low {label}")
 
@@ -184,7 +189,8 @@ def _dominant_level(segment: dict, categorical: list[str], features: list[str]) 
         if shares:
             level, share = next(iter(shares.items()))
             if share >= 0.6:
-                return f"mostly {name} {level}"
+                # A code such as Region "3" needs its column name; a word such as "Female" does not.
+                return f"mostly {name} {level}" if level.replace(".", "").isdigit() else f"mostly {level}"
     return None
 
 
