@@ -498,7 +498,7 @@ def _reason(chosen: Candidate, candidates: list[Candidate], near: list[Candidate
     best = max(near, key=lambda c: c.silhouette)
     if others:
         lead = (f"has the highest silhouette ({sil:.3f})" if best is chosen else
-                f"has a silhouette of {sil:.3f}, within {SILHOUETTE_TOLERANCE} of the best ({best.silhouette:.3f})")
+                f"has a silhouette of {sil:.4f}, within {SILHOUETTE_TOLERANCE} of the best ({best.silhouette:.4f})")
         parts.append(
             f"{chosen.label} was chosen from {len(candidates)} candidates: it {lead}, and of the "
             f"near-ties ({', '.join(c.label for c in others)}) it "
