@@ -165,7 +165,7 @@ def test_near_tie_is_settled_by_ch_and_db():
     chosen, reason, disagreements = choose([a, b], {}, 1000)
     assert chosen is b
     assert reason.startswith("hierarchical (Ward) with 4 segments was chosen from 2 candidates")
-    assert "silhouette of 0.595, within 0.01 of the best (0.600)" in reason
+    assert "silhouette of 0.5950, within 0.01 of the best (0.6000)" in reason
     assert "near-ties (K-Means with 3 segments)" in reason
     assert disagreements == []
 
