@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from custseg.actions import suggest_actions
-from custseg.profile import concept_of, overall_categories, profile_segments
+from custseg.profile import concept_of, key_findings, overall_categories, profile_segments, segment_rules
 
 FEATURES = ["Annual Income", "Spending Score"]
 
@@ -253,3 +253,29 @@ def test_code_levels_keep_their_column_name():
 def test_vocabulary_matches_whole_words(column, key):
     # "average" must not read as age, nor "apparel" as app
     assert concept_of(column).key == key
+
+
+def test_segment_rules_recover_a_threshold_exactly():
+    # segment 1 is exactly "income > 50" (midpoint of 40 and 60); age needs two cuts, so income wins
+    data = pd.DataFrame({"income": [10.0, 20, 30, 40, 60, 70, 80, 90], "age": [30.0, 37, 31, 36, 32, 35, 33, 34]})
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    rules = segment_rules(data, labels, ["income", "age"], random_state=0)
+    assert rules[1] == {"conditions": ["income > 50"], "precision": 1.0, "recall": 1.0}
+    assert rules[0] == {"conditions": ["income <= 50"], "precision": 1.0, "recall": 1.0}
+
+
+def test_segment_rules_merge_bounds_into_a_range():
+    data = pd.DataFrame({"x": np.arange(12, dtype=float)})
+    labels = np.array([0] * 4 + [1] * 4 + [2] * 4)
+    rules = segment_rules(data, labels, ["x"], random_state=0)
+    assert rules[1]["conditions"] == ["3.5 < x <= 7.5"]
+    assert segment_rules(data, labels, [], random_state=0) == {}
+
+
+def test_key_findings_name_size_structure_and_spenders():
+    data, labels = _nine()
+    profiles = profile_segments(data, labels, FEATURES, [], FEATURES)
+    findings = key_findings(profiles, 0.61, "reasonable structure: the segments are well separated")
+    assert findings[0] == "Customers fall into 3 segments with reasonable structure (silhouette 0.61)."
+    assert findings[1].startswith("The largest segment, “") and "33% of customers" in findings[1]
+    assert len(findings) == 3

@@ -20,8 +20,8 @@ from .errors import InputError
 from .features import FeaturePlan, fit_features, principal_axes
 from .model import MODEL_FILENAME, Model
 from .outputs import csv_text, json_text, plain, write_atomic
-from .profile import overall_categories, profile_segments
-from .search import ProgressCallback, SearchResult, search
+from .profile import key_findings, overall_categories, profile_segments, segment_rules
+from .search import ProgressCallback, SearchResult, search, silhouette_strength
 from .settings import Settings
 
 #: Customers drawn (seeded) for the report's figures.
@@ -72,8 +72,12 @@ class Result:
                     f"PC{i + 1}": dict(zip(plan.columns, row)) for i, row in enumerate(plan.pca_components)
                 },
             }
+        silhouette = chosen.silhouette
+        findings = key_findings(self.segments, silhouette,
+                                silhouette_strength(silhouette) if silhouette is not None else "")
         return plain({
             "custseg_version": __version__,
+            "environment": environment(),
             "source": self.source,
             "settings": self.settings.to_dict(),
             "input": self.table.ledger.to_dict(),
@@ -95,6 +99,7 @@ class Result:
                 "reason": self.found.reason, "disagreements": self.found.disagreements,
             },
             "sampling": self.found.sampling,
+            "findings": findings,
             "segments": self.segments,
             "overall": {"categories": overall_categories(self.table.data, roles.categorical)},
             "plot_data": self.plot_data,
@@ -137,6 +142,20 @@ class Result:
         from .report import summary_html
 
         return summary_html(self.summary)
+
+
+def environment() -> dict:
+    """Versions of Python and of the libraries that shape the results."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version()}
+    for package in ("numpy", "pandas", "scikit-learn", "scipy", "matplotlib", "seaborn", "kneed"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    return versions
 
 
 def segment(data, settings: Settings | None = None, *, on_progress: ProgressCallback | None = None,
@@ -197,7 +216,10 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     labels = found.chosen.labels
     progress("profiling", 0, 1)
     segments = profile_segments(table.data, labels, roles.numeric, roles.categorical, roles.features)
+    rules = segment_rules(table.data, labels, [c for c in roles.features if c in roles.numeric],
+                          settings.random_state)
     for item in segments:
+        item["rules"] = rules.get(item["id"])
         item["actions"] = suggest_actions(item, roles.features)
     plot_data = _plot_data(table, matrix, found, settings.random_state)
     return Result(settings, source, table, plan, found, segments, labels, plot_data)

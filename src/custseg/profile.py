@@ -217,3 +217,124 @@ def _fmt(value: float) -> str:
     if abs(value) >= 100:
         return f"{value:,.0f}"
     return f"{value:.3g}" if abs(value) < 1 else f"{value:.1f}"
+
+
+#: Decision-tree rules are fitted on at most this many customers (seeded sample).
+RULE_SAMPLE = 20000
+#: Depth of the tree that describes a segment: at most this many conditions per rule.
+RULE_DEPTH = 3
+
+
+def segment_rules(data: pd.DataFrame, labels: np.ndarray, columns: list[str], random_state: int) -> dict:
+    """Short rules that describe each segment, from a shallow one-vs-rest decision tree.
+
+    For each segment a tree of depth ``RULE_DEPTH`` separates it from everyone else; the
+    leaf that best recovers the segment (highest F1) becomes the rule, its conditions in
+    the columns' own units. Precision (customers matching the rule who are in the segment)
+    and recall (share of the segment the rule covers) are measured on every customer.
+
+    Returns
+    -------
+    dict
+        Segment id -> ``{"conditions", "precision", "recall"}`` or None where no leaf
+        holds a majority of the segment's customers.
+    """
+    from sklearn.tree import DecisionTreeClassifier
+
+    if not columns:
+        return {}
+    matrix = data[columns].to_numpy(dtype="float64")
+    rng = np.random.default_rng(random_state)
+    n = len(labels)
+    fit_rows = np.sort(rng.choice(n, RULE_SAMPLE, replace=False)) if n > RULE_SAMPLE else np.arange(n)
+    rules = {}
+    for segment in np.unique(labels[labels >= 0]):
+        target = labels == segment
+        tree = DecisionTreeClassifier(max_depth=RULE_DEPTH, random_state=random_state,
+                                      min_samples_leaf=max(1, len(fit_rows) // 200))
+        tree.fit(matrix[fit_rows], target[fit_rows])
+        rules[int(segment)] = _best_leaf_rule(tree, matrix, target, columns)
+    return rules
+
+
+def _best_leaf_rule(tree, matrix: np.ndarray, target: np.ndarray, columns: list[str]) -> dict | None:
+    leaves = tree.apply(matrix)
+    best, best_f1 = None, 0.0
+    for leaf in np.unique(leaves):
+        inside = leaves == leaf
+        hits = int((inside & target).sum())
+        if hits == 0:
+            continue
+        precision, recall = hits / int(inside.sum()), hits / int(target.sum())
+        f1 = 2 * precision * recall / (precision + recall)
+        if precision > 0.5 and f1 > best_f1:
+            best, best_f1 = (leaf, precision, recall), f1
+    if best is None:
+        return None
+    leaf, precision, recall = best
+    return {"conditions": _path_conditions(tree, leaf, columns), "precision": precision, "recall": recall}
+
+
+def _path_conditions(tree, leaf: int, columns: list[str]) -> list[str]:
+    """Conditions on the path to ``leaf``, merged to one lower and one upper bound per column."""
+    structure = tree.tree_
+    parent = {}
+    for node in range(structure.node_count):
+        for child, side in ((structure.children_left[node], "<="), (structure.children_right[node], ">")):
+            if child != -1:
+                parent[child] = (node, side)
+    bounds: dict[int, list] = {}
+    node = leaf
+    while node in parent:
+        node, side = parent[node]
+        feature, threshold = int(structure.feature[node]), float(structure.threshold[node])
+        low, high = bounds.setdefault(feature, [None, None])
+        if side == "<=":
+            bounds[feature][1] = threshold if high is None else min(high, threshold)
+        else:
+            bounds[feature][0] = threshold if low is None else max(low, threshold)
+    conditions = []
+    for feature in sorted(bounds):
+        low, high = bounds[feature]
+        name = columns[feature]
+        if low is not None and high is not None:
+            conditions.append(f"{_threshold(low)} < {name} <= {_threshold(high)}")
+        elif low is not None:
+            conditions.append(f"{name} > {_threshold(low)}")
+        else:
+            conditions.append(f"{name} <= {_threshold(high)}")
+    return conditions
+
+
+def _threshold(value: float) -> str:
+    """A split point without noise digits: 50, 54.5, 0.375, 12,346."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def key_findings(segments: list[dict], silhouette: float | None, strength: str) -> list[str]:
+    """The two or three findings that matter most, in plain words with numbers."""
+    placed = [s for s in segments if s["id"] >= 0]
+    findings = []
+    if silhouette is not None:
+        findings.append(f"Customers fall into {len(placed)} segments with {strength.split(':')[0]} "
+                        f"(silhouette {silhouette:.2f}).")
+    largest = max(placed, key=lambda s: s["size"])
+    findings.append(f"The largest segment, “{largest['name']}”, holds {largest['share']:.0%} of customers.")
+    spenders = [(s, f, s["profile"][f]["z"]) for s in placed if s is not largest for f in s["profile"]
+                if concept_of(f).key == "spending"]
+    if spenders:
+        segment, feature, z = max(spenders, key=lambda item: item[2])
+        if z > 0:
+            findings.append(f"“{segment['name']}” ({segment['share']:.0%} of customers) has "
+                            f"{column_label(feature)} {z:.1f} SD above average: the group to protect.")
+    if len(findings) < 3:
+        stand_out = [(s, t) for s in placed if s is not largest for t in s["top_features"][:1]]
+        if stand_out:
+            segment, top = max(stand_out, key=lambda item: abs(item[1]["z"]))
+            side = "above" if top["z"] > 0 else "below"
+            findings.append(f"“{segment['name']}” stands out most: {column_label(top['feature'])} "
+                            f"{abs(top['z']):.1f} SD {side} average.")
+    noise = [s for s in segments if s["id"] < 0]
+    if noise:
+        findings.append(f"{noise[0]['share']:.1%} of customers fit no segment and are listed as unusual.")
+    return findings[:3] if not noise else findings[:2] + findings[-1:]

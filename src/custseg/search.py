@@ -471,7 +471,7 @@ def _ranks(candidates: list[Candidate], key) -> dict[int, int]:
     return {id(c): sum(key(other) < key(c) for other in candidates) for c in candidates}
 
 
-def _strength(silhouette: float) -> str:
+def silhouette_strength(silhouette: float) -> str:
     """Kaufman and Rousseeuw's reading of an average silhouette."""
     if silhouette > 0.7:
         return "strong structure: the segments are clearly separated"
@@ -509,7 +509,7 @@ def _reason(chosen: Candidate, candidates: list[Candidate], near: list[Candidate
         parts.append(
             f"{chosen.label} has the highest silhouette ({sil:.3f}) of {len(candidates)} candidates."
         )
-    parts.append(f"A silhouette of {sil:.2f} means {_strength(sil)}.")
+    parts.append(f"A silhouette of {sil:.2f} means {silhouette_strength(sil)}.")
     if chosen.noise_share > 0:
         parts.append(f"DBSCAN leaves {chosen.noise_share:.1%} of customers as noise (segment -1).")
     return " ".join(parts)
