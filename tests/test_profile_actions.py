@@ -246,8 +246,8 @@ def test_code_levels_keep_their_column_name():
 
 
 @pytest.mark.parametrize("column, key", [
-    ("Age", "age"), ("Customer Age", "age"), ("average_basket", "spending"),
-    ("AvgBasketValue", "spending"), ("apparel_spend", "spending"), ("Delicassen", None),
+    ("Age", "age"), ("Customer Age", "age"), ("average_basket", "basket"),
+    ("AvgBasketValue", "basket"), ("apparel_spend", "spending"), ("Delicassen", None),
     ("happy_score", None), ("online_share", "online"), ("recency_days", "recency"),
 ])
 def test_vocabulary_matches_whole_words(column, key):

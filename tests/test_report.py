@@ -29,6 +29,17 @@ SECTION_IDS = (
     "segment-details", "reproducibility",
 )
 ALL_FIGURES = [key for key, _ in plots.FIGURES]
+FINDINGS = [
+    "Young high spenders (37% of customers) spend 2.3 SD above average: protect them.",
+    "60 customers (5%) fit no segment & need a look by hand.",
+]
+RULES = {
+    0: {"conditions": ["Annual Income (k$) > 70.5", "Spending Score (1-100) > 60.5"], "precision": 0.97,
+        "recall": 0.95},
+    1: {"conditions": [f"{XSS_COLUMN} <= 6.5", "Age >= 45.5"], "precision": 0.81, "recall": 0.9},
+    2: None,
+}
+NEW_KEYS_FIGURES = ("pairs", "scree", "loadings", "profile_lines", "categories")
 
 
 # --------------------------------------------------------------------------- fake summary
@@ -149,6 +160,7 @@ def make_summary(*, hostile: bool = True, seed: int = 0) -> dict:
             "categories": {"Genre": shares([g for g, m in zip(genre, mask) if m]),
                            "Channel": shares([c for c, m in zip(channel, mask) if m])},
             "top_features": tops[:3],
+            "rules": RULES.get(segment_id),
             "actions": actions[segment_id],
         })
 
@@ -174,6 +186,8 @@ def make_summary(*, hostile: bool = True, seed: int = 0) -> dict:
 
     summary = {
         "custseg_version": "0.1.0",
+        "environment": {"python": "3.11.7", "numpy": "2.4.6", "pandas": "2.2.3", "scikit-learn": "1.6.1",
+                        "scipy": "1.15.2", "matplotlib": "3.10.1"},
         "source": {"path": "data/mall_customers.csv", "name": "mall_customers.csv", "format": "csv",
                    "kind": "customers", "encoding": "utf-8", "delimiter": ","},
         "settings": {
@@ -215,6 +229,7 @@ def make_summary(*, hostile: bool = True, seed: int = 0) -> dict:
         "sampling": {"silhouette": {"used": False, "sample_size": 1200, "threshold": 4000},
                      "hierarchical": {"used": True, "micro_clusters": 40, "threshold": 1000},
                      "dbscan": {"used": False, "sample_size": 1200, "threshold": 10000}},
+        "findings": FINDINGS,
         "segments": segments,
         "overall": {"categories": {"Genre": shares(genre), "Channel": shares(channel)}},
         "plot_data": {
@@ -334,8 +349,8 @@ def test_figures_that_do_not_apply_are_left_out():
     summary["plot_data"].update(dendrogram=None, k_distance=None, silhouette=None)
     summary["pca"] = None
     text = report.render_report(summary)
-    assert text.count("<img ") == len(ALL_FIGURES) - 3
-    for key in ("dendrogram", "k_distance", "silhouette"):
+    assert text.count("<img ") == len(ALL_FIGURES) - 5
+    for key in ("dendrogram", "k_distance", "silhouette", "scree", "loadings"):
         assert f'data-test="figure-{key}"' not in text
     assert 'data-test="pca-none"' in text
     _parse(text)  # still well-formed enough to parse
@@ -364,6 +379,7 @@ def test_plot_functions_return_none_when_their_data_is_null():
     empty["plot_data"] = {"sample": None, "dendrogram": None, "k_distance": None, "silhouette": None}
     empty["candidates"] = []
     empty["segments"] = []
+    empty["pca"] = None
     for _key, function in plots.FIGURES:
         assert function(empty) is None, function.__name__
     no_map = copy.deepcopy(summary)
@@ -469,3 +485,186 @@ def test_dollar_signs_in_names_are_not_parsed_as_mathtext():
         segment["name"] = "Big $pend$ers"
     for function in (plots.plot_profile_heatmap, plots.plot_distributions, plots.plot_segment_sizes):
         assert plots.figure_to_png(function(summary))[:4] == b"\x89PNG"
+
+
+# --------------------------------------------------------------------------- issue 3 additions
+
+
+def _section(text: str, section: str) -> str:
+    return re.search(rf'<section id="{section}".*?</section>', text, re.S).group(0)
+
+
+def test_findings_come_first_in_the_summary(rendered):
+    summary_section = _section(rendered, "summary")
+    listed = re.search(r'<ol class="findings" data-test="findings">(.*?)</ol>', summary_section, re.S).group(1)
+    assert [html.unescape(item) for item in re.findall(r"<li>(.*?)</li>", listed)] == FINDINGS
+    assert summary_section.index('data-test="findings"') < summary_section.index('data-test="summary-table"')
+
+
+def test_rules_are_shown_on_their_cards_with_fidelity(rendered):
+    cards = _cards(rendered)
+    first = cards[0]
+    assert 'data-test="rules"' in first
+    assert "<code>Annual Income (k$) &gt; 70.5</code>" in first
+    assert "97% of the customers who match all of these are in this segment" in first
+    assert "the rule covers 95% of the segment" in first
+    second = cards[1]
+    assert f"<code>{_escaped(XSS_COLUMN)} ≤ 6.5</code>" in second
+    assert "<code>Age ≥ 45.5</code>" in second
+    assert 'data-test="rules"' not in cards[2] and 'data-test="rules"' not in cards[-1]
+
+
+def test_environment_is_listed_under_reproducibility(rendered, summary):
+    section = _section(rendered, "reproducibility")
+    table = re.search(r'data-test="environment">(.*?)</table>', section, re.S).group(1)
+    for package, version in summary["environment"].items():
+        assert f"<td>{package}</td><td class=\"mono\">{version}</td>" in table
+
+
+def test_summaries_without_the_newer_keys_still_render():
+    old = make_summary()
+    del old["findings"], old["environment"]
+    for segment in old["segments"]:
+        del segment["rules"]
+    old["overall"] = {}
+    for segment in old["segments"]:
+        segment.pop("categories")
+    old["plot_data"]["sample"].pop("categorical")
+    text = report.render_report(old)
+    for hook in ('data-test="findings"', 'data-test="rules"', 'data-test="environment"'):
+        assert hook not in text
+    assert 'data-figure="categories"' not in text
+    for key in ("pairs", "scree", "loadings", "profile_lines"):
+        assert f'data-test="figure-{key}"' in text
+    parsed = _parse(text)
+    for href in (h for h in parsed.hrefs if h.startswith("#")):
+        assert href[1:] in parsed.ids
+
+
+def test_every_new_figure_is_drawn_for_a_full_summary(rendered):
+    for key in NEW_KEYS_FIGURES:
+        assert f'data-test="figure-{key}"' in rendered, key
+    assert f'data-figure="pairs"' in _section(rendered, "exploration")
+    assert f'data-figure="scree"' in _section(rendered, "features")
+    assert f'data-figure="categories"' in _section(rendered, "segments")
+
+
+def test_distributions_are_split_by_a_gender_like_column(summary):
+    notes = plots.figure_notes(summary)
+    assert notes["distributions"] == "Each histogram is split by Genre: Female, Male."
+    no_gender = copy.deepcopy(summary)
+    no_gender["plot_data"]["sample"]["categorical"].pop("Genre")
+    # Channel has 3 levels, so it splits instead; with too many levels nothing splits.
+    assert "split by Channel" in plots.figure_notes(no_gender)["distributions"]
+    many = copy.deepcopy(no_gender)
+    many["plot_data"]["sample"]["categorical"]["Channel"] = [f"level {i % 7}" for i in range(300)]
+    assert "distributions" not in plots.figure_notes(many)
+
+
+def test_level_colours_follow_the_overall_share(summary):
+    colors = plots.level_colors(summary, "Channel", ["web", "store", XSS_VALUE])
+    ranked = sorted(summary["overall"]["categories"]["Channel"].items(), key=lambda kv: -kv[1])
+    assert [colors[level] for level, _ in ranked] == list(plots.LEVEL_PALETTE[:3])
+    assert not set(plots.LEVEL_PALETTE) & set(plots.SEGMENT_PALETTE)
+
+
+def test_rule_conditions_get_typographic_operators():
+    assert report._fmt_condition("Age <= 30.5") == "Age ≤ 30.5"
+    assert report._fmt_condition("Age >= 30.5") == "Age ≥ 30.5"
+    assert report._fmt_condition("Income > 70") == "Income > 70"
+    assert report._fmt_condition("a <= b >= 3") == "a <= b ≥ 3"
+
+
+def test_wrapped_tick_labels_break_at_underscores():
+    assert plots._wrap("visits_per_month", 13) == "visits_per_\nmonth"
+    assert plots._wrap("Annual Income (k$)", 13) == "Annual Income\n(k$)"
+    assert plots._wrap("x" * 40, 13).endswith("…")
+
+
+def _wide_summary(n_numeric: int = 60, n_categorical: int = 12, n_levels: int = 20, n_rows: int = 2000) -> dict:
+    """A summary of a very wide table: many columns, levels and candidates."""
+    rng = np.random.default_rng(3)
+    summary = make_summary(hostile=False)
+    numeric = [f"metric_{i:03d}_{'x' * (i % 3)}" for i in range(n_numeric)]
+    categorical = [f"category_{i}" for i in range(n_categorical)]
+    segment = rng.integers(0, 8, n_rows)
+    summary["columns"]["numeric"] = numeric
+    summary["columns"]["categorical"] = categorical
+    summary["features"] = numeric
+    levels = [f"level {j}" for j in range(n_levels)]
+
+    def shares():
+        weights = rng.dirichlet(np.ones(n_levels))
+        return {level: float(w) for level, w in zip(levels, weights)}
+
+    summary["overall"] = {"categories": {c: shares() for c in categorical}}
+    segments = []
+    for segment_id in range(8):
+        profile = {c: {"mean": float(rng.normal()), "median": 0.0, "overall_mean": 0.0, "overall_median": 0.0,
+                       "z": float(rng.normal()), "lift": 1.0} for c in numeric}
+        segments.append({
+            "id": segment_id, "name": f"Segment number {segment_id}", "size": 125_000, "share": 0.125,
+            "description": "", "profile": profile, "categories": {c: shares() for c in categorical},
+            "top_features": [], "rules": None, "actions": [],
+        })
+    summary["segments"] = segments
+    summary["input"]["rows_used"] = 1_000_000
+    summary["plot_data"]["sample"] = {
+        "columns": numeric,
+        "values": rng.normal(size=(n_rows, n_numeric)).round(3).tolist(),
+        "categorical": {c: [levels[j] for j in rng.integers(0, n_levels, n_rows)] for c in categorical},
+        "segment": segment.tolist(),
+        "map": rng.normal(size=(n_rows, 2)).round(3).tolist(),
+        "map_explained": [0.2, 0.1],
+    }
+    summary["plot_data"]["silhouette"] = {"segment": segment.tolist(), "value": rng.uniform(-0.2, 0.8, n_rows).tolist()}
+    summary["pca"] = {
+        "components": 40, "explained_variance_ratio": list(np.full(40, 0.02)),
+        "loadings": {f"PC{i + 1}": {c: float(rng.normal() / 8) for c in numeric} for i in range(40)},
+    }
+    summary["candidates"] = [
+        {"algorithm": "kmeans", "k": k, "params": {"n_init": 4, "seed": s}, "inertia": 1000.0 / k,
+         "silhouette": float(rng.uniform(0.1, 0.5)), "calinski_harabasz": 100.0, "davies_bouldin": 1.0,
+         "noise_share": 0.0, "smallest_share": 0.05}
+        for k in range(2, 52) for s in range(4)
+    ]
+    summary["chosen"] = {"algorithm": "kmeans", "k": 8, "silhouette": 0.3, "reason": "r", "disagreements": []}
+    return summary
+
+
+def test_a_very_wide_summary_stays_small_and_says_what_it_left_out():
+    summary = _wide_summary()
+    text = report.render_report(summary)
+    assert len(text.encode("utf-8")) < 5 * 1024 * 1024
+    notes = plots.figure_notes(summary)
+    assert notes["correlation"] == "Showing the 24 of 60 numeric columns that differ most between segments."
+    assert notes["pairs"].startswith("Showing the 5 of 60 numeric columns")
+    assert "1,000 of the 2,000 sampled customers" in notes["pairs"]
+    assert "Showing the 12 of 60 numeric columns" in notes["profile_lines"]
+    assert "first 12 of 40 components" in notes["loadings"] and "24 of 60 columns" in notes["loadings"]
+    assert "Showing 4 of 12 categorical columns" in notes["categories"] and "“other”" in notes["categories"]
+    for key, note in notes.items():
+        assert _escaped(note) in text, key
+    # Tables that would grow with the candidates, columns and levels are capped too.
+    assert text.count('<tr class="chosen"') == 1
+    candidate_table = re.search(r'data-test="candidates">(.*?)</table>', text, re.S).group(1)
+    assert candidate_table.count("<tr") - 1 == report.MAX_CANDIDATE_ROWS
+    assert "Showing 60 of 200 candidates" in text
+    card = _cards(text)[0]
+    assert card.count('data-test="categories"') == plots.MAX_CATEGORY_PANELS
+    assert card.count('class="other"') == plots.MAX_CATEGORY_PANELS
+    assert "other (16 levels)" in card
+    profile = re.search(r'data-test="profile">(.*?)</table>', card, re.S).group(1)
+    assert profile.count("<tr") - 1 == report.MAX_PROFILE_ROWS
+    assert "The 30 of 60 numeric columns furthest from the average" in card
+
+
+def test_figures_do_not_grow_with_the_width_of_the_data():
+    """Same caps, same pixel sizes: a 60-column table draws no bigger figures than a 30-column one."""
+    sizes = {}
+    for n in (30, 60):
+        summary = _wide_summary(n_numeric=n, n_categorical=6, n_rows=300)
+        sizes[n] = {key: tuple(f(summary).get_size_inches()) for key, f in plots.FIGURES
+                    if key in ("distributions", "correlation", "pairs", "profile_heatmap", "profile_lines",
+                               "boxplots", "loadings", "categories")}
+    assert sizes[30] == sizes[60]

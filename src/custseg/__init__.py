@@ -24,6 +24,8 @@ _EXPORTS = {
     "ModelError": "custseg.errors",
     "SettingsError": "custseg.errors",
     "generate_customers": "custseg.generate",
+    "generate_transactions": "custseg.generate",
+    "customers_from_transactions": "custseg.transactions",
     "read_table": "custseg.load",
     "load_model": "custseg.model",
 }

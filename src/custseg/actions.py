@@ -23,6 +23,13 @@ SINGLE_RULES = [
     ("recency", +1, "Win them back now: a personal offer before they lapse for good."),
     ("recency", -1, "Keep the momentum: recommend complementary products while they are active."),
     ("returns", +1, "Review fit and description of returned products; offer sizing help."),
+    ("basket", +1, "Offer volume tiers and bundles; assign an account contact to the biggest buyers."),
+    ("basket", -1, "Raise basket size with free-shipping thresholds and add-on suggestions."),
+    ("breadth", +1, "Cross-sell from the full range; invite them to try new collections first."),
+    ("breadth", -1, "Recommend products next to the few they already buy."),
+    ("momentum", +1, "Ride the momentum: timely recommendations while their spending grows."),
+    ("momentum", -1, "Their spending is fading: check in with a personal offer before they lapse."),
+    ("cadence", +1, "Time reminders to their slow buying cycle instead of frequent mailings."),
 ]
 
 #: (concept a, direction a, concept b, direction b, action)
@@ -34,6 +41,12 @@ PAIR_RULES = [
      "Reward their loyalty with value bundles and points; avoid pushing credit."),
     ("income", -1, "spending", -1,
      "Keep service costs low: automated, discount-led messages; do not overspend on them."),
+    ("recency", -1, "spending", +1,
+     "Recent big spenders: treat as VIPs now, with early access and a personal thank-you."),
+    ("recency", +1, "spending", +1,
+     "Big spenders who have gone quiet: a personal win-back call or offer before they are lost."),
+    ("recency", +1, "frequency", -1,
+     "Lapsed occasional buyers: one low-cost reactivation campaign, then stop spending on them."),
 ]
 
 

@@ -100,6 +100,15 @@ def run(
     outliers: Optional[str] = typer.Option(None, "--outliers", help="clip (default), flag (keep and mark in segments.csv) or keep values beyond the robust fences."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default 0): same input and seed give identical outputs."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML file with settings ([custseg] table); options given here win."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="auto (default: decided from the columns), customers (one row per customer) or transactions (one row per order line)."),
+    customer_col: Optional[str] = typer.Option(None, "--customer-col", help="Transaction log: customer id column (default: detected)."),
+    invoice_col: Optional[str] = typer.Option(None, "--invoice-col", help="Transaction log: invoice/order column (default: detected)."),
+    date_col: Optional[str] = typer.Option(None, "--date-col", help="Transaction log: date column (default: detected)."),
+    quantity_col: Optional[str] = typer.Option(None, "--quantity-col", help="Transaction log: quantity column (default: detected)."),
+    price_col: Optional[str] = typer.Option(None, "--price-col", help="Transaction log: unit price column (default: detected)."),
+    amount_col: Optional[str] = typer.Option(None, "--amount-col", help="Transaction log: line amount column, for logs without a price (default: detected)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Transaction log: reference date YYYY-MM-DD for recency (default: the day after the last transaction)."),
+    customers_file: Optional[Path] = typer.Option(None, "--customers", help="Transaction log: a customer table (demographics) joined on the customer id."),
     no_report: bool = typer.Option(False, "--no-report", help="Skip report.html (for batch jobs)."),
     as_json: bool = typer.Option(False, "--json", help="Print summary.json to stdout instead of the table."),
 ) -> None:
@@ -118,6 +127,9 @@ def run(
         pca=parse_pca(pca) if pca is not None else None,
         missing=missing, outliers=outliers, random_state=seed,
         report=False if no_report else None,
+        kind=kind, customer_col=customer_col, invoice_col=invoice_col, date_col=date_col,
+        quantity_col=quantity_col, price_col=price_col, amount_col=amount_col, as_of=as_of,
+        customers_file=str(customers_file) if customers_file else None,
     )
     with _progress() as progress:
         result = segment(data, settings, on_progress=progress)
@@ -165,22 +177,33 @@ def generate(
     customers: int = typer.Option(2000, "--customers", help="Number of customers."),
     segments: int = typer.Option(4, "--segments", help="Number of planted segments."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
-    truth: Optional[Path] = typer.Option(None, "--truth", help="Also write customer_id,segment of the planted segments here."),
-    missing: float = typer.Option(0.0, "--missing", help="Share of cells (0-1) to blank out."),
-    outliers: float = typer.Option(0.0, "--outliers", help="Share of customers (0-1) given extreme values."),
+    truth: Optional[Path] = typer.Option(None, "--truth", help="Also write the planted segment of every customer here (id,segment)."),
+    transactions: bool = typer.Option(False, "--transactions", help="Write an order-line log (Online Retail layout: returns, seasonality, a few wholesalers, guest orders without id) instead of a customer table."),
+    missing: float = typer.Option(0.0, "--missing", help="Customer table: share of cells (0-1) to blank out. Transaction log: share of lines from guest orders without a customer id (default 0.02)."),
+    outliers: float = typer.Option(0.0, "--outliers", help="Customer table: share of customers (0-1) given extreme values. Transaction log: share of wholesalers (default 0.005)."),
 ) -> None:
-    """Write a realistic customer table with planted segments (sample data, ground truth)."""
+    """Write realistic customers (or order lines) with planted segments: sample data and ground truth."""
     from .errors import SettingsError
-    from .generate import generate_customers, write_table
+    from .generate import generate_customers, generate_transactions, write_table
 
     try:
-        table, labels = generate_customers(customers, segments, random_state=seed, missing=missing, outliers=outliers)
+        if transactions:
+            table, labels = generate_transactions(
+                customers, segments, random_state=seed,
+                missing_ids=missing or 0.02, wholesalers=outliers or 0.005,
+            )
+            planted = labels.rename_axis("CustomerID").reset_index()
+        else:
+            table, labels = generate_customers(customers, segments, random_state=seed, missing=missing,
+                                               outliers=outliers)
+            planted = labels.to_frame().assign(customer_id=table["customer_id"])[["customer_id", "segment"]]
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
     write_table(table, out)
     if truth is not None:
-        write_table(labels.to_frame().assign(customer_id=table["customer_id"])[["customer_id", "segment"]], truth)
-    out_console.print(Text(f"wrote {len(table):,} customers in {segments} planted segments to {out}"))
+        write_table(planted, truth)
+    what = "order lines" if transactions else "customers"
+    out_console.print(Text(f"wrote {len(table):,} {what} ({customers:,} customers in {segments} planted segments) to {out}"))
 
 
 @app.command()
@@ -188,16 +211,16 @@ def assign(
     model: Path = typer.Argument(..., help="model.json written by custseg run."),
     data: Path = typer.Argument(..., help="Customers to assign, with the columns the model was fitted on."),
     out: Path = typer.Option(Path("assigned.csv"), "--out", "-o", help="CSV to write: id, segment, segment_name."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Reference date (YYYY-MM-DD) for a model fitted on a transaction log; default the run's rule."),
 ) -> None:
-    """Put new customers into the segments of a saved model."""
+    """Put new customers (or, for a transaction model, new order lines) into the segments of a saved model."""
     import pandas as pd
 
-    from .load import read_table
     from .model import load_model
     from .outputs import csv_text, write_atomic
 
     fitted = load_model(model)
-    frame, _ = read_table(data)
+    frame = fitted.customer_table(data, as_of)
     ids, labels, usable = fitted.assign(frame)
     result = pd.DataFrame({
         fitted.roles.id_name: ids.to_numpy(),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import dataclasses
+import glob
 import gzip
 import io
 import json
@@ -132,6 +133,35 @@ def read_table(path: str | os.PathLike) -> tuple[pd.DataFrame, TableSource]:
         columns=int(table.shape[1]),
     )
     return table, source
+
+
+def read_columns(path: str | os.PathLike) -> list[str]:
+    """Column names of a table file without reading its rows (where the format allows).
+
+    A glob such as ``"daily/*.csv"`` reads the header of its first file in name order.
+    """
+    path = str(path)
+    if any(char in path for char in "*?["):
+        matches = sorted(glob.glob(path))
+        if not matches:
+            raise InputError(f"no file matches {path}")
+        path = matches[0]
+    file = _existing_file(path)
+    head, compressed = _read_head(file)
+    kind = _kind_from_suffix(file) or _sniff_kind(file, head)
+    if kind == "text":
+        encoding = _encoding_of(head)
+        _refuse_binary(file, head, encoding)
+        text = _sample_text(head, encoding, truncated=len(head) == SAMPLE_BYTES)
+        return _text_header(file, text, _choose_delimiter(text))[0]
+    if kind == "parquet" and not compressed:
+        import pyarrow.parquet as pq
+
+        try:
+            return _clean_names(file, pq.read_schema(file).names)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{file} is not a valid Parquet file: {exc}") from None
+    return list(read_table(file)[0].columns)
 
 
 # --------------------------------------------------------------------------- the file

@@ -37,6 +37,29 @@ class Model:
     assigner: Assigner
     algorithm: str
     segment_names: dict[int, str]
+    transactions: dict | None = None   # {"columns": TransactionColumns.to_dict(), "as_of": date or None}
+
+    def customer_table(self, data, as_of: str | None = None) -> pd.DataFrame:
+        """The customers to assign: ``data`` itself, a file read as a table, or, for a
+        model fitted on a transaction log, the same features computed from order lines.
+
+        Parameters
+        ----------
+        data : DataFrame, str or path
+        as_of : str, optional
+            Reference date for a transaction log; default the run's fixed ``--as-of`` if it
+            had one, else the day after the last transaction in ``data`` (the run's rule).
+        """
+        if self.transactions is None:
+            if isinstance(data, pd.DataFrame):
+                return data
+            from .load import read_table
+
+            return read_table(data)[0]
+        from .transactions import TransactionColumns, customers_from_transactions
+
+        columns = TransactionColumns.from_dict(self.transactions["columns"])
+        return customers_from_transactions(data, columns, as_of=as_of or self.transactions["as_of"]).customers
 
     def assign(self, data: pd.DataFrame) -> tuple[pd.Series, np.ndarray, np.ndarray]:
         """Segments of new customers.
@@ -80,6 +103,7 @@ class Model:
             "features": self.plan.to_dict(),
             "assigner": self.assigner.to_dict(),
             "segments": [{"id": k, "name": v} for k, v in sorted(self.segment_names.items())],
+            "transactions": self.transactions,
         }
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -106,6 +130,7 @@ class Model:
                 assigner=Assigner.from_dict(data["assigner"]),
                 algorithm=str(data["algorithm"]),
                 segment_names={int(s["id"]): str(s["name"]) for s in data["segments"]},
+                transactions=data.get("transactions"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"model is incomplete or corrupt ({type(exc).__name__}: {exc})") from None

@@ -40,6 +40,8 @@ class Result:
     segments: list[dict]
     labels: np.ndarray
     plot_data: dict = field(repr=False)
+    transactions: object | None = None      # TransactionFeatures for a transaction log
+    rfm: pd.DataFrame | None = None         # RFM scores of the used customers, in their order
 
     @property
     def chosen(self) -> dict:
@@ -56,6 +58,9 @@ class Result:
             assigner=self.found.chosen.assigner,
             algorithm=self.found.chosen.algorithm,
             segment_names={s["id"]: s["name"] for s in self.segments},
+            transactions=None if self.transactions is None else {
+                "columns": self.transactions.columns.to_dict(), "as_of": self.settings.as_of,
+            },
         )
 
     @cached_property
@@ -102,8 +107,34 @@ class Result:
             "findings": findings,
             "segments": self.segments,
             "overall": {"categories": overall_categories(self.table.data, roles.categorical)},
+            "transactions": None if self.transactions is None else self.transactions.to_dict(),
+            "rfm": None if self.rfm is None else self._rfm_summary(),
             "plot_data": self.plot_data,
         })
+
+    def _rfm_summary(self) -> dict:
+        """RFM segments beside the clusters: sizes, typical values, actions and the crosswalk."""
+        from .transactions import RFM_SEGMENTS
+
+        rfm = self.rfm
+        raw = self.transactions.customers.set_index(self.transactions.customers.columns[0])
+        values = raw.loc[self.table.ids.to_numpy(), ["recency_days", "frequency", "monetary"]].reset_index(drop=True)
+        segments = []
+        for name, info in RFM_SEGMENTS.items():
+            members = (rfm["rfm_segment"] == name).to_numpy()
+            if not members.any():
+                continue
+            segments.append({
+                "name": name, "size": int(members.sum()), "share": float(members.mean()),
+                "description": info["description"], "actions": info["actions"],
+                "median": {c: float(values.loc[members, c].median()) for c in values.columns},
+            })
+        crosswalk = pd.crosstab(rfm["rfm_segment"], pd.Series(self.labels, name="segment"))
+        return {
+            "segments": segments,
+            "crosswalk": {str(r): {str(c): int(crosswalk.loc[r, c]) for c in crosswalk.columns}
+                          for r in crosswalk.index},
+        }
 
     def segments_frame(self) -> pd.DataFrame:
         """``segments.csv`` as a frame: id, segment, segment_name (and outlier when flagged)."""
@@ -115,6 +146,9 @@ class Result:
         })
         if self.settings.outliers == "flag":
             frame["outlier"] = self.table.outlier_rows
+        if self.rfm is not None:
+            frame["rfm_score"] = self.rfm["rfm_score"].to_numpy()
+            frame["rfm_segment"] = self.rfm["rfm_segment"].to_numpy()
         return frame
 
     def write(self, out_dir: str | os.PathLike, report: bool | None = None) -> dict[str, Path]:
@@ -128,6 +162,8 @@ class Result:
             "summary": write_atomic(out / "summary.json", json_text(self.summary)),
             "model": self.model.save(out / MODEL_FILENAME),
         }
+        if self.transactions is not None:
+            paths["features"] = write_atomic(out / "features.csv", csv_text(self.transactions.customers))
         if self.settings.report if report is None else report:
             paths["report"] = self.to_html(out / "report.html")
         return paths
@@ -184,17 +220,16 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     """
     settings = (settings or Settings()).replace(**overrides).validated()
     progress = on_progress or (lambda step, done, total: None)
-    if isinstance(data, pd.DataFrame):
-        frame = data
-        source = {"path": None, "name": "DataFrame", "format": "dataframe", "kind": "customers"}
+    frame, source, transactions = _customer_table(data, settings, progress)
+    if transactions is not None:
+        settings_used = settings.replace(
+            id_col=frame.columns[0],
+            features=settings.features or _behaviour_features(frame, source),
+        )
     else:
-        from .load import read_table
-
-        progress("reading", 0, 1)
-        frame, table_source = read_table(data)
-        source = {**table_source.to_dict(), "kind": "customers"}
+        settings_used = settings
     progress("cleaning", 0, 1)
-    table = clean_customers(frame, settings)
+    table = clean_customers(frame, settings_used)
     used = table.ledger.rows_used
     if used <= settings.k_max:
         raise InputError(
@@ -221,8 +256,108 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     for item in segments:
         item["rules"] = rules.get(item["id"])
         item["actions"] = suggest_actions(item, roles.features)
+    rfm = None
+    if transactions is not None:
+        from .transactions import rfm_scores
+
+        raw = transactions.customers.set_index(transactions.customers.columns[0])
+        rfm = rfm_scores(raw.loc[table.ids.to_numpy()].reset_index(drop=True))
     plot_data = _plot_data(table, matrix, found, settings.random_state)
-    return Result(settings, source, table, plan, found, segments, labels, plot_data)
+    return Result(settings, source, table, plan, found, segments, labels, plot_data, transactions, rfm)
+
+
+def _customer_table(data, settings: Settings, progress: ProgressCallback):
+    """The input as one row per customer: read a customer table, or build one from order lines.
+
+    Returns the table, a description of the source, and the transaction features (None
+    for a customer table).
+    """
+    frame = data if isinstance(data, pd.DataFrame) else None
+    kind = settings.kind
+    if kind == "auto":
+        from .load import read_columns
+        from .transactions import detect_transaction_columns
+
+        columns = list(frame.columns) if frame is not None else read_columns(data)
+        found = detect_transaction_columns([str(c) for c in columns], settings.transaction_overrides)
+        kind = "transactions" if found is not None else "customers"
+    if kind == "transactions":
+        from .transactions import customers_from_transactions
+
+        progress("computing customer features from order lines", 0, 1)
+        transactions = customers_from_transactions(
+            data, overrides=settings.transaction_overrides, as_of=settings.as_of, on_progress=progress,
+        )
+        source = _source(data, "transactions")
+        customers = transactions.customers
+        if settings.customers_file:
+            customers = _join_customers(customers, settings.customers_file, source)
+        return customers, source, transactions
+    if frame is not None:
+        return frame, _source(data, "customers"), None
+    from .load import read_table
+
+    progress("reading", 0, 1)
+    frame, table_source = read_table(data)
+    return frame, {**table_source.to_dict(), "kind": "customers"}, None
+
+
+def _source(data, kind: str) -> dict:
+    if isinstance(data, pd.DataFrame):
+        return {"path": None, "name": "DataFrame", "format": "dataframe", "kind": kind}
+    path = Path(str(data))
+    name = path.name.lower().removesuffix(".gz")
+    return {"path": str(data), "name": path.name, "format": Path(name).suffix.lstrip(".") or "text",
+            "kind": kind}
+
+
+def _behaviour_features(customers: pd.DataFrame, source: dict) -> tuple[str, ...]:
+    """Default clustering features of a transaction log: the behaviour features it has
+    values for, plus the numeric columns of a joined customer table."""
+    from .clean import detect_roles
+    from .transactions import CLUSTER_FEATURES
+
+    # A feature without spread (every customer bought 10 times, nobody returned) cannot
+    # separate anyone; it stays in features.csv and the profiles.
+    chosen = [c for c in CLUSTER_FEATURES if c in customers and customers[c].nunique() > 1]
+    joined = source.get("join", {}).get("columns", [])
+    if joined:
+        crm = customers[[customers.columns[0], *joined]]
+        chosen += detect_roles(crm, Settings(id_col=customers.columns[0]), {}).numeric
+    return tuple(chosen)
+
+
+def _join_customers(behaviour: pd.DataFrame, path, source: dict) -> pd.DataFrame:
+    """Join a customer table (demographics) to the behaviour features on the customer id.
+
+    Customers on only one side are counted in ``source["join"]``; the segmentation uses
+    those on both.
+    """
+    from .load import read_table
+
+    crm, _ = read_table(path)
+    key = behaviour.columns[0]
+    if key not in crm.columns:
+        raise InputError(
+            f"--customers file {path} has no column {key!r} to join on; columns are: {', '.join(map(str, crm.columns))}"
+        )
+    crm = crm.copy()
+    crm[key] = crm[key].astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
+    duplicated = int(crm[key].duplicated().sum())
+    crm = crm.drop_duplicates(key)
+    ids = behaviour[key].astype("string")
+    in_both = ids.isin(crm[key])
+    source["join"] = {
+        "customers_file": str(path),
+        "customers_in_both": int(in_both.sum()),
+        "only_in_transactions": int((~in_both).sum()),
+        "only_in_customers_file": int((~crm[key].isin(ids)).sum()),
+        "duplicate_ids_in_customers_file": duplicated,
+        "columns": [c for c in crm.columns if c != key and c not in behaviour.columns],
+    }
+    extra = source["join"]["columns"]
+    merged = behaviour.assign(**{key: ids}).merge(crm[[key, *extra]], on=key, how="inner")
+    return merged
 
 
 def _plot_data(table: CleanTable, matrix: np.ndarray, found: SearchResult, random_state: int) -> dict:
@@ -318,7 +453,7 @@ class Segmenter:
             from sklearn.exceptions import NotFittedError
 
             raise NotFittedError("this Segmenter is not fitted yet; call fit first")
-        return self.model_.assign(X)[1]
+        return self.model_.assign(self.model_.customer_table(X))[1]
 
     def fit_predict(self, X, y=None) -> np.ndarray:
         """Fit, then return ``labels_``."""

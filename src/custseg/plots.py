@@ -27,7 +27,6 @@ import contextlib
 import functools
 import io
 import math
-import textwrap
 import warnings
 
 from typing import TYPE_CHECKING
@@ -42,15 +41,22 @@ __all__ = [
     "NOISE_COLOR",
     "SEGMENT_PALETTE",
     "algorithm_label",
+    "figure_notes",
     "figure_to_png",
+    "level_colors",
     "plot_boxplots",
+    "plot_categories",
     "plot_correlation",
     "plot_dendrogram",
     "plot_distributions",
     "plot_elbow",
     "plot_k_distance",
+    "plot_loadings",
+    "plot_pairs",
     "plot_profile_heatmap",
+    "plot_profile_lines",
     "plot_scores",
+    "plot_scree",
     "plot_segment_map",
     "plot_segment_sizes",
     "plot_silhouette",
@@ -83,9 +89,32 @@ _EXTRA_ALGORITHM_COLORS = ("#2e7d32", "#ad1457", "#00838f", "#5d4037")
 _NEUTRAL = "#4c6a92"
 _HIGHLIGHT = "#c62828"
 _TEXT = "#2b2b2b"
-_MAX_PANELS = 24
-_MAX_BOXPLOTS = 12
 _DPI = 100
+
+# Caps that keep every figure legible and the report small however wide the data is.
+# `figure_notes` tells the reader when one of them applied.
+#: Numeric columns drawn in the distributions and correlation figures.
+MAX_PANELS = 24
+#: Numeric columns in the box plots and the profile line plot.
+MAX_BOXPLOTS = 12
+#: Numeric columns in the pair plot, and sampled customers drawn in it.
+MAX_PAIR_COLUMNS = 5
+MAX_PAIR_POINTS = 1000
+#: Columns in the profile and PCA-loadings heat maps.
+MAX_HEATMAP_COLUMNS = 24
+#: Categorical columns in the make-up figure, and levels drawn per column before "other".
+MAX_CATEGORY_PANELS = 4
+#: Principal components in the loadings heat map (the scree shows up to 30).
+MAX_COMPONENTS = 12
+MAX_LEVELS = 5
+#: A categorical column splits the distributions only if it has 2 to this many levels.
+MAX_SPLIT_LEVELS = 4
+
+#: Colours of the levels of a categorical column (most common level first), in every figure.
+#: Muted, darker tones so that they do not read as segment colours.
+LEVEL_PALETTE = ("#2b4c7e", "#d09a2c", "#7d8b99", "#8e5572", "#2a8f84")
+#: Colour of the "other" bucket of categorical levels.
+OTHER_COLOR = "#d5d8dc"
 
 _RC = {
     # Text from the data (column names with "$", ...) must never be parsed as mathtext.
@@ -202,7 +231,26 @@ def _short(text, width: int = 30) -> str:
 
 
 def _wrap(text, width: int = 16, lines: int = 2) -> str:
-    wrapped = textwrap.wrap(str(text), width=width, break_long_words=True) or [""]
+    """Wrap ``text`` on spaces, and inside words after ``_``, ``-``, ``/`` or ``.`` if need be."""
+    import re
+
+    chunks = [c for c in re.split(r"(?<=[_\-/.])|(?<=\s)", str(text)) if c]
+    wrapped: list[str] = []
+    line = ""
+    for chunk in chunks:
+        while len(chunk) > width:  # a chunk too long for any line: break it hard
+            if line:
+                wrapped.append(line.rstrip())
+                line = ""
+            wrapped.append(chunk[:width])
+            chunk = chunk[width:]
+        if len((line + chunk).rstrip()) > width and line:
+            wrapped.append(line.rstrip())
+            line = chunk.lstrip()
+        else:
+            line += chunk
+    if line.strip() or not wrapped:
+        wrapped.append(line.rstrip())
     if len(wrapped) > lines:
         wrapped = wrapped[:lines]
         wrapped[-1] = _short(wrapped[-1] + "…", width)
@@ -637,6 +685,175 @@ def plot_segment_map(summary: dict) -> Figure | None:
     return fig
 
 
+# --------------------------------------------------------------------------- column choice
+
+
+def _most_distinct_columns(summary: dict, columns: list[str], limit: int) -> list[int]:
+    """Indices of up to ``limit`` columns, those whose segment z-scores spread most, in order."""
+    if len(columns) <= limit:
+        return list(range(len(columns)))
+    spread = []
+    for j, column in enumerate(columns):
+        z = [_num(((s.get("profile") or {}).get(column) or {}).get("z")) for s in summary.get("segments") or []]
+        z = _finite(z)
+        spread.append((-(float(z.max() - z.min()) if z.size else 0.0), j))
+    return sorted(j for _, j in sorted(spread)[:limit])
+
+
+def _level_rank(summary: dict, column: str, levels) -> list[str]:
+    """``levels`` ordered by their share among all customers (largest first), then by name."""
+    overall = ((summary.get("overall") or {}).get("categories") or {}).get(column) or {}
+    return sorted({str(level) for level in levels}, key=lambda level: (-(overall.get(level) or 0.0), level))
+
+
+def level_colors(summary: dict, column: str, levels) -> dict:
+    """Colours of the levels of categorical ``column``: by rank of the level among all customers.
+
+    The same level of the same column has the same colour in every figure (distributions
+    split by the column, categorical make-up); levels beyond the palette share the "other"
+    colour.
+    """
+    ranked = _level_rank(summary, column, levels)
+    return {level: LEVEL_PALETTE[i] if i < len(LEVEL_PALETTE) else OTHER_COLOR for i, level in enumerate(ranked)}
+
+
+def category_levels(summary: dict, column: str) -> tuple[list[str], list[str]]:
+    """(levels drawn, levels grouped as "other") of a categorical column, most common first.
+
+    At most `MAX_LEVELS` buckets: when there are more levels, the ``MAX_LEVELS - 1`` most
+    common are kept and the rest become one "other" bucket.
+    """
+    seen = set(((summary.get("overall") or {}).get("categories") or {}).get(column) or {})
+    for segment in summary.get("segments") or []:
+        seen.update(((segment.get("categories") or {}).get(column) or {}))
+    ranked = _level_rank(summary, column, seen)
+    if len(ranked) <= MAX_LEVELS:
+        return ranked, []
+    return ranked[: MAX_LEVELS - 1], ranked[MAX_LEVELS - 1:]
+
+
+def category_columns(summary: dict) -> tuple[list[str], list[str]]:
+    """(categorical columns shown per segment, all categorical columns with shares).
+
+    At most `MAX_CATEGORY_PANELS`: columns clustered on come first, then those whose
+    make-up differs most between segments; the chosen ones keep the summary's order.
+    """
+    overall = (summary.get("overall") or {}).get("categories") or {}
+    declared = list((summary.get("columns") or {}).get("categorical") or [])
+    found = [c for c in declared if c in overall] + [c for c in overall if c not in declared]
+    for segment in summary.get("segments") or []:
+        found += [c for c in (segment.get("categories") or {}) if c not in found]
+    if len(found) <= MAX_CATEGORY_PANELS:
+        return found, found
+    features = set(summary.get("features") or [])
+
+    def gap(column: str) -> float:
+        base = overall.get(column) or {}
+        worst = 0.0
+        for segment in summary.get("segments") or []:
+            shares = (segment.get("categories") or {}).get(column) or {}
+            for level in set(shares) | set(base):
+                worst = max(worst, abs((shares.get(level) or 0.0) - (base.get(level) or 0.0)))
+        return worst
+
+    ranked = sorted(range(len(found)), key=lambda i: (found[i] not in features, -gap(found[i]), i))
+    keep = sorted(ranked[:MAX_CATEGORY_PANELS])
+    return [found[i] for i in keep], found
+
+
+def _split_column(summary: dict, n_rows: int):
+    """(column, levels, values) of the sample's categorical column that splits distributions.
+
+    A column with 2 to `MAX_SPLIT_LEVELS` levels in the sample; one named like gender or sex
+    is preferred, then the one with the fewest levels.
+    """
+    import re
+
+    categorical = (_plot_data(summary, "sample") or {}).get("categorical") or {}
+    options = []
+    for order, (column, values) in enumerate(categorical.items()):
+        if values is None or len(values) != n_rows:
+            continue
+        levels = set(map(str, values))
+        if 2 <= len(levels) <= MAX_SPLIT_LEVELS:
+            preferred = re.search(r"(?i)(gender|\bsex\b|genre|geschlecht|sexe)", str(column)) is not None
+            options.append((not preferred, len(levels), order, column, values))
+    if not options:
+        return None
+    _pref, _n, _order, column, values = min(options, key=lambda o: o[:3])
+    values = np.asarray([str(v) for v in values], dtype=object)
+    return column, _level_rank(summary, column, values), values
+
+
+def figure_notes(summary: dict) -> dict:
+    """Sentences saying where a figure shows less than all the data (capped columns, split).
+
+    Keys are figure keys of `FIGURES`; figures drawn in full have no entry. The sentences
+    hold column names as plain text (the report escapes them).
+    """
+    notes: dict[str, str] = {}
+    sample = _plot_data(summary, "sample") or {}
+    columns = list(sample.get("columns") or [])
+    n_rows = len(sample.get("values") or [])
+
+    def capped(limit: int, what: str = "numeric columns") -> str:
+        return f"Showing the {limit} of {len(columns)} {what} that differ most between segments."
+
+    parts = []
+    if len(columns) > MAX_PANELS:
+        parts.append(capped(MAX_PANELS))
+    split = _split_column(summary, n_rows) if n_rows else None
+    if split is not None:
+        parts.append(f"Each histogram is split by {split[0]}: " + ", ".join(split[1]) + ".")
+    if parts:
+        notes["distributions"] = " ".join(parts)
+    if len(columns) > MAX_PANELS:
+        notes["correlation"] = capped(MAX_PANELS)
+    pair = []
+    if len(columns) > MAX_PAIR_COLUMNS:
+        pair.append(capped(MAX_PAIR_COLUMNS))
+    if n_rows > MAX_PAIR_POINTS:
+        pair.append(f"{MAX_PAIR_POINTS:,} of the {n_rows:,} sampled customers are drawn.")
+    if pair:
+        notes["pairs"] = " ".join(pair)
+    profile = _profile_matrix(summary)
+    if profile is not None:
+        n_profile = len(profile[1])
+        if n_profile > MAX_HEATMAP_COLUMNS:
+            notes["profile_heatmap"] = (f"Showing the {MAX_HEATMAP_COLUMNS} of {n_profile} numeric columns "
+                                        f"that differ most between segments.")
+        if n_profile > MAX_BOXPLOTS:
+            notes["profile_lines"] = (f"Showing the {MAX_BOXPLOTS} of {n_profile} numeric columns "
+                                      f"that differ most between segments.")
+    if len(columns) > MAX_BOXPLOTS:
+        notes["boxplots"] = capped(MAX_BOXPLOTS)
+    loadings = _loadings(summary)
+    if loadings is not None:
+        _components, loading_columns, weights, n_components = loadings
+        total = len({c for w in ((summary.get("pca") or {}).get("loadings") or {}).values() for c in (w or {})})
+        parts = []
+        if total > len(loading_columns):
+            parts.append(f"Showing the {len(loading_columns)} of {total} columns with the largest loadings.")
+        if n_components > len(_components):
+            parts.append(f"Showing the first {len(_components)} of {n_components} components.")
+        if parts:
+            notes["loadings"] = " ".join(parts)
+    shown, every = category_columns(summary)
+    parts = []
+    if len(every) > len(shown):
+        parts.append(f"Showing {len(shown)} of {len(every)} categorical columns: those clustered on, "
+                     f"then those whose make-up differs most between segments.")
+    if any(category_levels(summary, column)[1] for column in shown):
+        parts.append(f"Beyond the {MAX_LEVELS - 1} most common levels of a column, levels are grouped as "
+                     f"“other”.")
+    if parts:
+        notes["categories"] = " ".join(parts)
+    return notes
+
+
+# --------------------------------------------------------------------------- segments
+
+
 def _profile_matrix(summary: dict):
     segments = _ordered_segments(summary)
     if not segments:
@@ -668,7 +885,10 @@ def plot_profile_heatmap(summary: dict) -> Figure | None:
     if matrix is None:
         return None
     segments, columns, z = matrix
-    limit = max(1.0, float(np.nanmax(np.abs(z))))
+    keep = _most_distinct_columns(summary, columns, MAX_HEATMAP_COLUMNS)
+    columns, z = [columns[j] for j in keep], z[:, keep]
+    finite = _finite(z)
+    limit = max(1.0, float(np.abs(finite).max()) if finite.size else 1.0)
     n_rows, n_cols = z.shape
     fig = _new_figure(max(7.0, min(15.0, 3.8 + 1.15 * n_cols)), 1.9 + 0.48 * n_rows)
     ax = fig.add_subplot()
@@ -693,13 +913,49 @@ def plot_profile_heatmap(summary: dict) -> Figure | None:
 
 
 @_styled
+def plot_profile_lines(summary: dict) -> Figure | None:
+    """Snake plot: each segment's z-score on each numeric feature, one line per segment."""
+    matrix = _profile_matrix(summary)
+    if matrix is None:
+        return None
+    segments, columns, z = matrix
+    keep = _most_distinct_columns(summary, columns, MAX_BOXPLOTS)
+    columns, z = [columns[j] for j in keep], z[:, keep]
+    colors = segment_colors(s["id"] for s in segments)
+    n_cols = len(columns)
+    fig = _new_figure(max(8.5, min(13.0, 5.5 + 1.0 * n_cols)), 4.6)
+    ax = fig.add_subplot()
+    x = np.arange(n_cols)
+    ax.axhline(0, color="#555555", linewidth=1.0, zorder=1)
+    for row, segment in enumerate(segments):
+        noise = int(segment["id"]) < 0
+        ax.plot(x, z[row], marker="o", markersize=5.5, linewidth=1.4 if noise else 2.2,
+                linestyle="--" if noise else "-", color=colors[int(segment["id"])], zorder=2,
+                label=_short(segment.get("name") or f"Segment {segment['id']}", 30))
+    ax.annotate("average\ncustomer", xy=(1.0, 0), xycoords=("axes fraction", "data"), xytext=(4, 0),
+                textcoords="offset points", color="#555555", fontsize=8, va="center", ha="left")
+    ax.set_xticks(x, labels=[_wrap(c, 12) for c in columns])
+    if n_cols > 6:
+        ax.tick_params(axis="x", labelrotation=30)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
+    ax.set_xlim(-0.3, n_cols - 0.7)
+    ax.set_ylabel("segment mean: SD from the average (z)")
+    ax.grid(axis="y")
+    ax.set_axisbelow(True)
+    ax.set_title("Segment profiles (z-scores)")
+    fig.legend(loc="outside right center", title="segment")
+    return fig
+
+
+@_styled
 def plot_boxplots(summary: dict) -> Figure | None:
     """One panel per numeric feature: its distribution within each segment (sample)."""
     data = _sample_matrix(summary)
     if data is None or data[2] is None:
         return None
     all_columns, matrix, ids = data
-    keep = _most_distinct_columns(summary, all_columns, _MAX_BOXPLOTS)
+    keep = _most_distinct_columns(summary, all_columns, MAX_BOXPLOTS)
     columns = [all_columns[j] for j in keep]
     matrix = matrix[:, keep]
     names = _segment_names(summary)
@@ -746,59 +1002,253 @@ def plot_boxplots(summary: dict) -> Figure | None:
         ax.set_title(_short(columns[index], 26 if n_cols == 4 else 36), fontsize=9.5)
         ax.grid(axis="x")
         ax.set_axisbelow(True)
-    if len(columns) < len(all_columns):
-        fig.suptitle(f"The {len(columns)} of {len(all_columns)} numeric columns that differ most between segments",
-                     x=0.01, ha="left", fontsize=10.5, fontweight="bold")
     return fig
 
 
-def _most_distinct_columns(summary: dict, columns: list[str], limit: int) -> list[int]:
-    """Indices of up to ``limit`` columns, those whose segment z-scores spread most, in order."""
-    if len(columns) <= limit:
-        return list(range(len(columns)))
-    spread = []
-    for j, column in enumerate(columns):
-        z = [_num(((s.get("profile") or {}).get(column) or {}).get("z")) for s in summary.get("segments") or []]
-        z = _finite(z)
-        spread.append((-(float(z.max() - z.min()) if z.size else 0.0), j))
-    return sorted(j for _, j in sorted(spread)[:limit])
+def _text_color(hex_color: str) -> str:
+    """Black or white, whichever reads better on ``hex_color``."""
+    red, green, blue = (int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    return "#1a1a1a" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.6 else "white"
+
+
+@_styled
+def plot_categories(summary: dict) -> Figure | None:
+    """Categorical make-up of each segment: one 100 % stacked bar per segment and column.
+
+    The first bar of each panel is all customers, for comparison. Up to `MAX_LEVELS`
+    buckets per column (the rest grouped as "other") and `MAX_CATEGORY_PANELS` columns.
+    """
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import PercentFormatter
+
+    segments = _ordered_segments(summary)
+    columns, _all = category_columns(summary)
+    if not segments or not columns:
+        return None
+    overall = (summary.get("overall") or {}).get("categories") or {}
+    colors = segment_colors(s["id"] for s in segments)
+    row_labels = ["All customers"] + [_short(s.get("name") or f"Segment {s['id']}", 30) for s in segments]
+    row_colors = ["#3a3a3a"] + [colors[int(s["id"])] for s in segments]
+    n_bars = len(row_labels)
+    fig = _new_figure(10.0, 0.35 + len(columns) * (0.85 + 0.3 * n_bars))
+    axes = np.atleast_1d(fig.subplots(len(columns), 1, squeeze=False)).ravel()
+    y = np.arange(n_bars)
+    for ax, column in zip(axes, columns):
+        kept, other = category_levels(summary, column)
+        palette = level_colors(summary, column, kept)
+        buckets = kept + (["__other__"] if other else [])
+        shares_by_row = [overall.get(column) or {}] + [
+            (s.get("categories") or {}).get(column) or {} for s in segments
+        ]
+        left = np.zeros(n_bars)
+        handles, labels = [], []
+        for bucket in buckets:
+            if bucket == "__other__":
+                width = np.array([sum((shares.get(level) or 0.0) for level in other) for shares in shares_by_row])
+                color, label = OTHER_COLOR, f"other ({len(other)} levels)"
+            else:
+                width = np.array([shares.get(bucket) or 0.0 for shares in shares_by_row])
+                color, label = palette[bucket], _short(bucket, 24)
+            ax.barh(y, width, left=left, color=color, edgecolor="white", linewidth=0.8, height=0.72)
+            for row in range(n_bars):
+                if width[row] >= 0.07:
+                    ax.text(left[row] + width[row] / 2, row, f"{width[row]:.0%}", ha="center", va="center",
+                            fontsize=8, color=_text_color(color))
+            left += width
+            handles.append(Patch(facecolor=color, edgecolor="none"))
+            labels.append(label)
+        ax.scatter(np.full(n_bars, -0.018), y, marker="s", s=46, c=row_colors, clip_on=False, zorder=3)
+        ax.set_yticks(y, labels=row_labels)
+        ax.get_yticklabels()[0].set_fontweight("bold")
+        ax.tick_params(axis="y", length=0, pad=14)
+        ax.set_ylim(n_bars - 0.5, -0.5)
+        ax.set_xlim(0, 1)
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.spines["left"].set_visible(False)
+        ax.set_title(_short(column, 60))
+        ax.legend(handles, labels, loc="center left", bbox_to_anchor=(1.01, 0.5), handlelength=1.0)
+    axes[-1].set_xlabel("share of customers")
+    return fig
+
+
+# --------------------------------------------------------------------------- features
+
+
+def _loadings(summary: dict):
+    """(component names, columns, weights components x columns, number of components) or None."""
+    pca = summary.get("pca") or {}
+    loadings = pca.get("loadings") or {}
+    if not loadings:
+        return None
+    components = list(loadings)
+    n_components = len(components)
+    components = components[:MAX_COMPONENTS]
+    columns: list[str] = []
+    for name in components:
+        columns += [c for c in (loadings[name] or {}) if c not in columns]
+    if not columns:
+        return None
+    weights = np.array([[_num((loadings[name] or {}).get(c)) for c in columns] for name in components], dtype=float)
+    if len(columns) > MAX_HEATMAP_COLUMNS:
+        size = np.nan_to_num(np.abs(weights)).max(axis=0)
+        keep = sorted(np.argsort(-size, kind="stable")[:MAX_HEATMAP_COLUMNS])
+        columns, weights = [columns[j] for j in keep], weights[:, keep]
+    return components, columns, weights, n_components
+
+
+@_styled
+def plot_scree(summary: dict) -> Figure | None:
+    """PCA scree: variance explained by each kept component (bars) and cumulatively (line)."""
+    from matplotlib.ticker import PercentFormatter
+
+    pca = summary.get("pca") or {}
+    ratios = np.asarray([_num(v) for v in pca.get("explained_variance_ratio") or []], dtype=float)
+    if ratios.size == 0 or not np.isfinite(ratios).any():
+        return None
+    ratios = np.nan_to_num(ratios)[:30]
+    cumulative = np.cumsum(ratios)
+    x = np.arange(1, ratios.size + 1)
+    fig = _new_figure(max(6.5, min(10.0, 4.0 + 0.45 * ratios.size)), 3.9)
+    ax = fig.add_subplot()
+    ax.bar(x, ratios, color=_NEUTRAL, width=0.66, label="explained by the component")
+    ax.plot(x, cumulative, color=_HIGHLIGHT, marker="o", markersize=5, linewidth=1.8, label="cumulative")
+    if ratios.size <= 15:
+        for xi, ratio in zip(x, ratios):
+            inside = ratio >= 0.1
+            ax.text(xi, ratio / 2 if inside else ratio + 0.015, f"{ratio:.0%}", ha="center",
+                    va="center" if inside else "bottom", fontsize=9 if inside else 8.5,
+                    color="white" if inside else _TEXT, fontweight="bold" if inside else "normal")
+    ax.annotate(f"{cumulative[-1]:.0%} kept", xy=(x[-1], cumulative[-1]), xytext=(0, 8),
+                textcoords="offset points", ha="center", va="bottom", color=_HIGHLIGHT, fontsize=9,
+                fontweight="bold")
+    ax.set_xticks(x, labels=[f"PC{i}" for i in x])
+    ax.set_ylim(0, 1.12)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel("share of variance")
+    ax.set_title("PCA: variance explained by the kept components")
+    ax.grid(axis="y")
+    ax.set_axisbelow(True)
+    ax.legend(loc="center right")
+    return fig
+
+
+@_styled
+def plot_loadings(summary: dict) -> Figure | None:
+    """PCA loadings heat map: weight of each input column in each kept component."""
+    import seaborn as sns
+
+    data = _loadings(summary)
+    if data is None:
+        return None
+    components, columns, weights, _n = data
+    n_rows, n_cols = weights.shape
+    fig = _new_figure(max(6.5, min(15.0, 3.4 + 0.95 * n_cols)), 1.7 + 0.45 * n_rows)
+    ax = fig.add_subplot()
+    sns.heatmap(
+        weights, ax=ax, cmap="RdBu_r", vmin=-1, vmax=1, annot=n_rows * n_cols <= 300, fmt="+.2f",
+        annot_kws={"fontsize": 8.5}, linewidths=1.0, linecolor="white",
+        xticklabels=[_wrap(c, 13) for c in columns], yticklabels=components,
+        cbar_kws={"label": "loading", "shrink": 0.85},
+    )
+    ax.tick_params(axis="both", length=0)
+    ax.tick_params(axis="x", labelrotation=30 if n_cols > 6 else 0)
+    if n_cols > 6:
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
+    ax.tick_params(axis="y", labelrotation=0)
+    ax.set_title("PCA loadings: what each component stands for")
+    return fig
 
 
 # --------------------------------------------------------------------------- exploration
 
 
+def _axis_cap(values: np.ndarray):
+    """Upper x limit that keeps a long right tail from squashing a histogram, or None.
+
+    The axis stops at the 99.5th percentile when the maximum lies further beyond it than
+    the whole 0.5-99.5 percentile range.
+    """
+    low, high = np.quantile(values, [0.005, 0.995])
+    top = float(values.max())
+    if high > low and top - high > high - low:
+        return float(high)
+    return None
+
+
 @_styled
 def plot_distributions(summary: dict) -> Figure | None:
-    """Histogram with a density curve for each numeric column of the sample."""
+    """Histogram with a density curve for each numeric column of the sample.
+
+    When the sample has a categorical column with a few levels (gender, say), the bars show
+    all customers and one density curve per level (scaled to customers, in that column's
+    level colours) shows how the levels differ. A long right tail is cut off at the 99.5th
+    percentile, and the panel says so.
+    """
     import seaborn as sns
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from scipy.stats import gaussian_kde
 
     data = _sample_matrix(summary)
     if data is None:
         return None
-    columns, matrix, _ids = data
-    columns = columns[:_MAX_PANELS]
+    all_columns, matrix, _ids = data
+    keep = _most_distinct_columns(summary, all_columns, MAX_PANELS)
+    columns, matrix = [all_columns[j] for j in keep], matrix[:, keep]
+    split = _split_column(summary, matrix.shape[0])
+    palette = level_colors(summary, split[0], split[1]) if split else {}
     n_rows, n_cols = _grid(len(columns), _panels_per_row(len(columns)))
-    fig = _new_figure(11.0, 0.35 + (2.25 if n_cols == 3 else 2.0) * n_rows)
+    fig = _new_figure(11.0, 0.35 + (0.45 if split else 0) + (2.25 if n_cols == 3 else 2.0) * n_rows)
     axes = np.atleast_1d(fig.subplots(n_rows, n_cols, squeeze=False)).ravel()
     for index, ax in enumerate(axes):
         if index >= len(columns):
             ax.set_visible(False)
             continue
-        values = _finite(matrix[:, index])
+        finite = np.isfinite(matrix[:, index])
+        values = matrix[finite, index]
         if values.size:
-            distinct = np.unique(values).size
-            sns.histplot(
-                values, ax=ax, kde=distinct > 2 and float(np.std(values)) > 0,
-                bins=min(30, distinct, max(10, int(np.sqrt(values.size)))), color=_NEUTRAL,
-                edgecolor="white",
-                linewidth=0.5, alpha=0.75, line_kws={"linewidth": 1.6},
-            )
+            cap = _axis_cap(values)
+            shown = values if cap is None else values[values <= cap]
+            distinct = np.unique(shown).size
+            smooth = distinct > 2 and float(np.std(shown)) > 0
+            bins = np.histogram_bin_edges(shown, bins=min(30, max(distinct, 1), max(10, int(np.sqrt(shown.size)))))
+            if split:
+                _column, levels, level_values = split
+                level_values = level_values[finite] if cap is None else level_values[finite][values <= cap]
+                ax.hist(shown, bins=bins, color="#cfd6df", edgecolor="white", linewidth=0.5)
+                width = float(bins[1] - bins[0]) if len(bins) > 1 else 1.0
+                grid = np.linspace(bins[0], bins[-1], 200)
+                for level in levels:
+                    part = shown[level_values == level]
+                    if part.size > 2 and smooth and np.unique(part).size > 2 and float(np.std(part)) > 0:
+                        ax.plot(grid, gaussian_kde(part)(grid) * part.size * width, color=palette[level],
+                                linewidth=1.9)
+                    elif part.size:
+                        ax.hist(part, bins=bins, histtype="step", color=palette[level], linewidth=1.5)
+            else:
+                sns.histplot(
+                    shown, ax=ax, kde=smooth, bins=bins, color=_NEUTRAL, edgecolor="white",
+                    linewidth=0.5, alpha=0.75, line_kws={"linewidth": 1.6},
+                )
+            if cap is not None:
+                hidden = int(values.size - shown.size)
+                ax.text(0.98, 0.96, f"{hidden:,} above {cap:,.4g} not shown\n(max {values.max():,.4g})",
+                        transform=ax.transAxes, ha="right", va="top", fontsize=7.5, color="#555555")
         else:
             ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
         ax.set_title(_short(columns[index], 26 if n_cols == 4 else 36), fontsize=9.5)
         ax.set_xlabel("")
         ax.set_ylabel("customers" if index % n_cols == 0 else "")
         ax.yaxis.set_major_formatter(_count_formatter())
+    if split:
+        column, levels, _values = split
+        handles = [Patch(facecolor="#cfd6df", edgecolor="none")]
+        handles += [Line2D([], [], color=palette[level], linewidth=2.2) for level in levels]
+        fig.legend(handles, ["all customers"] + [_short(level, 24) for level in levels],
+                   loc="outside upper left", ncols=len(levels) + 1,
+                   title=f"bars: all customers; curves: split by {_short(column, 40)}", alignment="left",
+                   handlelength=1.6)
     return fig
 
 
@@ -812,7 +1262,9 @@ def plot_correlation(summary: dict) -> Figure | None:
         return None
     import pandas as pd
 
-    columns, matrix, _ids = data
+    all_columns, matrix, _ids = data
+    keep = _most_distinct_columns(summary, all_columns, MAX_PANELS)
+    columns, matrix = [all_columns[j] for j in keep], matrix[:, keep]
     corr = pd.DataFrame(matrix).corr().to_numpy()
     n = len(columns)
     mask = np.triu(np.ones((n, n), dtype=bool), k=1)
@@ -821,7 +1273,7 @@ def plot_correlation(summary: dict) -> Figure | None:
     ax = fig.add_subplot()
     labels = [_short(c, 28) for c in columns]
     sns.heatmap(
-        corr, mask=mask, ax=ax, cmap="RdBu_r", vmin=-1, vmax=1, square=True,
+        corr, mask=mask, ax=ax, cmap="RdBu_r", vmin=-1, vmax=1,
         annot=n <= 14, fmt=".2f", annot_kws={"fontsize": 8},
         linewidths=1.0, linecolor="white", xticklabels=labels, yticklabels=labels,
         cbar_kws={"label": "Pearson correlation", "shrink": 0.8},
@@ -835,11 +1287,97 @@ def plot_correlation(summary: dict) -> Figure | None:
     return fig
 
 
+@_styled
+def plot_pairs(summary: dict) -> Figure | None:
+    """Pair plot of up to `MAX_PAIR_COLUMNS` numeric columns on the sample, by segment.
+
+    Lower triangle: scatter plots of every pair; diagonal: each segment's distribution of
+    the column (step histograms, as densities so that small segments stay visible).
+    """
+    data = _sample_matrix(summary)
+    if data is None or data[2] is None or len(data[0]) < 2:
+        return None
+    all_columns, matrix, ids = data
+    keep = _most_distinct_columns(summary, all_columns, MAX_PAIR_COLUMNS)
+    columns, matrix = [all_columns[j] for j in keep], matrix[:, keep]
+    if len(ids) > MAX_PAIR_POINTS:
+        rows = np.sort(np.random.default_rng(0).choice(len(ids), MAX_PAIR_POINTS, replace=False))
+        matrix, ids = matrix[rows], ids[rows]
+    names = _segment_names(summary)
+    order = _segment_order(summary, np.unique(ids))
+    colors = segment_colors(order)
+    n = len(columns)
+    panel = 2.05 if n >= 4 else 2.6
+    fig = _new_figure(panel * n + 0.5, panel * n + (0.9 if n <= 2 else 0.3))
+    axes = fig.subplots(n, n, squeeze=False)
+    limits = []
+    for j in range(n):
+        finite = _finite(matrix[:, j])
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        pad = (high - low) * 0.05 or 0.5
+        limits.append((low - pad, high + pad))
+    draw_order = sorted(order, key=lambda i: i >= 0)  # noise underneath
+    dot = 14 if len(ids) <= 400 else 8 if len(ids) <= 800 else 5
+    from scipy.stats import gaussian_kde
+
+    for i in range(n):
+        for j in range(n):
+            ax = axes[i, j]
+            if j > i:
+                ax.set_visible(False)
+                continue
+            if i == j:
+                grid = np.linspace(*limits[j], 160)
+                for segment_id in draw_order:
+                    values = _finite(matrix[ids == segment_id, j])
+                    noise = segment_id < 0
+                    if values.size >= 5 and np.unique(values).size > 2:
+                        density = gaussian_kde(values)(grid)
+                        ax.plot(grid, density, color=colors[segment_id], linewidth=1.2 if noise else 1.8,
+                                linestyle="--" if noise else "-")
+                        if not noise:
+                            ax.fill_between(grid, 0, density, color=colors[segment_id], alpha=0.12, linewidth=0)
+                    elif values.size:
+                        ax.vlines(values, 0, 1, transform=ax.get_xaxis_transform(), color=colors[segment_id],
+                                  linewidth=1.0, alpha=0.8)
+                ax.set_ylim(bottom=0)
+                ax.set_yticks([])
+                ax.spines["left"].set_visible(False)
+            else:
+                for segment_id in draw_order:
+                    mask = ids == segment_id
+                    ax.scatter(matrix[mask, j], matrix[mask, i], s=dot, linewidths=0, alpha=0.65,
+                               color=colors[segment_id])
+                ax.set_ylim(*limits[i])
+            ax.set_xlim(*limits[j])
+            if i == n - 1:
+                ax.set_xlabel(_wrap(columns[j], 22), fontsize=9)
+            else:
+                ax.set_xticklabels([])
+            if j == 0:
+                ax.set_ylabel(_wrap(columns[i], 22), fontsize=9)
+            elif i != j:
+                ax.set_yticklabels([])
+            ax.tick_params(labelsize=8)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", linestyle="", markersize=7, color=colors[i]) for i in order]
+    labels = [_label_for(i, names, 30) for i in order]
+    if n <= 2:
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(order), 3), title="segment")
+    else:
+        fig.legend(handles, labels, loc="upper right", title="segment", borderaxespad=1.0)
+    return fig
+
+
 #: Report figures in page order: (key, function).
 FIGURES = (
     ("segment_sizes", plot_segment_sizes),
     ("distributions", plot_distributions),
     ("correlation", plot_correlation),
+    ("pairs", plot_pairs),
+    ("scree", plot_scree),
+    ("loadings", plot_loadings),
     ("elbow", plot_elbow),
     ("scores", plot_scores),
     ("dendrogram", plot_dendrogram),
@@ -847,5 +1385,7 @@ FIGURES = (
     ("silhouette", plot_silhouette),
     ("segment_map", plot_segment_map),
     ("profile_heatmap", plot_profile_heatmap),
+    ("profile_lines", plot_profile_lines),
     ("boxplots", plot_boxplots),
+    ("categories", plot_categories),
 )

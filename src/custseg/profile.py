@@ -21,8 +21,12 @@ TOP_FEATURES = 3
 #: phrase when high; phrase when low)
 VOCABULARY = [
     (r"\bage\b", "age", "older", "young"),
+    (r"\brecent (spend|sales|revenue)", "momentum", "spending more lately", "spending less lately"),
+    (r"\b(order value|aov|basket|(items|units) per order)", "basket", "big baskets", "small baskets"),
+    (r"\b(distinct products|products|breadth|categories)\b", "breadth", "broad range", "narrow range"),
+    (r"\bdays between", "cadence", "slow to repeat", "quick to repeat"),
     (r"\b(income|salar|wealth|earning)", "income", "high income", "low income"),
-    (r"\b(spend|monetary|revenue|sales\b|basket)", "spending", "high spending", "low spending"),
+    (r"\b(spend|monetary|revenue|sales\b)", "spending", "high spending", "low spending"),
     (r"\bvisit", "visits", "frequent visitors", "rare visitors"),
     (r"\b(frequen|orders?\b|purchases\b|transactions?\b|invoices?\b)", "frequency",
      "frequent buyers", "infrequent buyers"),
@@ -208,7 +212,8 @@ def describe(segment: dict) -> str:
         )
     if not facts:
         return text + " No feature differs from the average by more than half a standard deviation."
-    return text + " " + "; ".join(facts) + "."
+    joined = "; ".join(facts)
+    return f"{text} {joined[0].upper()}{joined[1:]}."
 
 
 def _fmt(value: float) -> str:

@@ -33,6 +33,10 @@ _FIGURE_TEXT = {
     "segment_sizes": ("Segment sizes", "Bar chart of the number of customers in each segment"),
     "distributions": ("Distributions", "Histograms with density curves of each numeric column"),
     "correlation": ("Correlations", "Heat map of the correlations between numeric columns"),
+    "pairs": ("Pair plot", "Grid of scatter plots of pairs of numeric columns, coloured by segment"),
+    "scree": ("Explained variance", "Bar chart of the variance explained by each principal component, "
+              "with the cumulative share as a line"),
+    "loadings": ("Loadings", "Heat map of the weight of each input column in each principal component"),
     "elbow": ("Elbow", "Line chart of inertia against the number of segments, knee marked"),
     "scores": ("Scores by k", "Silhouette, Calinski-Harabasz and Davies-Bouldin scores against k"),
     "dendrogram": ("Dendrogram", "Ward dendrogram with the cut for the chosen number of segments"),
@@ -40,8 +44,15 @@ _FIGURE_TEXT = {
     "silhouette": ("Silhouette plot", "Silhouette value of each sampled customer, by segment"),
     "segment_map": ("Segment map", "Scatter plot of customers on two principal components, by segment"),
     "profile_heatmap": ("Profile heat map", "Heat map of each segment's z-score on each numeric feature"),
+    "profile_lines": ("Profile lines", "Line chart of each segment's z-score on each numeric feature"),
     "boxplots": ("Features by segment", "Box plots of each numeric feature within each segment"),
+    "categories": ("Categorical make-up", "Stacked bars of the share of each category level in each segment"),
 }
+
+#: Rows of the candidates table; beyond it the chosen and best candidates are kept first.
+MAX_CANDIDATE_ROWS = 60
+#: Rows of a card's "all numeric columns" table (those furthest from the average are kept).
+MAX_PROFILE_ROWS = 30
 
 _KIND_LABELS = {"customers": "customer table (one row per customer)",
                 "transactions": "transaction log (one row per order line)"}
@@ -71,7 +82,8 @@ def render_figures(summary: dict) -> dict:
         alt = _FIGURE_TEXT.get(key, (key, key))[1]
         figures[key] = Markup(
             f'<img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" '
-            f'width="{width}" height="{height}" alt="{escape(alt)}" data-test="figure-{escape(key)}">'
+            f'width="{width}" height="{height}" style="--w: {width}px" alt="{escape(alt)}" '
+            f'data-test="figure-{escape(key)}">'
         )
     return figures
 
@@ -89,9 +101,12 @@ def render_report(summary: dict) -> str:
     str
         The HTML document. The same summary always gives the same string.
     """
+    from .plots import figure_notes
+
     context = _context(summary)
     context["figures"] = render_figures(summary)
     context["figure_titles"] = {key: text[0] for key, text in _FIGURE_TEXT.items()}
+    context["figure_notes"] = figure_notes(summary or {})
     return _environment().get_template(_TEMPLATE).render(**context)
 
 
@@ -144,7 +159,7 @@ def _environment():
     )
     env.filters.update(
         count=_fmt_count, num=_fmt_num, pct=_fmt_pct, fixed=_fmt_fixed, signed=_fmt_signed,
-        algorithm=_algorithm_label, setting=_fmt_setting,
+        algorithm=_algorithm_label, setting=_fmt_setting, condition=_fmt_condition,
     )
     return env
 
@@ -181,7 +196,7 @@ _SUMMARY_TEMPLATE = """\
 
 def _context(summary: dict) -> dict:
     """Plain values for the templates, derived from the summary only (no escaping here)."""
-    from .plots import segment_colors
+    from .plots import category_columns, segment_colors
 
     summary = summary or {}
     segments_raw = list(summary.get("segments") or [])
@@ -189,12 +204,13 @@ def _context(summary: dict) -> dict:
         s for s in segments_raw if int(s["id"]) < 0
     ]
     colors = segment_colors(s["id"] for s in segments_raw)
-    overall_categories = (summary.get("overall") or {}).get("categories") or {}
-    segments = [_segment_view(s, colors[int(s["id"])], overall_categories) for s in segments_raw]
+    shown_categories, all_categories = category_columns(summary)
+    segments = [_segment_view(s, colors[int(s["id"])], summary, shown_categories) for s in segments_raw]
     noise = [s for s in segments if s["noise"]]
 
     chosen = dict(summary.get("chosen") or {})
-    candidates = _candidate_rows(summary.get("candidates") or [], chosen)
+    all_candidates = _candidate_rows(summary.get("candidates") or [], chosen)
+    candidates = _capped_candidates(all_candidates)
     source = summary.get("source") or {}
     inputs = summary.get("input") or {}
     columns = summary.get("columns") or {}
@@ -264,6 +280,7 @@ def _context(summary: dict) -> dict:
         "encoded": list((summary.get("encoded") or {}).items()),
         "pca": pca_view,
         "candidates": candidates,
+        "candidates_total": len(all_candidates),
         "elbow": [(a, k) for a, k in (summary.get("elbow") or {}).items()],
         "chosen": chosen,
         "model_line": model_line,
@@ -274,32 +291,48 @@ def _context(summary: dict) -> dict:
         "noise": noise[0] if noise else None,
         "sample_size": sample_size,
         "sample_columns": sample_columns,
-        "sample_capped": len(sample_columns) > 24,
         "settings": list(settings.items()),
         "command": settings.get("command"),
         "random_state": settings.get("random_state"),
         "has_categorical": any(s["categories"] for s in segments),
+        "categories_hidden": len(all_categories) - len(shown_categories),
+        "findings": [str(f) for f in (summary.get("findings") or []) if f],
+        "environment": [(str(k), v) for k, v in (summary.get("environment") or {}).items()],
     }
 
 
-def _segment_view(segment: dict, color: str, overall_categories: dict) -> dict:
+def _segment_view(segment: dict, color: str, summary: dict, category_columns: list[str]) -> dict:
+    from .plots import category_levels
+
     segment_id = int(segment["id"])
     noise = segment_id < 0
     actions = list(segment.get("actions") or [])
+    overall_categories = (summary.get("overall") or {}).get("categories") or {}
     categories = []
-    for column, shares in (segment.get("categories") or {}).items():
+    for column in category_columns:
+        shares = (segment.get("categories") or {}).get(column) or {}
         overall = overall_categories.get(column) or {}
-        levels = list(shares or {})
-        levels += [level for level in overall if level not in levels]
+        kept, other = category_levels(summary, column)
         rows = []
-        for level in levels:
-            share = (shares or {}).get(level)
-            base = overall.get(level)
-            diff = None if share is None or base is None else share - base
-            rows.append({"level": level, "share": share, "overall": base, "diff": diff})
+        for level in kept:
+            rows.append(_category_row(level, shares.get(level), overall.get(level)))
         rows.sort(key=lambda r: -(r["share"] or 0.0))
+        if other:
+            share = sum(shares.get(level) or 0.0 for level in other)
+            base = sum(overall.get(level) or 0.0 for level in other)
+            rows.append(_category_row(f"other ({len(other)} levels)", share, base, other=True))
         categories.append({"column": column, "rows": rows})
     profile = [{"column": column, **(stats or {})} for column, stats in (segment.get("profile") or {}).items()]
+    profile_total = len(profile)
+    if profile_total > MAX_PROFILE_ROWS:
+        far = sorted(range(profile_total), key=lambda i: (-abs(profile[i].get("z") or 0.0), i))
+        profile = [profile[i] for i in sorted(far[:MAX_PROFILE_ROWS])]
+    rules = segment.get("rules") or None
+    if rules and rules.get("conditions"):
+        rules = {"conditions": [str(c) for c in rules["conditions"]], "precision": rules.get("precision"),
+                 "recall": rules.get("recall")}
+    else:
+        rules = None
     return {
         "id": segment_id,
         "anchor": "segment-noise" if noise else f"segment-{segment_id}",
@@ -313,9 +346,16 @@ def _segment_view(segment: dict, color: str, overall_categories: dict) -> dict:
         "top_features": list(segment.get("top_features") or []),
         "categories": categories,
         "profile": profile,
+        "profile_total": profile_total,
+        "rules": rules,
         "actions": actions,
         "top_action": actions[0].get("action") if actions else None,
     }
+
+
+def _category_row(level, share, base, *, other: bool = False) -> dict:
+    diff = None if share is None or base is None else share - base
+    return {"level": level, "share": share, "overall": base, "diff": diff, "other": other}
 
 
 _METRICS = (("silhouette", max), ("calinski_harabasz", max), ("davies_bouldin", min))
@@ -346,6 +386,18 @@ def _candidate_rows(candidates: list, chosen: dict) -> list[dict]:
         row["chosen"] = is_chosen
         chosen_marked = chosen_marked or is_chosen
     return rows
+
+
+def _capped_candidates(rows: list[dict]) -> list[dict]:
+    """At most `MAX_CANDIDATE_ROWS` rows: the chosen, the best by each criterion, then by silhouette."""
+    if len(rows) <= MAX_CANDIDATE_ROWS:
+        return rows
+    priority = sorted(
+        range(len(rows)),
+        key=lambda i: (not rows[i]["chosen"], not rows[i]["best"],
+                       -(rows[i].get("silhouette") if rows[i].get("silhouette") is not None else -2.0), i),
+    )
+    return [rows[i] for i in sorted(priority[:MAX_CANDIDATE_ROWS])]
 
 
 def _sampling_notes(sampling: dict) -> list[str]:
@@ -440,6 +492,23 @@ def _fmt_setting(value) -> str:
     if isinstance(value, float):
         return _fmt_num(value)
     return str(value)
+
+
+_OPERATORS = ((" <= ", " ≤ "), (" >= ", " ≥ "), (" != ", " ≠ "))
+
+
+def _fmt_condition(condition) -> str:
+    """A rule condition with typographic comparison signs (``a <= 3`` -> ``a ≤ 3``).
+
+    Only the operator that separates the column from the threshold (the last one) changes,
+    so a column name that itself holds ``<=`` is left alone.
+    """
+    text = str(condition)
+    best = max(((text.rfind(old), old, new) for old, new in _OPERATORS), default=(-1, "", ""))
+    position, old, new = best
+    if position < 0:
+        return text
+    return text[:position] + new + text[position + len(old):]
 
 
 def _algorithm_label(algorithm) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from .errors import SettingsError
 ALGORITHMS = ("kmeans", "hierarchical", "dbscan")
 MISSING_POLICIES = ("impute", "drop")
 OUTLIER_POLICIES = ("clip", "flag", "keep")
+KINDS = ("auto", "customers", "transactions")
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,16 @@ class Settings:
         customers through their nearest core point.
     report : bool
         Write ``report.html``.
+    kind : {"auto", "customers", "transactions"}
+        What the input is: one row per customer, or one row per order line. ``auto``
+        decides from the columns.
+    customer_col, invoice_col, date_col, quantity_col, price_col, amount_col : str or None
+        Columns of a transaction log; ``None`` detects them.
+    as_of : str or None
+        Reference date (``YYYY-MM-DD``) for recency in a transaction log; default the day
+        after its last transaction.
+    customers_file : str or None
+        A customer table (demographics) joined to a transaction log on the customer id.
     """
 
     id_col: str | None = None
@@ -70,6 +82,15 @@ class Settings:
     ward_micro_clusters: int = 500
     dbscan_sample: int = 10000
     report: bool = True
+    kind: str = "auto"
+    customer_col: str | None = None
+    invoice_col: str | None = None
+    date_col: str | None = None
+    quantity_col: str | None = None
+    price_col: str | None = None
+    amount_col: str | None = None
+    as_of: str | None = None
+    customers_file: str | None = None
     command: str | None = field(default=None, compare=False)
 
     def validated(self) -> "Settings":
@@ -80,6 +101,13 @@ class Settings:
                 f"unknown algorithm {', '.join(map(repr, unknown)) or '(none given)'}; "
                 f"choose from {', '.join(ALGORITHMS)}"
             )
+        if self.kind not in KINDS:
+            raise SettingsError(f"--kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        if self.as_of is not None:
+            try:
+                datetime.date.fromisoformat(str(self.as_of))
+            except ValueError:
+                raise SettingsError(f"--as-of must be a date like 2011-12-10, got {self.as_of!r}") from None
         if self.missing not in MISSING_POLICIES:
             raise SettingsError(f"--missing must be one of {', '.join(MISSING_POLICIES)}, got {self.missing!r}")
         if self.outliers not in OUTLIER_POLICIES:
@@ -96,6 +124,12 @@ class Settings:
                 f"ward_micro_clusters={self.ward_micro_clusters} should be >= k_max={self.k_max}"
             )
         return self
+
+    @property
+    def transaction_overrides(self) -> dict[str, str]:
+        """Transaction-log columns named by the user, by role."""
+        roles = ("customer", "invoice", "date", "quantity", "price", "amount")
+        return {role: getattr(self, f"{role}_col") for role in roles if getattr(self, f"{role}_col")}
 
     def replace(self, **changes) -> "Settings":
         """Return a copy with ``changes`` applied."""
