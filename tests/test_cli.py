@@ -78,8 +78,12 @@ def test_demo_runs_with_no_arguments(capsys, tmp_path, monkeypatch):
     code, out, err = cli(capsys, "demo", "--customers", 600)
     assert code == 0, err
     for name in ("customers.csv", "truth.csv", "segments.csv", "summary.json", "model.json", "report.html"):
-        assert (tmp_path / "custseg-demo" / name).is_file(), name
-    assert "report.html" in out
+        assert (tmp_path / "custseg-demo" / "customers" / name).is_file(), name
+    for name in ("orders.csv", "truth.csv", "segments.csv", "features.csv", "summary.json", "report.html"):
+        assert (tmp_path / "custseg-demo" / "transactions" / name).is_file(), name
+    assert out.count("Open the report") == 2
+    summary = json.loads((tmp_path / "custseg-demo" / "transactions" / "summary.json").read_text())
+    assert summary["source"]["kind"] == "transactions" and summary["rfm"]["segments"]
 
 
 def test_report_renders_again_from_summary(capsys, mall, tmp_path):

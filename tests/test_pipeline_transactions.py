@@ -61,7 +61,8 @@ def test_retail_segment_names_agree_with_their_numbers(retail_run):
     for item in result.summary["segments"]:
         for top in item["top_features"]:
             stats = item["profile"][top["feature"]]
-            assert (stats["mean"] > stats["overall_mean"]) == (top["z"] > 0)
+            basis = "median" if stats["log_scale"] else "mean"
+            assert (stats[basis] > stats[f"overall_{basis}"]) == (top["z"] > 0), (item["name"], top)
         assert item["actions"] and all(a["reason"] for a in item["actions"])
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from custseg.actions import suggest_actions
-from custseg.profile import concept_of, key_findings, overall_categories, profile_segments, segment_rules
+from custseg.profile import comparison, concept_of, key_findings, overall_categories, profile_segments, segment_rules
 
 FEATURES = ["Annual Income", "Spending Score"]
 
@@ -79,8 +79,8 @@ def test_names_and_descriptions():
     assert first["name"] == "High income, low spending"
     assert second["name"] == "Low income, high spending"
     assert first["description"] == (
-        "3 customers (50.0%). Annual Income 1.0 SD above average (90.0 vs 60.0); "
-        "Spending Score 1.0 SD below average (20.0 vs 45.0)."
+        "3 customers (50.0%). Annual Income 1.0 SD above average (90 vs 60); "
+        "Spending Score 1.0 SD below average (20 vs 45)."
     )
 
 
@@ -251,6 +251,7 @@ def test_code_levels_keep_their_column_name():
     ("happy_score", None), ("online_share", "online"), ("recency_days", "recency"),
 ])
 def test_vocabulary_matches_whole_words(column, key):
+    """Whole words only."""
     # "average" must not read as age, nor "apparel" as app
     assert concept_of(column).key == key
 
@@ -279,3 +280,21 @@ def test_key_findings_name_size_structure_and_spenders():
     assert findings[0] == "Customers fall into 3 segments with reasonable structure (silhouette 0.61)."
     assert findings[1].startswith("The largest segment, “") and "33% of customers" in findings[1]
     assert len(findings) == 3
+
+
+def test_log_scale_columns_are_compared_by_median_and_z_on_the_log_scale():
+    # one whale makes segment 1's raw mean the highest, though its members typically spend little
+    spend = np.array([1000.0, 1100, 1200, 1300, 10, 12, 14, 50000])
+    data = pd.DataFrame({"monetary": spend})
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    first, _ = profile_segments(data, labels, ["monetary"], [], ["monetary"], log_columns={"monetary"})
+    logged = np.log1p(spend)
+    z0 = (logged[:4].mean() - logged.mean()) / logged.std()
+    raw_z0 = (spend[:4].mean() - spend.mean()) / spend.std()
+    assert first["profile"]["monetary"]["z"] == pytest.approx(z0)
+    assert z0 > 0 > raw_z0
+    assert first["profile"]["monetary"]["log_scale"] is True
+    assert comparison(first["profile"]["monetary"]) == "(median 1,150 vs 1,050)"
+    raw, _ = profile_segments(data, labels, ["monetary"], [], ["monetary"])
+    assert raw["profile"]["monetary"]["z"] == pytest.approx(raw_z0)
+    assert comparison(raw["profile"]["monetary"]) == "(1,150 vs 6,830)"

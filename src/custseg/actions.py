@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .profile import DISTINCT_Z, column_label, concept_of
+from .profile import DISTINCT_Z, column_label, comparison, concept_of
 
 #: (concept, direction, action); direction +1 when the concept is high, -1 when low.
 SINGLE_RULES = [
@@ -113,8 +113,7 @@ def _facts(segment: dict, features: list[str]) -> dict:
 
 def _fact_text(item: dict) -> str:
     side = "above" if item["z"] > 0 else "below"
-    return (f"{column_label(item['feature'])} is {abs(item['z']):.1f} SD {side} average "
-            f"({item['mean']:.3g} vs {item['overall_mean']:.3g})")
+    return f"{column_label(item['feature'])} is {abs(item['z']):.1f} SD {side} average {comparison(item)}"
 
 
 def _add(actions: list[dict], action: str, reason: str) -> None:

@@ -79,11 +79,22 @@ def _show_result(result, paths: dict) -> None:
         table.add_row(str(item["id"]), Text(item["name"]), f"{item['size']:,}", f"{item['share']:.1%}", Text(action))
     out_console.print(table)
     out_console.print(Text(result.found.reason))
-    ledger = result.table.ledger
-    dropped = ", ".join(f"{n:,} {reason}" for reason, n in ledger.rows_dropped.items()) or "none dropped"
-    out_console.print(Text(f"rows: {ledger.rows_read:,} read, {ledger.rows_used:,} used ({dropped})"))
+    if result.transactions is not None:
+        lines = result.transactions.ledger
+        out_console.print(Text(f"order lines: {_ledger_text(lines)}"))
+        dropped = result.transactions.customers_dropped
+        detail = ", ".join(f"{n:,} {reason}" for reason, n in dropped.items())
+        out_console.print(Text(f"customers: {result.transactions.customers_found:,} found"
+                               + (f" ({detail} left out)" if detail else "")))
+    out_console.print(Text(f"{'customer rows' if result.transactions is not None else 'rows'}: "
+                           f"{_ledger_text(result.table.ledger)}"))
     for kind, path in paths.items():
         out_console.print(Text(f"{kind + ':':9} {path}"))
+
+
+def _ledger_text(ledger) -> str:
+    dropped = ", ".join(f"{n:,} {reason}" for reason, n in ledger.rows_dropped.items()) or "none dropped"
+    return f"{ledger.rows_read:,} read, {ledger.rows_used:,} used ({dropped})"
 
 
 @app.command()
@@ -151,24 +162,33 @@ def _finish(result, paths: dict, as_json: bool) -> None:
 def demo(
     out: Path = typer.Option(Path("custseg-demo"), "--out", "-o", help="Folder for the sample data and every output."),
     customers: int = typer.Option(2000, "--customers", help="Number of sample customers to generate."),
-    seed: int = typer.Option(0, "--seed", help="Random seed for the sample data and the run."),
+    seed: int = typer.Option(0, "--seed", help="Random seed for the sample data and the runs."),
 ) -> None:
-    """Generate sample customers and run the whole pipeline on them."""
-    from .generate import generate_customers, write_table
+    """Generate sample data and run the whole pipeline on it twice: a customer table
+    (DIR/customers) and an order-line log (DIR/transactions)."""
+    from .generate import generate_customers, generate_transactions, write_table
     from .pipeline import segment
 
     table, truth = generate_customers(customers, 4, random_state=seed, missing=0.01, outliers=0.005)
-    data_path = out / "customers.csv"
-    write_table(table, data_path)
-    write_table(truth.to_frame().assign(customer_id=table["customer_id"])[["customer_id", "segment"]],
-                out / "truth.csv")
-    settings = _settings(None, random_state=seed)
-    with _progress() as progress:
-        result = segment(data_path, settings, on_progress=progress)
-        paths = result.write(out)
-    _show_result(result, {"data": data_path, **paths})
-    if "report" in paths:
-        out_console.print(Text(f"Open the report: {paths['report'].resolve()}"))
+    lines, buyers = generate_transactions(customers, 4, random_state=seed)
+    inputs = {
+        "customers": (table, truth.to_frame().assign(customer_id=table["customer_id"])[["customer_id", "segment"]]),
+        "transactions": (lines, buyers.rename_axis("CustomerID").reset_index()),
+    }
+    reports = []
+    for kind, (data, planted) in inputs.items():
+        folder = out / kind
+        data_path = folder / ("orders.csv" if kind == "transactions" else "customers.csv")
+        write_table(data, data_path)
+        write_table(planted, folder / "truth.csv")
+        out_console.rule(Text(f"{kind}: {data_path}"))
+        with _progress() as progress:
+            result = segment(data_path, _settings(None, random_state=seed), on_progress=progress)
+            paths = result.write(folder)
+        _show_result(result, paths)
+        reports += [paths["report"]] if "report" in paths else []
+    for report_path in reports:
+        out_console.print(Text(f"Open the report: {report_path.resolve()}"))
 
 
 @app.command()

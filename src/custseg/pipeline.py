@@ -250,7 +250,8 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     found = search(matrix, settings, on_progress)
     labels = found.chosen.labels
     progress("profiling", 0, 1)
-    segments = profile_segments(table.data, labels, roles.numeric, roles.categorical, roles.features)
+    log_columns = {c for c, logged in plan.log.items() if logged}
+    segments = profile_segments(table.data, labels, roles.numeric, roles.categorical, roles.features, log_columns)
     rules = segment_rules(table.data, labels, [c for c in roles.features if c in roles.numeric],
                           settings.random_state)
     for item in segments:

@@ -63,7 +63,7 @@ def column_label(column: str) -> str:
 
 
 def profile_segments(data: pd.DataFrame, labels: np.ndarray, numeric: list[str], categorical: list[str],
-                     features: list[str]) -> list[dict]:
+                     features: list[str], log_columns: frozenset[str] | set[str] = frozenset()) -> list[dict]:
     """Profiles of every segment, largest first, noise (-1) last.
 
     Parameters
@@ -77,25 +77,32 @@ def profile_segments(data: pd.DataFrame, labels: np.ndarray, numeric: list[str],
         Columns to describe.
     features : list of str
         Columns the segmentation was built on; only these name a segment.
+    log_columns : set of str
+        Columns clustered on a log scale (heavy right tails). Their z-score is measured on
+        that scale and they are compared by median, so that a few extreme customers
+        (wholesalers in a retail log) do not decide what counts as "high".
     """
     n = len(labels)
+    scaled = {name: _scaled(data[name].to_numpy(dtype="float64"), name in log_columns) for name in numeric}
     overall = {name: _stats(data[name].to_numpy(dtype="float64")) for name in numeric}
+    spread = {name: _stats(values) for name, values in scaled.items()}
     segments = [s for s in np.unique(labels) if s >= 0] + ([-1] if (labels < 0).any() else [])
     profiles = []
     for segment in segments:
         members = labels == segment
         profile = {}
         for name in numeric:
-            values = data[name].to_numpy(dtype="float64")[members]
-            stats = _stats(values)
+            stats = _stats(data[name].to_numpy(dtype="float64")[members])
             base = overall[name]
-            z = (stats["mean"] - base["mean"]) / base["std"] if base["std"] > 0 else 0.0
+            centre, sd = spread[name]["mean"], spread[name]["std"]
+            z = (_stats(scaled[name][members])["mean"] - centre) / sd if sd > 0 else 0.0
             lift = stats["mean"] / base["mean"] if base["mean"] != 0 else None
             profile[name] = {
                 "mean": stats["mean"], "median": stats["median"],
                 "overall_mean": base["mean"], "overall_median": base["median"],
                 "z": float(z) if np.isfinite(z) else 0.0,
                 "lift": float(lift) if lift is not None and np.isfinite(lift) else None,
+                "log_scale": name in log_columns,
             }
         top = sorted(
             (f for f in features if f in profile and abs(profile[f]["z"]) >= DISTINCT_Z),
@@ -107,16 +114,24 @@ def profile_segments(data: pd.DataFrame, labels: np.ndarray, numeric: list[str],
             "share": float(members.sum() / n),
             "profile": profile,
             "categories": {name: _shares(data[name][members]) for name in categorical},
-            "top_features": [
-                {"feature": f, "z": profile[f]["z"], "mean": profile[f]["mean"],
-                 "overall_mean": profile[f]["overall_mean"]}
-                for f in top
-            ],
+            "top_features": [{"feature": f, **profile[f]} for f in top],
         })
     _name_segments(profiles, data, categorical, features)
     for segment in profiles:
         segment["description"] = describe(segment)
     return profiles
+
+
+def _scaled(values: np.ndarray, log: bool) -> np.ndarray:
+    return np.log1p(np.maximum(values, 0.0)) if log else values
+
+
+def comparison(item: dict) -> str:
+    """How a segment's value compares, in the column's units: ``"(median 2,340 vs 1,020)"``
+    for a log-scale column, ``"(82.1 vs 50.2)"`` (means) otherwise."""
+    if item.get("log_scale"):
+        return f"(median {_fmt(item['median'])} vs {_fmt(item['overall_median'])})"
+    return f"({_fmt(item['mean'])} vs {_fmt(item['overall_mean'])})"
 
 
 def overall_categories(data: pd.DataFrame, categorical: list[str]) -> dict:
@@ -206,10 +221,7 @@ def describe(segment: dict) -> str:
     facts = []
     for item in segment["top_features"]:
         side = "above" if item["z"] > 0 else "below"
-        facts.append(
-            f"{column_label(item['feature'])} {abs(item['z']):.1f} SD {side} average "
-            f"({_fmt(item['mean'])} vs {_fmt(item['overall_mean'])})"
-        )
+        facts.append(f"{column_label(item['feature'])} {abs(item['z']):.1f} SD {side} average {comparison(item)}")
     if not facts:
         return text + " No feature differs from the average by more than half a standard deviation."
     joined = "; ".join(facts)
@@ -217,11 +229,14 @@ def describe(segment: dict) -> str:
 
 
 def _fmt(value: float) -> str:
+    """A value for a sentence: 2,340 / 82.1 / 90 / 0.375 (no trailing ``.0``)."""
     if not np.isfinite(value):
         return "n/a"
     if abs(value) >= 100:
         return f"{value:,.0f}"
-    return f"{value:.3g}" if abs(value) < 1 else f"{value:.1f}"
+    if abs(value) < 1:
+        return f"{value:.3g}"
+    return f"{value:.1f}".removesuffix(".0")
 
 
 #: Decision-tree rules are fitted on at most this many customers (seeded sample).
