@@ -90,3 +90,26 @@ def test_cli_flags_force_the_kind_and_columns(tmp_path, capsys):
     assert exit_info.value.code in (0, None), capsys.readouterr().err
     segments = pd.read_csv(tmp_path / "out" / "segments.csv")
     assert list(segments.columns[:3]) == ["client", "segment", "segment_name"] and len(segments) == 40
+
+
+def test_customer_table_joined_to_order_lines(tmp_path):
+    from custseg.generate import generate_transactions
+
+    lines, truth = generate_transactions(300, 3, random_state=1)
+    lines.to_csv(tmp_path / "orders.csv", index=False)
+    ids = sorted(truth.index)
+    rng = np.random.default_rng(0)
+    crm = pd.DataFrame({
+        "CustomerID": ids[:-10] + ["99998", "99999"],            # 10 buyers missing, 2 unknown ids
+        "age": rng.integers(18, 80, len(ids) - 8),
+        "gender": rng.choice(["Female", "Male"], len(ids) - 8),
+    })
+    crm.to_csv(tmp_path / "crm.csv", index=False)
+    result = segment(tmp_path / "orders.csv", customers_file=str(tmp_path / "crm.csv"),
+                     algorithms=("kmeans",), k_max=5)
+    join = result.summary["source"]["join"]
+    assert join["customers_in_both"] == 290 and join["only_in_transactions"] == 10
+    assert join["only_in_customers_file"] == 2 and join["columns"] == ["age", "gender"]
+    assert "age" in result.summary["features"] and "recency_days" in result.summary["features"]
+    assert result.summary["input"]["rows_read"] == 290
+    assert "gender" in result.summary["columns"]["categorical"]

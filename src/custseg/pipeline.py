@@ -255,6 +255,8 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     rules = segment_rules(table.data, labels, [c for c in roles.features if c in roles.numeric],
                           settings.random_state)
     for item in segments:
+        # Customers beyond the robust fences (clipped by default): where the extremes went.
+        item["outliers"] = int(table.outlier_rows[labels == item["id"]].sum())
         item["rules"] = rules.get(item["id"])
         item["actions"] = suggest_actions(item, roles.features)
     rfm = None
