@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from .assign import Assigner
+from .assign import Assigner, nearest_centre
 from .settings import Settings
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -150,15 +150,26 @@ def _kmeans_candidates(matrix: np.ndarray, ks: list[int], settings: Settings) ->
     return out
 
 
-def _candidate(algorithm: str, assigner: Assigner, matrix: np.ndarray, params: dict) -> Candidate:
-    """Label every customer through ``assigner``, renumbered so that segment 0 is the largest."""
-    labels = assigner.predict(matrix)
+def _candidate(algorithm: str, assigner: Assigner, matrix: np.ndarray, params: dict,
+               labels: np.ndarray | None = None) -> Candidate:
+    """Label every customer through ``assigner``, renumbered so that segment 0 is the largest.
+
+    ``labels``, when given, must equal ``assigner.predict(matrix)`` (computed more cheaply
+    by the caller); the run's labels are always those of the assignment rule, so that
+    ``assign`` on the training data reproduces them.
+    """
+    if labels is None:
+        labels = assigner.predict(matrix)
     mapping = canonical_order(labels)
-    renamed = np.array([mapping.get(int(v), -1) for v in assigner.labels], dtype="int64")
+    top = max(max(mapping), int(assigner.labels.max(initial=-1))) + 2
+    lookup = np.full(top, -1, dtype="int64")
+    for old, new in mapping.items():
+        lookup[old] = new          # index -1 is the last slot: noise stays -1
+    renamed = lookup[assigner.labels]
     # A centre or reference point that no customer is nearest to names no segment.
     kept = renamed >= 0
     assigner.points, assigner.labels = assigner.points[kept], renamed[kept]
-    labels = assigner.predict(matrix)
+    labels = lookup[labels]
     k = int(len(np.unique(labels[labels >= 0])))
     return Candidate(algorithm, k, labels, assigner, params)
 
@@ -179,18 +190,22 @@ def _ward_candidates(matrix: np.ndarray, ks: list[int], settings: Settings):
 
     n = len(matrix)
     if n <= settings.ward_exact_max:
-        points, weights = matrix, np.ones(n)
+        points, weights, member_of = matrix, np.ones(n), None
         tree = linkage(matrix, method="ward")
         sampling = {"used": False, "micro_clusters": None, "threshold": settings.ward_exact_max}
     else:
-        points, weights = _micro_clusters(matrix, settings)
+        points, weights, member_of = _micro_clusters(matrix, settings)
         tree = weighted_ward(points, weights)
         sampling = {"used": True, "micro_clusters": len(points), "threshold": settings.ward_exact_max}
     out = []
     for k in ks:
         point_labels = fcluster(tree, k, criterion="maxclust").astype("int64") - 1
         assigner = Assigner("nearest", points, point_labels)
-        out.append(_candidate("hierarchical", assigner, matrix, {"linkage": "ward", **_ward_params(sampling)}))
+        # Every customer follows its micro-cluster (the nearest centre, fixed for all k);
+        # on the exact path the nearest reference point of a customer is the customer.
+        labels = point_labels if member_of is None else point_labels[member_of]
+        out.append(_candidate("hierarchical", assigner, matrix, {"linkage": "ward", **_ward_params(sampling)},
+                              labels))
     return out, truncated_dendrogram(tree, weights), sampling
 
 
@@ -198,8 +213,9 @@ def _ward_params(sampling: dict) -> dict:
     return {"micro_clusters": sampling["micro_clusters"]} if sampling["used"] else {}
 
 
-def _micro_clusters(matrix: np.ndarray, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """K-Means micro-clusters: centres and the number of customers in each."""
+def _micro_clusters(matrix: np.ndarray, settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """K-Means micro-clusters: centres, the number of customers in each, and the
+    micro-cluster of every customer (its nearest centre)."""
     from sklearn.cluster import MiniBatchKMeans
 
     # batch_size=16384: the default draws every mini-batch over all rows (very slow at millions).
@@ -208,10 +224,11 @@ def _micro_clusters(matrix: np.ndarray, settings: Settings) -> tuple[np.ndarray,
         random_state=settings.random_state,
     ).fit(matrix)
     centres = model.cluster_centers_
-    labels = Assigner("centroids", centres, np.arange(len(centres))).predict(matrix)
+    labels = nearest_centre(matrix, centres)
     weights = np.bincount(labels, minlength=len(centres)).astype("float64")
     used = weights > 0
-    return centres[used], weights[used]
+    renumber = np.cumsum(used) - 1
+    return centres[used], weights[used], renumber[labels]
 
 
 def weighted_ward(points: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -373,12 +390,18 @@ def _score(candidate: Candidate, matrix: np.ndarray, settings: Settings) -> None
 
 
 def within_sum_of_squares(matrix: np.ndarray, labels: np.ndarray) -> float:
-    """Sum of squared distances of customers to their segment mean (noise excluded)."""
-    total = 0.0
-    for segment in np.unique(labels[labels >= 0]):
-        members = matrix[labels == segment]
-        total += float(((members - members.mean(axis=0)) ** 2).sum())
-    return total
+    """Sum of squared distances of customers to their segment mean (noise excluded).
+
+    One pass over the data: the total sum of squares minus, per segment, |sum|^2 / size,
+    with the per-segment sums from one ``bincount`` per column (no copy per segment).
+    """
+    placed = labels >= 0
+    x, y = matrix[placed], labels[placed]
+    counts = np.bincount(y).astype("float64")
+    present = counts > 0
+    sums = np.column_stack([np.bincount(y, weights=x[:, j], minlength=len(counts)) for j in range(x.shape[1])])
+    between = ((sums[present] ** 2).sum(axis=1) / counts[present]).sum()
+    return float(max((x**2).sum() - between, 0.0))
 
 
 def sampled_silhouette(matrix: np.ndarray, labels: np.ndarray, sample_size: int, random_state: int):
