@@ -279,8 +279,12 @@ def test_search_reports_progress():
     matrix, _ = _blobs()
     calls = []
     search(matrix, Settings(algorithms=("kmeans",), k_min=2, k_max=4),
-           on_progress=lambda step, done, total: calls.append((done, total)))
-    assert calls == [(1, 3), (2, 3), (3, 3)]
+           on_progress=lambda step, done, total: calls.append((step, done, total)))
+    # one call as K-Means starts, then one after each k is fitted and scored
+    assert calls == [("fitting K-Means", 0, 3),
+                     ("fitted and scored K-Means with 2 segments", 1, 3),
+                     ("fitted and scored K-Means with 3 segments", 2, 3),
+                     ("fitted and scored K-Means with 4 segments", 3, 3)]
 
 
 def test_search_with_sampled_paths_agrees_with_exact(exact_result):

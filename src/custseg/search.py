@@ -114,8 +114,9 @@ def search(matrix: np.ndarray, settings: Settings, on_progress: ProgressCallback
     sampling: dict = {}
     dendrogram = k_distance = None
     for algorithm in settings.algorithms:
+        progress(f"fitting {ALGORITHM_NAMES[algorithm]}", done, total)
         if algorithm == "kmeans":
-            fitted = _kmeans_candidates(matrix, ks, settings)
+            fitted = _kmeans_candidates(matrix, ks, settings)   # lazy: one fit per step
         elif algorithm == "hierarchical":
             fitted, dendrogram, sampling["hierarchical"] = _ward_candidates(matrix, ks, settings)
         else:
@@ -124,7 +125,7 @@ def search(matrix: np.ndarray, settings: Settings, on_progress: ProgressCallback
             _score(candidate, matrix, settings)
             candidates.append(candidate)
             done += 1
-            progress(f"scoring {candidate.label}", done, total)
+            progress(f"fitted and scored {candidate.label}", done, total)
     sampling["silhouette"] = {
         "used": n > settings.silhouette_sample,
         "sample_size": min(n, settings.silhouette_sample),
@@ -139,15 +140,14 @@ def search(matrix: np.ndarray, settings: Settings, on_progress: ProgressCallback
 
 # --------------------------------------------------------------------------- K-Means
 
-def _kmeans_candidates(matrix: np.ndarray, ks: list[int], settings: Settings) -> list[Candidate]:
+def _kmeans_candidates(matrix: np.ndarray, ks: list[int], settings: Settings):
+    """K-Means for each k, fitted one at a time as the caller asks for the next."""
     from sklearn.cluster import KMeans
 
-    out = []
     for k in ks:
         model = KMeans(n_clusters=k, n_init=settings.n_init, random_state=settings.random_state).fit(matrix)
         assigner = Assigner("centroids", model.cluster_centers_, np.arange(k))
-        out.append(_candidate("kmeans", assigner, matrix, {"n_init": settings.n_init}))
-    return out
+        yield _candidate("kmeans", assigner, matrix, {"n_init": settings.n_init})
 
 
 def _candidate(algorithm: str, assigner: Assigner, matrix: np.ndarray, params: dict,
