@@ -196,12 +196,13 @@ def environment() -> dict:
 
 def segment(data, settings: Settings | None = None, *, on_progress: ProgressCallback | None = None,
             **overrides) -> Result:
-    """Run the whole pipeline on a customer table.
+    """Run the whole pipeline on a customer table or a transaction log.
 
     Parameters
     ----------
     data : DataFrame, str or path
-        One row per customer, or a file to read (CSV/TSV/TXT, Parquet, Excel, JSON).
+        One row per customer, or one row per order line (see ``Settings.kind``), or a file
+        to read (CSV/TSV/TXT, compressed CSV, Parquet, a glob of files, Excel, JSON).
     settings : Settings, optional
         Defaults to ``Settings()``; keyword ``overrides`` replace single fields.
     on_progress : callable, optional
@@ -222,23 +223,15 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     progress = on_progress or (lambda step, done, total: None)
     frame, source, transactions = _customer_table(data, settings, progress)
     if transactions is not None:
-        settings_used = settings.replace(
+        table_settings = settings.replace(
             id_col=frame.columns[0],
             features=settings.features or _behaviour_features(frame, source),
         )
     else:
-        settings_used = settings
+        table_settings = settings
     progress("cleaning", 0, 1)
-    table = clean_customers(frame, settings_used)
-    used = table.ledger.rows_used
-    if used <= settings.k_max:
-        raise InputError(
-            f"{used} usable customers (of {table.ledger.rows_read} rows) are too few for up to "
-            f"k={settings.k_max} segments; give --k with a maximum below {used}"
-            if used > settings.k_min else
-            f"{used} usable customers (of {table.ledger.rows_read} rows) are fewer than the smallest "
-            f"k + 1 = {settings.k_min + 1}"
-        )
+    table = clean_customers(frame, table_settings)
+    _check_enough_customers(table, settings)
     roles = table.roles
     plan = fit_features(
         table.data,
@@ -248,17 +241,8 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     )
     matrix = plan.transform(table.data)
     found = search(matrix, settings, on_progress)
-    labels = found.chosen.labels
     progress("profiling", 0, 1)
-    log_columns = {c for c, logged in plan.log.items() if logged}
-    segments = profile_segments(table.data, labels, roles.numeric, roles.categorical, roles.features, log_columns)
-    rules = segment_rules(table.data, labels, [c for c in roles.features if c in roles.numeric],
-                          settings.random_state)
-    for item in segments:
-        # Customers beyond the robust fences (clipped by default): where the extremes went.
-        item["outliers"] = int(table.outlier_rows[labels == item["id"]].sum())
-        item["rules"] = rules.get(item["id"])
-        item["actions"] = suggest_actions(item, roles.features)
+    segments = _describe_segments(table, plan, found.chosen.labels, settings.random_state)
     rfm = None
     if transactions is not None:
         from .transactions import rfm_scores
@@ -266,7 +250,37 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
         raw = transactions.customers.set_index(transactions.customers.columns[0])
         rfm = rfm_scores(raw.loc[table.ids.to_numpy()].reset_index(drop=True))
     plot_data = _plot_data(table, matrix, found, settings.random_state)
-    return Result(settings, source, table, plan, found, segments, labels, plot_data, transactions, rfm)
+    return Result(settings, source, table, plan, found, segments, found.chosen.labels, plot_data,
+                  transactions, rfm)
+
+
+def _check_enough_customers(table: CleanTable, settings: Settings) -> None:
+    used = table.ledger.rows_used
+    if used > settings.k_max:
+        return
+    if used > settings.k_min:
+        raise InputError(
+            f"{used} usable customers (of {table.ledger.rows_read} rows) are too few for up to "
+            f"k={settings.k_max} segments; give --k with a maximum below {used}"
+        )
+    raise InputError(
+        f"{used} usable customers (of {table.ledger.rows_read} rows) are fewer than the smallest "
+        f"k + 1 = {settings.k_min + 1}"
+    )
+
+
+def _describe_segments(table: CleanTable, plan: FeaturePlan, labels: np.ndarray, random_state: int) -> list[dict]:
+    """Profile, name, describe by rules and suggest actions for every segment."""
+    roles = table.roles
+    log_columns = {c for c, logged in plan.log.items() if logged}
+    segments = profile_segments(table.data, labels, roles.numeric, roles.categorical, roles.features, log_columns)
+    rules = segment_rules(table.data, labels, [c for c in roles.features if c in roles.numeric], random_state)
+    for item in segments:
+        # Customers beyond the robust fences (clipped by default): where the extremes went.
+        item["outliers"] = int(table.outlier_rows[labels == item["id"]].sum())
+        item["rules"] = rules.get(item["id"])
+        item["actions"] = suggest_actions(item, roles.features)
+    return segments
 
 
 def _customer_table(data, settings: Settings, progress: ProgressCallback):
