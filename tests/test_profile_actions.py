@@ -298,3 +298,25 @@ def test_log_scale_columns_are_compared_by_median_and_z_on_the_log_scale():
     raw, _ = profile_segments(data, labels, ["monetary"], [], ["monetary"])
     assert raw["profile"]["monetary"]["z"] == pytest.approx(raw_z0)
     assert comparison(raw["profile"]["monetary"]) == "(1,150 vs 6,830)"
+
+
+def test_categorical_features_name_their_segments():
+    data = pd.DataFrame({"city": ["A", "A", "A", "B", "B", "B"], "plan": ["x", "x", "y", "y", "y", "y"]})
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    first, second = profile_segments(data, labels, [], ["city", "plan"], ["city", "plan"])
+    # city A is 100% of segment 0 against 50% overall (lift 2); plan x is 67% against 33% (lift 2)
+    assert first["top_levels"][0] == {"feature": "city", "level": "A", "share": 1.0, "overall_share": 0.5}
+    assert first["name"] == "City A, plan x"
+    assert second["name"] == "City B, plan y"  # plan y: 100% against 67%, exactly the 1.5x lift needed
+    actions = suggest_actions(first, ["city", "plan"])
+    assert actions[0]["reason"] == "100% of the segment is city A, against 50% of all customers"
+
+
+def test_search_skips_repeated_segmentations_of_few_distinct_customers():
+    from custseg.search import search
+    from custseg.settings import Settings
+
+    matrix = np.repeat(np.array([[0.0, 0.0], [5.0, 5.0], [0.0, 9.0]]), 20, axis=0)
+    found = search(matrix, Settings(algorithms=("kmeans",), k_min=2, k_max=6))
+    assert [c.k for c in found.candidates] == [2, 3]
+    assert found.chosen.k == 3

@@ -87,6 +87,12 @@ def suggest_actions(segment: dict, features: list[str]) -> list[dict]:
             else:
                 action = f"Test an introductory offer on {label}, where they are below average."
             ranked.append((abs(item["z"]), action, _fact_text(item)))
+    for item in segment.get("top_levels", []):
+        label = f"{column_label(item['feature'])} {item['level']}"
+        ranked.append((item["share"] / item["overall_share"] - 1.0,
+                       f"Tailor offers and messages to {label}, which defines this segment.",
+                       f"{item['share']:.0%} of the segment is {label}, against "
+                       f"{item['overall_share']:.0%} of all customers"))
     actions: list[dict] = []
     # Strongest fact first; stable order keeps pair rules ahead of single ones on ties.
     for _, action, reason in sorted(ranked, key=lambda item: -item[0]):

@@ -115,11 +115,30 @@ def profile_segments(data: pd.DataFrame, labels: np.ndarray, numeric: list[str],
             "profile": profile,
             "categories": {name: _shares(data[name][members]) for name in categorical},
             "top_features": [{"feature": f, **profile[f]} for f in top],
+            "top_levels": _top_levels(data, members, [c for c in categorical if c in features]),
         })
     _name_segments(profiles, data, categorical, features)
     for segment in profiles:
         segment["description"] = describe(segment)
     return profiles
+
+
+#: A category level sets a segment apart when it makes up at least this share of it...
+LEVEL_SHARE = 0.6
+#: ...and at least this many times its share among all customers.
+LEVEL_LIFT = 1.5
+
+
+def _top_levels(data: pd.DataFrame, members: np.ndarray, columns: list[str]) -> list[dict]:
+    """Levels of categorical feature columns that dominate a segment, strongest first."""
+    found = []
+    for column in columns:
+        overall = _shares(data[column])
+        for level, share in _shares(data[column][members]).items():
+            base = overall.get(level, 0.0)
+            if share >= LEVEL_SHARE and base > 0 and share / base >= LEVEL_LIFT:
+                found.append({"feature": column, "level": level, "share": share, "overall_share": base})
+    return sorted(found, key=lambda item: -item["share"] / item["overall_share"])
 
 
 def _scaled(values: np.ndarray, log: bool) -> np.ndarray:
@@ -172,6 +191,8 @@ def segment_name(segment: dict, depth: int = 2) -> str:
             phrases.insert(0, phrase)
         else:
             phrases.append(phrase)
+    for item in segment.get("top_levels", [])[:max(depth - len(phrases), 0)]:
+        phrases.append(f"{column_label(item['feature'])} {item['level']}")
     if not phrases:
         return "Average customers"
     name = ", ".join(phrases)

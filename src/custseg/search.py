@@ -14,6 +14,7 @@ above a threshold (see `custseg.settings.Settings`), so a run stays linear in cu
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -121,10 +122,16 @@ def search(matrix: np.ndarray, settings: Settings, on_progress: ProgressCallback
             fitted, dendrogram, sampling["hierarchical"] = _ward_candidates(matrix, ks, settings)
         else:
             fitted, k_distance, sampling["dbscan"] = _dbscan_candidates(matrix, settings)
+        seen: set[int] = set()
         for candidate in fitted:
+            done += 1
+            if candidate.k in seen:
+                # Fewer distinct customers than k (e.g. only categorical codes): the same
+                # segmentation again under a larger k adds nothing.
+                continue
+            seen.add(candidate.k)
             _score(candidate, matrix, settings)
             candidates.append(candidate)
-            done += 1
             progress(f"fitted and scored {candidate.label}", done, total)
     sampling["silhouette"] = {
         "used": n > settings.silhouette_sample,
@@ -143,9 +150,14 @@ def search(matrix: np.ndarray, settings: Settings, on_progress: ProgressCallback
 def _kmeans_candidates(matrix: np.ndarray, ks: list[int], settings: Settings):
     """K-Means for each k, fitted one at a time as the caller asks for the next."""
     from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
 
     for k in ks:
-        model = KMeans(n_clusters=k, n_init=settings.n_init, random_state=settings.random_state).fit(matrix)
+        with warnings.catch_warnings():
+            # "Number of distinct clusters found smaller than n_clusters": duplicates are
+            # dropped by the caller, which is the honest answer to that situation.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = KMeans(n_clusters=k, n_init=settings.n_init, random_state=settings.random_state).fit(matrix)
         assigner = Assigner("centroids", model.cluster_centers_, np.arange(k))
         yield _candidate("kmeans", assigner, matrix, {"n_init": settings.n_init})
 
