@@ -343,3 +343,14 @@ def test_apply_cleaning_reuses_categorical_fill():
 ])
 def test_impossible_value_ranges_come_from_whole_words(column, expected):
     assert _plausible_range(column) == expected
+
+
+def test_date_columns_are_left_out_with_a_reason():
+    frame = pd.DataFrame({
+        "id": [str(i) for i in range(30)],
+        "signup": [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(30)],
+        "spend": [str(10 + (i * 7) % 30) for i in range(30)],
+    })
+    roles = clean_customers(frame, Settings()).roles
+    assert roles.excluded["signup"].startswith("dates")
+    assert roles.features == ["spend"]

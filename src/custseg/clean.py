@@ -5,6 +5,7 @@ values and outliers. Every input row is either used or counted as dropped with a
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -191,6 +192,17 @@ def _find_id(df: pd.DataFrame, settings: Settings) -> str | None:
     return None
 
 
+def _looks_like_dates(text: pd.Series) -> bool:
+    """Whether most of a sample of the column's values are dates (2024-03-01, 01/03/2024, ...)."""
+    sample = text.dropna().head(200)
+    if sample.empty or not sample.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).mean() >= 0.9:
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # "could not infer format" for mixed layouts
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() >= 0.9)
+
+
 def _is_row_number(values: np.ndarray) -> bool:
     """Whether a numeric column just counts rows (1, 2, 3, ... or any step-1 run)."""
     x = values[~np.isnan(values)]
@@ -255,6 +267,8 @@ def _classify(column: pd.Series, name: str, parsed: dict, numeric: list, categor
             return "empty"
         if levels == 1:
             return "constant (one value)"
+        if _looks_like_dates(text):
+            return "dates (not used as a feature; derive e.g. tenure in days to use them)"
         if levels > MAX_CATEGORIES:
             if levels >= 0.9 * text.notna().sum():
                 return f"id-like or free text ({levels} distinct values)"
