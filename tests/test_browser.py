@@ -1,8 +1,9 @@
 """The report in a real browser: headless Chromium (Debian's ``chromium``) driven by Playwright.
 
-Three reports are built by running the whole pipeline: generated customers (with PCA, so
-that every figure appears), the real Mall Customers data, and a hostile table whose column
-name, category values, ids and file name are HTML, script and spreadsheet formulas. Each
+Four reports are built by running the whole pipeline: generated customers (with PCA, so
+that every figure appears), the real Mall Customers data, a hostile table whose column
+name, category values, ids and file name are HTML, script and spreadsheet formulas, and a
+generated transaction log (order lines, with RFM segments beside the clusters). Each
 is opened from ``file://`` at desktop (1280 px) and phone (390 px) width and checked for
 console errors, unrendered figures, dead table-of-contents links, requests leaving the
 page and dialogs. Screenshots go to ``artifacts/`` in the repository root.
@@ -24,6 +25,7 @@ import pandas as pd
 import pytest
 
 from custseg import generate_customers, segment
+from custseg.generate import generate_transactions
 
 XSS_COLUMN = "<img src=x onerror=alert(1)>"
 XSS_VALUE = "<script>alert(1)</script>"
@@ -75,17 +77,21 @@ def _hostile_table() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory) -> dict[str, Path]:
-    """{name: output folder} for the three runs, each written with ``Result.write``."""
+    """{name: output folder} for the four runs, each written with ``Result.write``."""
     if not MALL.is_file():
         pytest.skip(f"real data not found at {MALL}")
     root = tmp_path_factory.mktemp("browser")
     customers, _truth = generate_customers(800, 4, random_state=0)
     hostile_file = root / XSS_FILE
     _hostile_table().to_csv(hostile_file, index=False)
+    lines, _truth = generate_transactions(300, 4, random_state=0)
+    lines_file = root / "orders.csv"
+    lines.to_csv(lines_file, index=False)
     runs = {
         "generated": segment(customers, pca=3, k_max=8),
         "mall": segment(MALL),
         "hostile": segment(hostile_file, id_col="id", k_max=6),
+        "transactions": segment(lines_file, algorithms=("kmeans",), k_max=5),
     }
     folders = {}
     for name, result in runs.items():
@@ -170,13 +176,15 @@ def _no_sideways_scroll(page, width: int) -> None:
 # --------------------------------------------------------------------------- tests
 
 
-@pytest.mark.parametrize("name", ["generated", "mall", "hostile"])
+@pytest.mark.parametrize("name", ["generated", "mall", "hostile", "transactions"])
 def test_report_renders_cleanly_at_desktop_and_phone_width(browser, reports, name):
     visit = _Visit(browser, reports[name] / "report.html", 1280, 900)
     try:
         page = visit.page
         for section in SECTIONS:
             assert page.locator(f"section#{section}").count() == 1, section
+        # Only a transaction log has RFM segments, in the TOC right after Segments.
+        assert page.locator("section#rfm").count() == (1 if name == "transactions" else 0)
         n_figures = _check_figures(page)
         _check_links(page)
         _no_sideways_scroll(page, 1280)
@@ -203,6 +211,35 @@ def test_report_renders_cleanly_at_desktop_and_phone_width(browser, reports, nam
             assert n_figures == 16  # every figure, PCA included
             for key in ("pairs", "scree", "loadings", "profile_lines", "categories"):
                 assert page.locator(f'img[data-test="figure-{key}"]').count() == 1, key
+    finally:
+        visit.close()
+
+
+def test_transaction_report_shows_lines_rfm_and_the_crosswalk(browser, reports):
+    visit = _Visit(browser, reports["transactions"] / "report.html", 1280, 900)
+    try:
+        page = visit.page
+        toc = page.evaluate("() => [...document.querySelectorAll('nav.toc > ol > li > a')].map(a => a.getAttribute('href'))")
+        assert toc.index("#segments") + 1 == toc.index("#rfm") < toc.index("#segment-details")
+        summary = page.locator('[data-test="lines-to-customers"]').inner_text()
+        assert re.match(r"[\d,]+ order lines → [\d,]+ customers\.", summary), summary
+        for hook in ("line-ledger", "line-checks", "customer-ledger", "column-mapping", "rfm-table", "rfm-crosswalk"):
+            assert page.locator(f'table[data-test="{hook}"]').count() == 1, hook
+        assert "a line can appear in several rows" in page.locator("section#data-quality").inner_text()
+        for key in ("rfm_sizes", "rfm_crosswalk"):
+            figure = page.locator(f'section#rfm img[data-test="figure-{key}"]')
+            assert figure.count() == 1 and figure.evaluate("img => img.naturalWidth > 0"), key
+        assert "holds" in page.locator('[data-test="crosswalk-reading"]').inner_text()
+        # The crosswalk's columns are the clusters, under their card colours, linking to their cards.
+        links = page.evaluate("""() => [...document.querySelectorAll('table[data-test="rfm-crosswalk"] thead a')]
+                                        .map(a => a.getAttribute('href'))""")
+        cards = page.evaluate("() => [...document.querySelectorAll('article.card')].map(c => '#' + c.id)")
+        assert sorted(links) == sorted(cards)
+        page.click('nav.toc a[href="#rfm"]')
+        page.wait_for_function("() => Math.abs(document.getElementById('rfm').getBoundingClientRect().top) < 40")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator("section#rfm").screenshot(path=ARTIFACTS / "report-transactions-rfm.png")
+        visit.check_quiet()
     finally:
         visit.close()
 

@@ -28,7 +28,8 @@ SECTION_IDS = (
     "summary", "data-quality", "exploration", "features", "model-selection", "segments",
     "segment-details", "reproducibility",
 )
-ALL_FIGURES = [key for key, _ in plots.FIGURES]
+#: Figures of a customer-table run (transaction runs add the RFM figures).
+ALL_FIGURES = [key for key, _ in plots.FIGURES if key not in plots.RFM_FIGURES]
 FINDINGS = [
     "Young high spenders (37% of customers) spend 2.3 SD above average: protect them.",
     "60 customers (5%) fit no segment & need a look by hand.",
@@ -668,3 +669,364 @@ def test_figures_do_not_grow_with_the_width_of_the_data():
                     if key in ("distributions", "correlation", "pairs", "profile_heatmap", "profile_lines",
                                "boxplots", "loadings", "categories")}
     assert sizes[30] == sizes[60]
+
+
+# --------------------------------------------------------------------------- issue 4: transaction logs
+
+XSS_RFM = "<b onmouseover=alert(3)>VIPs</b>"
+XSS_CLUSTER = "<svg onload=alert(4)> & friends"
+RFM_STANDARD = ["Champions", "Loyal Customers", "Potential Loyalists", "New Customers", "Promising",
+                "Need Attention", "About to Sleep", "At Risk", "Can't Lose Them", "Hibernating", "Lost"]
+TX_FEATURES = ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days", "distinct_products",
+               "return_rate"]
+TX_PROFILED = TX_FEATURES + ["items_per_order", "mean_days_between_purchases", "recent_spend_share"]
+TX_LOG = {"recency_days", "frequency", "monetary", "avg_order_value", "distinct_products", "return_rate"}
+#: RFM segment -> customers in clusters 0, 1, 2 and noise (-1); rows sum to the segment sizes.
+CROSSWALK = {
+    "Champions": [0, 610, 60, 17], "Loyal Customers": [70, 600, 60, 6], "Potential Loyalists": [380, 100, 20, 2],
+    "New Customers": [30, 0, 0, 0], "Promising": [86, 0, 0, 0], "Need Attention": [140, 30, 10, 1],
+    "About to Sleep": [340, 0, 11, 0], "At Risk": [399, 150, 30, 5], "Can't Lose Them": [2, 60, 11, 0],
+    "Hibernating": [400, 0, 3, 0], "Lost": [677, 0, 4, 0],
+}
+
+
+def make_transaction_summary(*, hostile: bool = True, join: bool = True) -> dict:
+    """A transaction-log run's summary: customer-level input, ``transactions``, ``rfm``, log-scale profiles.
+
+    Built on `make_summary` (figures' plot data, candidates, ...) with the numbers of UCI Online
+    Retail; the segments are renamed, re-profiled on the behaviour features and re-sized to the
+    crosswalk's column totals. RFM and cluster names can be hostile HTML.
+    """
+    summary = make_summary(hostile=False)
+    rng = np.random.default_rng(5)
+    customer_col = XSS_COLUMN if hostile else "CustomerID"
+    rfm_names = RFM_STANDARD + ([XSS_RFM] if hostile else [])
+    crosswalk_rows = dict(CROSSWALK)
+    if hostile:
+        crosswalk_rows[XSS_RFM] = [0, 3, 0, 0]
+    cluster_ids = [0, 1, 2, -1]
+    cluster_sizes = {c: sum(row[i] for row in crosswalk_rows.values()) for i, c in enumerate(cluster_ids)}
+    n = sum(cluster_sizes.values())
+    names = {0: "Lapsed one-time buyers", 1: XSS_CLUSTER if hostile else "Recent big spenders",
+             2: "Steady mid-value buyers", -1: "Unusual customers (noise)"}
+    medians = {"recency_days": 51.0, "frequency": 2.0, "monetary": 654.0, "avg_order_value": 300.0,
+               "tenure_days": 224.0, "distinct_products": 35.0, "return_rate": 0.0, "items_per_order": 160.0,
+               "mean_days_between_purchases": 60.0, "recent_spend_share": 0.3}
+    for segment in summary["segments"]:
+        segment_id = segment["id"]
+        segment["name"] = names[segment_id]
+        segment["size"] = cluster_sizes[segment_id]
+        segment["share"] = cluster_sizes[segment_id] / n
+        segment["categories"] = {}
+        profile = {}
+        for column in TX_PROFILED:
+            base = medians[column]
+            factor = float(rng.uniform(0.3, 3.0))
+            profile[column] = {"mean": base * factor * 1.6, "median": base * factor, "overall_mean": base * 1.9,
+                               "overall_median": base, "z": float(rng.normal()), "lift": factor,
+                               "log_scale": column in TX_LOG}
+        segment["profile"] = profile
+        tops = sorted(TX_FEATURES, key=lambda c: -abs(profile[c]["z"]))[:2] + ["tenure_days"]
+        segment["top_features"] = [{"feature": c, **profile[c]} for c in dict.fromkeys(tops)]
+    summary["source"] = {"path": "data/online_retail.csv.gz", "name": "online_retail.csv.gz", "format": "csv",
+                         "kind": "transactions"}
+    if join:
+        summary["source"]["join"] = {
+            "customers_file": "data/crm.csv", "customers_in_both": n, "only_in_transactions": 17,
+            "only_in_customers_file": 240, "duplicate_ids_in_customers_file": 3,
+            "columns": ["Age", XSS_COLUMN if hostile else "Gender"],
+        }
+    summary["input"] = {"rows_read": n, "rows_used": n, "rows_dropped": {}, "cells_fixed": {},
+                        "outliers": {"monetary": {"count": 2, "low": 0.94, "high": 253213.0, "action": "clipped"}}}
+    summary["columns"] = {"id": customer_col, "id_name": customer_col, "numeric": TX_PROFILED, "categorical": [],
+                          "excluded": {"Country": "too many categories (37) to describe segments"}}
+    summary["features"] = TX_FEATURES
+    summary["transforms"] = [{"column": c, "log": c in TX_LOG, "center": 1.0, "scale": 1.0} for c in TX_FEATURES]
+    summary["encoded"] = {}
+    summary["overall"] = {"categories": {}}
+    sample = summary["plot_data"]["sample"]
+    values = np.abs(rng.lognormal(mean=3.0, sigma=1.6, size=(len(sample["values"]), len(TX_PROFILED))))
+    sample.update(columns=TX_PROFILED, values=np.round(values, 2).tolist(), categorical={})
+    summary["transactions"] = {
+        "ledger": {"rows_read": 541909, "rows_used": 401564,
+                   "rows_dropped": {"no customer id": 135080, "exact duplicate": 5225, "zero or negative price": 40},
+                   "cells_fixed": {}, "outliers": {}},
+        "checks": {"lines without customer id": 135080, "cancellation lines": 9288, "adjustment lines": 3,
+                   "exact duplicate lines": 5268, "negative quantity lines": 10624, "zero price lines": 2515,
+                   "negative price lines": 2, "non-product lines": 2950, "future-dated lines": 0},
+        # Customers on both sides of the join are segmented; 17 were only in the transaction log.
+        "customers_found": n + 17 + 55, "customers_kept": n + 17,
+        "customers_dropped": {"no usable lines": 1, "only cancellations or returns": 33, "net spend <= 0": 21},
+        "as_of": "2011-12-10",
+        "columns": {"customer": customer_col, "date": "InvoiceDate", "invoice": "InvoiceNo", "quantity": "Quantity",
+                    "price": "UnitPrice", "amount": None, "product": "StockCode", "attributes": ["Country"]},
+        "date_format": "%Y-%m-%d %H:%M:%S",
+    }
+    rfm_segments = []
+    # Deliberately not in the standard order: the report sorts them.
+    for name in reversed(rfm_names):
+        size = sum(crosswalk_rows[name])
+        rfm_segments.append({
+            "name": name, "size": size, "share": size / n,
+            "description": f"What {name} customers do & why it matters.",
+            "actions": [f"First action for {name}", "Second <action>"],
+            "median": {"recency_days": float(10 + 20 * rfm_names.index(name)), "frequency": 3.0,
+                       "monetary": 1234.5 + rfm_names.index(name)},
+        })
+    summary["rfm"] = {
+        "segments": rfm_segments,
+        # Sorted by name, as pandas' crosstab writes it; missing clusters count 0.
+        "crosswalk": {name: {str(c): v for c, v in zip(cluster_ids, crosswalk_rows[name]) if v or c != -1}
+                      for name in sorted(crosswalk_rows)},
+    }
+    return json.loads(json.dumps(_round(summary)))
+
+
+@pytest.fixture(scope="module")
+def tx_summary():
+    return make_transaction_summary()
+
+
+@pytest.fixture(scope="module")
+def tx_rendered(tx_summary):
+    return report.render_report(tx_summary)
+
+
+def _table(text: str, hook: str) -> str:
+    return re.search(rf'<table[^>]*data-test="{hook}"[^>]*>(.*?)</table>', text, re.S).group(1)
+
+
+def _rows(table: str) -> list[list[str]]:
+    """Cells of each row as plain text (tags stripped, entities decoded)."""
+    rows = []
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S):
+        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+        rows.append([html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in cells])
+    return rows
+
+
+def test_transaction_summary_follows_the_contract(tx_summary):
+    assert tx_summary["source"]["kind"] == "transactions"
+    assert set(tx_summary["transactions"]) >= {"ledger", "checks", "customers_found", "customers_kept",
+                                               "customers_dropped", "as_of", "columns", "date_format"}
+    ledger = tx_summary["transactions"]["ledger"]
+    assert ledger["rows_read"] == ledger["rows_used"] + sum(ledger["rows_dropped"].values())
+    tx = tx_summary["transactions"]
+    assert tx["customers_found"] == tx["customers_kept"] + sum(tx["customers_dropped"].values())
+    sizes = {s["name"]: s["size"] for s in tx_summary["rfm"]["segments"]}
+    assert {name: sum(row.values()) for name, row in tx_summary["rfm"]["crosswalk"].items()} == sizes
+    assert sum(s["size"] for s in tx_summary["segments"]) == tx_summary["input"]["rows_used"]
+    for segment in tx_summary["segments"]:
+        assert all("log_scale" in p for p in segment["profile"].values())
+        assert all({"median", "overall_median", "log_scale"} <= set(t) for t in segment["top_features"])
+
+
+def test_rfm_section_sits_after_segments_in_the_page_and_the_toc(tx_rendered):
+    parsed = _parse(tx_rendered)
+    assert "rfm" in parsed.ids and 'data-test="section-rfm"' in tx_rendered
+    assert len(parsed.ids) == len(set(parsed.ids)), "duplicate ids"
+    toc = re.search(r'<nav class="toc".*?</nav>', tx_rendered, re.S).group(0)
+    links = re.findall(r'href="#([^"]+)"', toc)
+    assert links.index("segments") < links.index("rfm") < links.index("segment-details")
+    assert '<a href="#rfm">RFM segments</a>' in toc
+    sections = re.findall(r'<section id="([^"]+)"', tx_rendered)
+    assert sections == ["summary", "data-quality", "exploration", "features", "model-selection", "segments", "rfm",
+                        "segment-details", "reproducibility"]
+    for href in (h for h in parsed.hrefs if h.startswith("#")):
+        assert href[1:] in parsed.ids, href
+
+
+def test_summary_says_how_many_lines_became_how_many_customers(tx_rendered, tx_summary):
+    assert "541,909 order lines → 4,317 customers" in report.summary_html(tx_summary)
+    header = re.search(r'<header class="top">(.*?)</header>', tx_rendered, re.S).group(1)
+    assert "541,909 order lines → 4,317 customers" in header
+    lead = re.search(r'data-test="lines-to-customers">(.*?)</p>', _section(tx_rendered, "summary"), re.S).group(1)
+    text = html.unescape(re.sub(r"<[^>]+>", "", lead))
+    assert text.startswith("541,909 order lines → 4,317 customers.")
+    assert "401,564 of the lines were used" in text and "4,389 customers" in text and "2011-12-10" in text
+    assert "55 were left out" in text and "4,317 were also in crm.csv" in text
+
+
+def test_data_quality_shows_the_order_line_ledger_checks_customers_mapping_and_join(tx_rendered):
+    section = _section(tx_rendered, "data-quality")
+    assert _rows(_table(section, "line-ledger"))[1:] == [
+        ["used", "401,564", "74.1%"],
+        ["dropped: no customer id", "135,080", "24.9%"],
+        ["dropped: exact duplicate", "5,225", "1.0%"],
+        ["dropped: zero or negative price", "40", "<0.1%"],
+        ["read", "541,909", ""],
+    ]
+    assert "What was found in the lines; a line can appear in several rows." in section
+    checks = _rows(_table(section, "line-checks"))[1:]
+    assert checks[0] == ["lines without customer id", "135,080", "24.9%"]
+    assert ["cancellation lines", "9,288", "1.7%"] in checks and ["exact duplicate lines", "5,268", "1.0%"] in checks
+    assert len(checks) == 9
+    assert ["adjustment lines", "3", "<0.1%"] in checks and ["future-dated lines", "0", "0.0%"] in checks
+    assert _rows(_table(section, "customer-ledger"))[1:] == [
+        ["kept", "4,334", "98.7%"],
+        ["left out: no usable lines", "1", "<0.1%"],
+        ["left out: only cancellations or returns", "33", "0.8%"],
+        ["left out: net spend <= 0", "21", "0.5%"],
+        ["found", "4,389", ""],
+    ]
+    mapping = dict(row for row in _rows(_table(section, "column-mapping"))[1:])
+    assert mapping["Customer id"] == XSS_COLUMN
+    assert mapping["Order date"] == "InvoiceDate" and mapping["Invoice / order"] == "InvoiceNo"
+    assert mapping["Quantity"] == "Quantity" and mapping["Unit price"] == "UnitPrice"
+    assert mapping["Amount"] == "none" and mapping["Product code"] == "StockCode"
+    assert mapping["Attributes"].startswith("Country")
+    assert '<dd data-test="as-of">2011-12-10' in section
+    assert "%Y-%m-%d %H:%M:%S" in section
+    assert _rows(_table(section, "join"))[1:] == [
+        ["in both", "4,317"], ["only in the transaction log", "17"], ["only in the customer table", "240"],
+        ["duplicate ids in the customer table (first kept)", "3"],
+    ]
+    assert f"<code>{_escaped(XSS_COLUMN)}</code>" in section  # a joined column, escaped
+    # The customer-level ledger is named for what its rows are.
+    assert "<h3>Customer rows</h3>" in section and "All 4,317 customer rows built from the lines were used." in section
+
+
+def test_rfm_table_lists_the_segments_in_the_standard_order(tx_rendered, tx_summary):
+    section = _section(tx_rendered, "rfm")
+    assert "1 to 5" in section and "5 × 5 grid" in section and "quintiles" in section
+    grid = _rows(_table(section, "rfm-grid"))
+    assert grid[1] == ["5", "New Customers", "Potential Loyalists", "Potential Loyalists", "Loyal Customers",
+                       "Champions"]
+    assert grid[-1] == ["1", "Lost", "Lost", "At Risk", "At Risk", "Can't Lose Them"]
+    rows = _rows(_table(section, "rfm-table"))
+    assert rows[0] == ["RFM segment", "Customers", "Share", "Median recency (days)", "Median orders",
+                       "Median spend", "Description", "Usual actions"]
+    assert [r[0] for r in rows[1:]] == RFM_STANDARD + [XSS_RFM]
+    by_name = {s["name"]: s for s in tx_summary["rfm"]["segments"]}
+    champions = rows[1]
+    assert champions[1:6] == ["687", f"{687 / 4317:.1%}", "10", "3", "1,234"]
+    assert champions[6] == "What Champions customers do & why it matters."
+    assert "First action for Champions" in champions[7] and "Second <action>" in champions[7]
+    assert rows[8][0] == "At Risk" and rows[8][1] == f"{by_name['At Risk']['size']:,}"
+
+
+def test_rfm_figures_and_crosswalk_table(tx_rendered, tx_summary):
+    section = _section(tx_rendered, "rfm")
+    assert 'data-figure="rfm_sizes"' in section and 'data-figure="rfm_crosswalk"' in section
+    # Every figure but the categorical make-up (a transaction log here has no categorical column).
+    assert tx_rendered.count("<img ") == len(plots.FIGURES) - 1
+    assert 'data-figure="categories"' not in tx_rendered
+    table = _table(section, "rfm-crosswalk")
+    rows = _rows(table)
+    assert rows[0] == ["RFM segment", "Lapsed one-time buyers", XSS_CLUSTER, "Steady mid-value buyers",
+                       "Unusual customers (noise)", "Total"]
+    body = {r[0]: r[1:] for r in rows[1:]}
+    assert list(body) == RFM_STANDARD + [XSS_RFM, "Total"]
+    for name, counts in CROSSWALK.items():
+        assert body[name] == [f"{v:,}" for v in counts] + [f"{sum(counts):,}"]
+    assert body["Total"] == ["2,524", "1,553", "209", "31", "4,317"]
+    # Columns carry the clusters' colours and link to their cards.
+    colors = plots.segment_colors([0, 1, 2, -1])
+    header = re.search(r"<thead>(.*?)</thead>", table, re.S).group(1)
+    for segment_id, anchor in ((0, "segment-0"), (1, "segment-1"), (2, "segment-2"), (-1, "segment-noise")):
+        assert f'<a href="#{anchor}"><span class="swatch" style="background: {colors[segment_id]}">' in header
+    # The largest cell of a row is bold.
+    assert re.search(r"<tr><td>[^<]*<span[^>]*></span>Champions</td><td class=\"num\">0</td>"
+                     r"<td class=\"num\"><strong>610</strong>", table)
+
+
+def test_crosswalk_is_read_in_one_sentence(tx_rendered):
+    reading = re.search(r'data-test="crosswalk-reading">(.*?)</p>', tx_rendered, re.S).group(1)
+    assert html.unescape(reading) == (
+        f"“{XSS_CLUSTER}” holds most Champions (610 of 687, 89%); “Lapsed one-time buyers” holds most At Risk "
+        f"customers (399 of 584, 68%) and most Lost customers (677 of 681, 99%)."
+    )
+
+
+def test_crosswalk_sentence_wording():
+    columns = [{"name": "A"}, {"name": "B"}]
+    sentence = report._crosswalk_sentence(["Champions", "At Risk"], [*columns, {"name": "C"}],
+                                          [[10, 30, 0], [30, 40, 30]])
+    assert sentence == ("“B” holds most Champions (30 of 40, 75%) and the largest share of At Risk customers "
+                        "(40 of 100, 40%).")
+    sentence = report._crosswalk_sentence(["At Risk"], columns, [[40, 40]])
+    assert sentence == "“A” holds the largest share of At Risk customers (40 of 80, 50%)."
+    # Without Champions, At Risk or Lost, the two largest RFM segments are read.
+    sentence = report._crosswalk_sentence(["Promising", "Hibernating", "New Customers"], columns,
+                                          [[5, 1], [2, 30], [9, 0]])
+    assert sentence == "“B” holds most Hibernating customers (30 of 32, 94%); “A” holds most New Customers (9 of 9, 100%)."
+    assert report._crosswalk_sentence(["Lost"], columns, [[0, 0]]) is None
+
+
+def test_hostile_rfm_and_cluster_names_are_escaped(tx_rendered):
+    for raw in (XSS_RFM, XSS_CLUSTER, XSS_COLUMN, "Second <action>"):
+        assert raw not in tx_rendered, raw
+    assert _escaped(XSS_RFM) in tx_rendered
+    assert _escaped(XSS_CLUSTER) in tx_rendered
+    assert "&lt;svg onload=alert(4)&gt; &amp; friends" in tx_rendered
+    parsed = _parse(tx_rendered)
+    assert not [t for t in parsed.tags if t in ("script", "svg", "b")]
+    assert not [v for v in parsed.attr_values if "alert(" in v]
+
+
+def test_log_scale_features_are_compared_by_median(tx_rendered, tx_summary):
+    cards = _cards(tx_rendered)
+    for segment in tx_summary["segments"]:
+        rows = _rows(_table(cards[segment["id"]], "top-features"))
+        assert rows[0] == ["Feature", "Segment", "All customers", "z"]
+        for item, row in zip(segment["top_features"], rows[1:]):
+            if item["log_scale"]:
+                assert row[0] == f"{item['feature']} median"
+                assert row[1:3] == [report._fmt_num(item["median"]), report._fmt_num(item["overall_median"])]
+            else:
+                assert row[0] == item["feature"]
+                assert row[1:3] == [report._fmt_num(item["mean"]), report._fmt_num(item["overall_mean"])]
+        profile = _table(cards[segment["id"]], "profile")
+        assert profile.count("log scale</span>") == len(TX_LOG)
+    notes = plots.figure_notes(tx_summary)
+    assert "log(1 + value)" in notes["profile_heatmap"] and "log(1 + value)" in notes["profile_lines"]
+
+
+def test_features_section_explains_the_behaviour_columns(tx_rendered):
+    rows = _rows(_table(_section(tx_rendered, "features"), "feature-glossary"))
+    assert [r[0] for r in rows[1:]] == TX_PROFILED
+    assert rows[1][2] == "yes" and rows[-1][2] == "no, described only"
+
+
+def test_transaction_report_without_a_join_or_rfm_still_renders(monkeypatch):
+    summary = make_transaction_summary(hostile=False, join=False)
+    no_rfm = copy.deepcopy(summary)
+    no_rfm["rfm"] = None
+    for function in (plots.plot_rfm_sizes, plots.plot_rfm_crosswalk):
+        assert function(no_rfm) is None
+    # The page structure only: figures are drawn (slowly) by the tests above.
+    monkeypatch.setattr(report, "render_figures", lambda _summary: {})
+    text = report.render_report(summary)
+    assert 'data-test="join"' not in text and 'data-test="line-ledger"' in text
+    assert "were also in" not in text
+    text = report.render_report(no_rfm)
+    assert 'id="rfm"' not in text and 'href="#rfm"' not in text and "RFM segments</a>" not in text
+    _parse(text)
+    crosswalk_only = make_transaction_summary(hostile=False)
+    crosswalk_only["rfm"]["segments"] = []
+    text = report.render_report(crosswalk_only)
+    assert 'data-test="rfm-table"' not in text and 'data-test="rfm-crosswalk"' in text
+
+
+def test_customer_table_reports_have_no_transaction_parts(rendered):
+    for hook in ("section-rfm", "line-ledger", "line-checks", "customer-ledger", "column-mapping", "join",
+                 "lines-to-customers", "feature-glossary", "figure-rfm_sizes", "figure-rfm_crosswalk"):
+        assert f'data-test="{hook}"' not in rendered, hook
+    assert 'href="#rfm"' not in rendered and "<h3>Row ledger</h3>" in rendered
+
+
+def test_rfm_plots_follow_the_standard_order_and_skip_without_rfm(tx_summary, summary):
+    assert plots.rfm_order(tx_summary) == RFM_STANDARD + [XSS_RFM]
+    rows, clusters, counts = plots.rfm_crosswalk(tx_summary)
+    assert rows == RFM_STANDARD + [XSS_RFM] and clusters == [0, 1, 2, -1]
+    assert counts[rows.index("Champions")].tolist() == [0, 610, 60, 17]
+    assert counts[rows.index("New Customers")].tolist() == [30, 0, 0, 0]  # absent noise cell counts 0
+    for function in (plots.plot_rfm_sizes, plots.plot_rfm_crosswalk):
+        assert function(summary) is None
+        assert plots.figure_to_png(function(tx_summary))[:4] == b"\x89PNG"
+    assert set(plots.rfm_colors(RFM_STANDARD).values()) & set(plots.SEGMENT_PALETTE) == set()
+
+
+def test_transaction_render_is_deterministic_and_small(tx_rendered, tx_summary):
+    assert report.render_report(tx_summary) == tx_rendered
+    assert len(tx_rendered.encode("utf-8")) < 5 * 1024 * 1024

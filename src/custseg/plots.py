@@ -9,7 +9,14 @@ rcParams, the pyplot figure list) is never touched. Styling is applied with
 `matplotlib.rc_context` while a figure is built and while it is saved.
 
 A segment keeps one colour in every figure: `segment_colors` maps a segment id to a fixed
-colour (the noise segment ``-1`` is grey), independent of which other segments exist.
+colour (the noise segment ``-1`` is grey), independent of which other segments exist. RFM
+segments (transaction logs) have their own fixed colours, `RFM_PALETTE`, and always appear in
+the standard order, `RFM_SEGMENT_ORDER`.
+
+Columns profiled on a log scale (``"log_scale": true``: heavy-tailed money and counts) are
+marked "(log)" in the profile figures, and those with a long right tail are drawn on a log
+axis (symlog, linear below 1) in the distributions, box plots and pair plot, and correlated on
+log(1 + value); `figure_notes` says so under each figure.
 
 Matplotlib and Seaborn are imported when a figure is first drawn, so importing this module
 (for `segment_colors`, say) stays cheap.
@@ -39,11 +46,15 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "FIGURES",
     "NOISE_COLOR",
+    "RFM_FIGURES",
+    "RFM_PALETTE",
+    "RFM_SEGMENT_ORDER",
     "SEGMENT_PALETTE",
     "algorithm_label",
     "figure_notes",
     "figure_to_png",
     "level_colors",
+    "log_scale_columns",
     "plot_boxplots",
     "plot_categories",
     "plot_correlation",
@@ -55,11 +66,16 @@ __all__ = [
     "plot_pairs",
     "plot_profile_heatmap",
     "plot_profile_lines",
+    "plot_rfm_crosswalk",
+    "plot_rfm_sizes",
     "plot_scores",
     "plot_scree",
     "plot_segment_map",
     "plot_segment_sizes",
     "plot_silhouette",
+    "rfm_colors",
+    "rfm_crosswalk",
+    "rfm_order",
     "segment_colors",
 ]
 
@@ -82,6 +98,20 @@ SEGMENT_PALETTE = (
 )
 #: Colour of the noise segment (id -1, DBSCAN's unassigned customers).
 NOISE_COLOR = "#9e9e9e"
+
+#: The 11 standard RFM segments, best to worst (the order of every RFM table and figure).
+RFM_SEGMENT_ORDER = (
+    "Champions", "Loyal Customers", "Potential Loyalists", "New Customers", "Promising",
+    "Need Attention", "About to Sleep", "At Risk", "Can't Lose Them", "Hibernating", "Lost",
+)
+#: Colour of each RFM segment: greens for the healthy, blues for the new, ambers for those
+#: slipping, reds for those at risk, greys for the lapsed. Unknown names are neutral.
+RFM_PALETTE = {
+    "Champions": "#1b7837", "Loyal Customers": "#4d9a4f", "Potential Loyalists": "#8fc47f",
+    "New Customers": "#2c7fb8", "Promising": "#7fb8dc", "Need Attention": "#e6ab02",
+    "About to Sleep": "#d08c3c", "At Risk": "#d6604d", "Can't Lose Them": "#a50f15",
+    "Hibernating": "#969696", "Lost": "#5a5a5a",
+}
 
 _ALGORITHM_COLORS = {"kmeans": "#1f4e79", "hierarchical": "#c4661f", "dbscan": "#6a3d9a"}
 _ALGORITHM_LABELS = {"kmeans": "K-Means", "hierarchical": "Hierarchical (Ward)", "dbscan": "DBSCAN"}
@@ -426,7 +456,7 @@ def plot_elbow(summary: dict) -> Figure | None:
     ax.xaxis.set_major_locator(_integer_locator())
     from matplotlib.ticker import FuncFormatter
 
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.4g}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.4g}"))
     ax.set_xlabel("number of segments k")
     ax.set_ylabel("inertia (within-segment sum of squares)")
     ax.set_title("Elbow: inertia falls as k grows; the knee is where gains level off")
@@ -827,6 +857,23 @@ def figure_notes(summary: dict) -> dict:
                                       f"that differ most between segments.")
     if len(columns) > MAX_BOXPLOTS:
         notes["boxplots"] = capped(MAX_BOXPLOTS)
+    logged = log_scale_columns(summary)
+    if logged and profile is not None:
+        log_note = ("Columns marked “(log)” are measured on log(1 + value), as they were clustered, "
+                    "so that a few extreme customers do not decide a segment's score.")
+        for key in ("profile_heatmap", "profile_lines"):
+            notes[key] = f"{notes[key]} {log_note}" if key in notes else log_note
+    if logged and sample and n_rows:
+        matrix = _sample_matrix(summary)
+        if matrix is not None:
+            on_log = [c for j, c in enumerate(matrix[0]) if c in logged and _log_axis(matrix[1][:, j], True)]
+            if on_log:
+                listed = ", ".join(on_log)
+                axis_note = f"Long-tailed columns are drawn on a log axis: {listed}."
+                for key in ("distributions", "boxplots"):
+                    notes[key] = f"{notes[key]} {axis_note}" if key in notes else axis_note
+                corr_note = f"Columns marked “(log)” are correlated on log(1 + value): {listed}."
+                notes["correlation"] = f"{notes['correlation']} {corr_note}" if "correlation" in notes else corr_note
     loadings = _loadings(summary)
     if loadings is not None:
         _components, loading_columns, weights, n_components = loadings
@@ -887,6 +934,7 @@ def plot_profile_heatmap(summary: dict) -> Figure | None:
     segments, columns, z = matrix
     keep = _most_distinct_columns(summary, columns, MAX_HEATMAP_COLUMNS)
     columns, z = [columns[j] for j in keep], z[:, keep]
+    logged = log_scale_columns(summary)
     finite = _finite(z)
     limit = max(1.0, float(np.abs(finite).max()) if finite.size else 1.0)
     n_rows, n_cols = z.shape
@@ -896,7 +944,7 @@ def plot_profile_heatmap(summary: dict) -> Figure | None:
         z, ax=ax, cmap="RdBu_r", vmin=-limit, vmax=limit,
         annot=n_rows * n_cols <= 400, fmt="+.1f", annot_kws={"fontsize": 8.5},
         linewidths=1.0, linecolor="white",
-        xticklabels=[_wrap(c, 13) for c in columns],
+        xticklabels=[_wrap(c + (" (log)" if c in logged else ""), 13) for c in columns],
         yticklabels=[_short(s.get("name") or f"Segment {s['id']}", 32) for s in segments],
         cbar_kws={"label": "z-score vs all customers (SD)", "shrink": 0.85},
     )
@@ -921,6 +969,7 @@ def plot_profile_lines(summary: dict) -> Figure | None:
     segments, columns, z = matrix
     keep = _most_distinct_columns(summary, columns, MAX_BOXPLOTS)
     columns, z = [columns[j] for j in keep], z[:, keep]
+    logged = log_scale_columns(summary)
     colors = segment_colors(s["id"] for s in segments)
     n_cols = len(columns)
     fig = _new_figure(max(8.5, min(13.0, 5.5 + 1.0 * n_cols)), 4.6)
@@ -934,7 +983,7 @@ def plot_profile_lines(summary: dict) -> Figure | None:
                 label=_short(segment.get("name") or f"Segment {segment['id']}", 30))
     ax.annotate("average\ncustomer", xy=(1.0, 0), xycoords=("axes fraction", "data"), xytext=(4, 0),
                 textcoords="offset points", color="#555555", fontsize=8, va="center", ha="left")
-    ax.set_xticks(x, labels=[_wrap(c, 12) for c in columns])
+    ax.set_xticks(x, labels=[_wrap(c + (" (log)" if c in logged else ""), 12) for c in columns])
     if n_cols > 6:
         ax.tick_params(axis="x", labelrotation=30)
         for label in ax.get_xticklabels():
@@ -961,6 +1010,7 @@ def plot_boxplots(summary: dict) -> Figure | None:
     names = _segment_names(summary)
     order = _segment_order(summary, np.unique(ids))
     colors = segment_colors(order)
+    logged = log_scale_columns(summary)
     n_rows, n_cols = _grid(len(columns), _panels_per_row(len(columns)))
     fig = _new_figure(11.0, n_rows * (0.9 + 0.34 * len(order)) + 0.3)
     axes = np.atleast_1d(fig.subplots(n_rows, n_cols, squeeze=False)).ravel()
@@ -978,6 +1028,7 @@ def plot_boxplots(summary: dict) -> Figure | None:
             continue
         groups = [_finite(matrix[ids == segment_id, index]) for segment_id in order]
         used = [i for i, g in enumerate(groups) if g.size]
+        log_axis = _log_axis(matrix[:, index], columns[index] in logged)
         if used:
             parts = ax.boxplot(
                 [groups[i] for i in used], positions=positions[used], widths=0.62,
@@ -999,7 +1050,22 @@ def plot_boxplots(summary: dict) -> Figure | None:
             ax.set_yticklabels([])
         ax.set_ylim(len(order) - 0.5, -0.5)
         ax.tick_params(axis="y", length=0)
-        ax.set_title(_short(columns[index], 26 if n_cols == 4 else 36), fontsize=9.5)
+        title = _short(columns[index], 26 if n_cols == 4 else 36)
+        if log_axis:
+            _set_log_axis(ax)
+            column_values = _finite(matrix[:, index])
+            ax.set_xlim(float(column_values.min()) * 0.8, float(column_values.max()) * 1.4)
+            title += " (log axis)"
+        else:
+            column_values = _finite(matrix[:, index])
+            cap = _axis_cap(column_values) if column_values.size else None
+            if cap is not None:
+                hidden = int((column_values > cap).sum())
+                low = float(column_values.min())
+                ax.set_xlim(low - 0.04 * (cap - low), cap + 0.04 * (cap - low))
+                ax.text(0.98, 0.02, f"{hidden:,} above {cap:,.4g} not shown", transform=ax.transAxes,
+                        ha="right", va="bottom", fontsize=7.5, color="#555555")
+        ax.set_title(title, fontsize=9.5)
         ax.grid(axis="x")
         ax.set_axisbelow(True)
     return fig
@@ -1163,6 +1229,49 @@ def plot_loadings(summary: dict) -> Figure | None:
 # --------------------------------------------------------------------------- exploration
 
 
+def log_scale_columns(summary: dict) -> set[str]:
+    """Columns whose profiles are measured on the log1p scale (``log_scale`` in a profile)."""
+    found = set()
+    for segment in summary.get("segments") or []:
+        for column, stats in (segment.get("profile") or {}).items():
+            if (stats or {}).get("log_scale"):
+                found.add(str(column))
+    return found
+
+
+#: A log-scale column is drawn on a log axis when its maximum exceeds this many times its
+#: median (or 1, if larger): a long right tail that a linear axis would squash.
+LOG_AXIS_RATIO = 10.0
+
+
+def _log_axis(values: np.ndarray, log_scale: bool) -> bool:
+    """Whether a column's values go on a log axis (symlog, linear below 1)."""
+    if not log_scale:
+        return False
+    values = _finite(values)
+    if values.size < 2 or float(values.min()) < 0:
+        return False
+    return float(values.max()) > LOG_AXIS_RATIO * max(float(np.median(values)), 1.0)
+
+
+def _set_log_axis(ax, axis: str = "x") -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("symlog", linthresh=1.0, linscale=0.4)
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_formatter(FuncFormatter(_compact))
+    target.set_minor_formatter(FuncFormatter(lambda v, _p: ""))
+
+
+def _compact(value, _pos=None) -> str:
+    """Tick label of a log axis: 0, 1, 10, 100, 1k, 10k, 1M (also negative)."""
+    size = abs(value)
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if size >= limit:
+            return f"{value / limit:,.4g}{suffix}"
+    return f"{value:,.4g}"
+
+
 def _axis_cap(values: np.ndarray):
     """Upper x limit that keeps a long right tail from squashing a histogram, or None.
 
@@ -1174,6 +1283,36 @@ def _axis_cap(values: np.ndarray):
     if high > low and top - high > high - low:
         return float(high)
     return None
+
+
+def _log_histogram(ax, values: np.ndarray, split, finite: np.ndarray, palette: dict) -> None:
+    """A histogram with bins even on the log1p scale, drawn on a log axis, and density curves.
+
+    The curves are kernel densities of log1p(value), scaled to customers per bin, so that
+    they follow the bars; with a ``split`` column, one curve per level.
+    """
+    from scipy.stats import gaussian_kde
+
+    logged = np.log1p(values)
+    edges = np.histogram_bin_edges(logged, bins=min(30, max(10, int(np.sqrt(values.size)))))
+    width = float(edges[1] - edges[0]) if len(edges) > 1 else 1.0
+    grid = np.linspace(edges[0], edges[-1], 200)
+
+    def curve(part: np.ndarray, color: str, linewidth: float) -> None:
+        if part.size > 2 and np.unique(part).size > 2 and float(np.std(part)) > 0:
+            ax.plot(np.expm1(grid), gaussian_kde(part)(grid) * part.size * width, color=color, linewidth=linewidth)
+
+    if split:
+        _column, levels, level_values = split
+        level_values = level_values[finite]
+        ax.hist(values, bins=np.expm1(edges), color="#cfd6df", edgecolor="white", linewidth=0.5)
+        for level in levels:
+            curve(logged[level_values == level], palette[level], 1.9)
+    else:
+        ax.hist(values, bins=np.expm1(edges), color=_NEUTRAL, edgecolor="white", linewidth=0.5, alpha=0.75)
+        curve(logged, _NEUTRAL, 1.6)
+    _set_log_axis(ax)
+    ax.set_xlim(float(np.expm1(edges[0])), float(np.expm1(edges[-1])))
 
 
 @_styled
@@ -1198,6 +1337,7 @@ def plot_distributions(summary: dict) -> Figure | None:
     columns, matrix = [all_columns[j] for j in keep], matrix[:, keep]
     split = _split_column(summary, matrix.shape[0])
     palette = level_colors(summary, split[0], split[1]) if split else {}
+    logged = log_scale_columns(summary)
     n_rows, n_cols = _grid(len(columns), _panels_per_row(len(columns)))
     fig = _new_figure(11.0, 0.35 + (0.45 if split else 0) + (2.25 if n_cols == 3 else 2.0) * n_rows)
     axes = np.atleast_1d(fig.subplots(n_rows, n_cols, squeeze=False)).ravel()
@@ -1207,7 +1347,10 @@ def plot_distributions(summary: dict) -> Figure | None:
             continue
         finite = np.isfinite(matrix[:, index])
         values = matrix[finite, index]
-        if values.size:
+        log_axis = _log_axis(values, columns[index] in logged)
+        if values.size and log_axis:
+            _log_histogram(ax, values, split, finite, palette)
+        elif values.size:
             cap = _axis_cap(values)
             shown = values if cap is None else values[values <= cap]
             distinct = np.unique(shown).size
@@ -1237,7 +1380,8 @@ def plot_distributions(summary: dict) -> Figure | None:
                         transform=ax.transAxes, ha="right", va="top", fontsize=7.5, color="#555555")
         else:
             ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
-        ax.set_title(_short(columns[index], 26 if n_cols == 4 else 36), fontsize=9.5)
+        title = _short(columns[index], 26 if n_cols == 4 else 36)
+        ax.set_title(f"{title} (log axis)" if log_axis else title, fontsize=9.5)
         ax.set_xlabel("")
         ax.set_ylabel("customers" if index % n_cols == 0 else "")
         ax.yaxis.set_major_formatter(_count_formatter())
@@ -1265,13 +1409,18 @@ def plot_correlation(summary: dict) -> Figure | None:
     all_columns, matrix, _ids = data
     keep = _most_distinct_columns(summary, all_columns, MAX_PANELS)
     columns, matrix = [all_columns[j] for j in keep], matrix[:, keep]
+    logged = log_scale_columns(summary)
+    on_log = [c in logged and _log_axis(matrix[:, j], True) for j, c in enumerate(columns)]
+    for j, flag in enumerate(on_log):
+        if flag:  # a long-tailed money or count column: correlate its log, not its few extremes
+            matrix[:, j] = np.log1p(matrix[:, j])
     corr = pd.DataFrame(matrix).corr().to_numpy()
     n = len(columns)
     mask = np.triu(np.ones((n, n), dtype=bool), k=1)
     side = max(4.8, min(12.0, 2.2 + 0.62 * n))
     fig = _new_figure(side + 1.2, side)
     ax = fig.add_subplot()
-    labels = [_short(c, 28) for c in columns]
+    labels = [_short(c, 28) + (" (log)" if flag else "") for c, flag in zip(columns, on_log)]
     sns.heatmap(
         corr, mask=mask, ax=ax, cmap="RdBu_r", vmin=-1, vmax=1,
         annot=n <= 14, fmt=".2f", annot_kws={"fontsize": 8},
@@ -1310,12 +1459,18 @@ def plot_pairs(summary: dict) -> Figure | None:
     panel = 2.05 if n >= 4 else 2.6
     fig = _new_figure(panel * n + 0.5, panel * n + (0.9 if n <= 2 else 0.3))
     axes = fig.subplots(n, n, squeeze=False)
+    logged = log_scale_columns(summary)
+    log_axes = [_log_axis(matrix[:, j], columns[j] in logged) for j in range(n)]
     limits = []
     for j in range(n):
         finite = _finite(matrix[:, j])
+        if log_axes[j]:
+            finite = np.log1p(finite)
         low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         pad = (high - low) * 0.05 or 0.5
         limits.append((low - pad, high + pad))
+    # Limits (and the density grid) are on the log1p scale for log axes.
+    plain_limits = [tuple(np.expm1(lim)) if log_axes[j] else lim for j, lim in enumerate(limits)]
     draw_order = sorted(order, key=lambda i: i >= 0)  # noise underneath
     dot = 14 if len(ids) <= 400 else 8 if len(ids) <= 800 else 5
     from scipy.stats import gaussian_kde
@@ -1328,15 +1483,16 @@ def plot_pairs(summary: dict) -> Figure | None:
                 continue
             if i == j:
                 grid = np.linspace(*limits[j], 160)
+                x_grid = np.expm1(grid) if log_axes[j] else grid
                 for segment_id in draw_order:
                     values = _finite(matrix[ids == segment_id, j])
                     noise = segment_id < 0
                     if values.size >= 5 and np.unique(values).size > 2:
-                        density = gaussian_kde(values)(grid)
-                        ax.plot(grid, density, color=colors[segment_id], linewidth=1.2 if noise else 1.8,
+                        density = gaussian_kde(np.log1p(values) if log_axes[j] else values)(grid)
+                        ax.plot(x_grid, density, color=colors[segment_id], linewidth=1.2 if noise else 1.8,
                                 linestyle="--" if noise else "-")
                         if not noise:
-                            ax.fill_between(grid, 0, density, color=colors[segment_id], alpha=0.12, linewidth=0)
+                            ax.fill_between(x_grid, 0, density, color=colors[segment_id], alpha=0.12, linewidth=0)
                     elif values.size:
                         ax.vlines(values, 0, 1, transform=ax.get_xaxis_transform(), color=colors[segment_id],
                                   linewidth=1.0, alpha=0.8)
@@ -1348,16 +1504,22 @@ def plot_pairs(summary: dict) -> Figure | None:
                     mask = ids == segment_id
                     ax.scatter(matrix[mask, j], matrix[mask, i], s=dot, linewidths=0, alpha=0.65,
                                color=colors[segment_id])
-                ax.set_ylim(*limits[i])
-            ax.set_xlim(*limits[j])
+                if log_axes[i]:
+                    _set_log_axis(ax, "y")
+                ax.set_ylim(*plain_limits[i])
+            if log_axes[j]:
+                _set_log_axis(ax, "x")
+            ax.set_xlim(*plain_limits[j])
             if i == n - 1:
-                ax.set_xlabel(_wrap(columns[j], 22), fontsize=9)
+                ax.set_xlabel(_wrap(columns[j] + (" (log)" if log_axes[j] else ""), 22), fontsize=9)
             else:
-                ax.set_xticklabels([])
-            if j == 0:
+                ax.tick_params(axis="x", labelbottom=False)
+            if j == 0 and i != j:
+                ax.set_ylabel(_wrap(columns[i] + (" (log)" if log_axes[i] else ""), 22), fontsize=9)
+            elif j == 0:
                 ax.set_ylabel(_wrap(columns[i], 22), fontsize=9)
             elif i != j:
-                ax.set_yticklabels([])
+                ax.tick_params(axis="y", labelleft=False)
             ax.tick_params(labelsize=8)
     from matplotlib.lines import Line2D
 
@@ -1368,6 +1530,152 @@ def plot_pairs(summary: dict) -> Figure | None:
     else:
         fig.legend(handles, labels, loc="upper right", title="segment", borderaxespad=1.0)
     return fig
+
+
+# --------------------------------------------------------------------------- RFM
+
+
+def rfm_order(summary: dict) -> list[str]:
+    """Names of the RFM segments of the run, in the standard order (unknown names last).
+
+    A name counts when it has an entry in ``rfm.segments`` or a row in ``rfm.crosswalk``.
+    """
+    rfm = summary.get("rfm") or {}
+    names: list[str] = []
+    for segment in rfm.get("segments") or []:
+        name = str(segment.get("name"))
+        if name not in names:
+            names.append(name)
+    names += [str(n) for n in (rfm.get("crosswalk") or {}) if str(n) not in names]
+    rank = {name: i for i, name in enumerate(RFM_SEGMENT_ORDER)}
+    return sorted(names, key=lambda n: (rank.get(n, len(rank)), names.index(n)))
+
+
+def rfm_colors(names) -> dict:
+    """Fixed colour of each RFM segment name (`RFM_PALETTE`; neutral for unknown names)."""
+    return {str(name): RFM_PALETTE.get(str(name), _NEUTRAL) for name in names}
+
+
+def rfm_crosswalk(summary: dict):
+    """(RFM names, cluster ids, counts matrix) of ``rfm.crosswalk``, or None.
+
+    Rows follow `rfm_order`; columns are the clusters in report order (noise last), with
+    every cluster named in the crosswalk or in ``segments``; a missing cell counts 0.
+    """
+    crosswalk = (summary.get("rfm") or {}).get("crosswalk") or {}
+    if not crosswalk:
+        return None
+    rows = [name for name in rfm_order(summary) if name in crosswalk]
+    present = set()
+    for counts in crosswalk.values():
+        for key in counts or {}:
+            try:
+                present.add(int(key))
+            except (TypeError, ValueError):
+                continue
+    present |= {int(s["id"]) for s in summary.get("segments") or []}
+    clusters = _segment_order(summary, present)
+    counts = np.zeros((len(rows), len(clusters)), dtype=float)
+    for i, name in enumerate(rows):
+        by_cluster = {}
+        for key, value in (crosswalk.get(name) or {}).items():
+            try:
+                by_cluster[int(key)] = float(value or 0)
+            except (TypeError, ValueError):
+                continue
+        for j, cluster in enumerate(clusters):
+            counts[i, j] = by_cluster.get(cluster, 0.0)
+    if not rows or not clusters:
+        return None
+    return rows, clusters, counts
+
+
+@_styled
+def plot_rfm_sizes(summary: dict) -> Figure | None:
+    """Horizontal bars: customers in each RFM segment (standard order), with count and share."""
+    segments = {str(s.get("name")): s for s in (summary.get("rfm") or {}).get("segments") or []}
+    names = [n for n in rfm_order(summary) if n in segments]
+    if not names:
+        return None
+    colors = rfm_colors(names)
+    sizes = np.array([segments[n].get("size") or 0 for n in names], dtype=float)
+    y = np.arange(len(names))
+    fig = _new_figure(8.0, 0.95 + 0.36 * len(names))
+    ax = fig.add_subplot()
+    ax.barh(y, sizes, color=[colors[n] for n in names], height=0.7)
+    ax.set_yticks(y, labels=[_short(n, 34) for n in names])
+    ax.invert_yaxis()
+    top = float(sizes.max()) if sizes.size and sizes.max() > 0 else 1.0
+    for i, name in enumerate(names):
+        share = segments[name].get("share")
+        label = f"{int(sizes[i]):,}" + (f"  ({share:.1%})" if share is not None else "")
+        ax.text(sizes[i] + top * 0.01, i, label, va="center", ha="left", fontsize=9, color=_TEXT)
+    ax.set_xlim(0, top * 1.25)
+    ax.xaxis.set_major_formatter(_count_formatter())
+    ax.set_xlabel("customers")
+    ax.tick_params(axis="y", length=0)
+    ax.spines["left"].set_visible(False)
+    ax.grid(axis="x")
+    ax.set_axisbelow(True)
+    ax.set_title("RFM segments: customers in each")
+    return fig
+
+
+@_styled
+def plot_rfm_crosswalk(summary: dict) -> Figure | None:
+    """Heat map of the crosswalk: RFM segments (rows) against clusters (columns).
+
+    Each cell holds the number of customers of the RFM segment in the cluster; its colour is
+    that count as a share of the RFM segment (the row), so that small RFM segments read as
+    clearly as large ones. A strip above the columns carries each cluster's colour.
+    """
+    import seaborn as sns
+    from matplotlib.ticker import PercentFormatter
+
+    data = rfm_crosswalk(summary)
+    if data is None:
+        return None
+    rows, clusters, counts = data
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    names = _segment_names(summary)
+    colors = segment_colors(clusters)
+    n_rows, n_cols = counts.shape
+    annotations = np.array(
+        [[f"{int(counts[i, j]):,}\n{shares[i, j]:.0%}" if counts[i, j] else "·" for j in range(n_cols)]
+         for i in range(n_rows)], dtype=object)
+    width = max(7.0, min(14.0, 4.4 + 1.45 * n_cols))
+    fig = _new_figure(width, 1.9 + 0.5 * n_rows)
+    # A colour strip over the columns (0.12 in), a colour bar of 0.22 in.
+    grid = fig.add_gridspec(2, 2, height_ratios=[0.12, 0.5 * n_rows], width_ratios=[width - 3.0, 0.22])
+    strip, ax, cbar = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
+    fig.add_subplot(grid[0, 1]).set_visible(False)
+    sns.heatmap(
+        shares, ax=ax, cbar_ax=cbar, cmap="Blues", vmin=0, vmax=1, annot=annotations, fmt="",
+        annot_kws={"fontsize": 8.5 if n_cols <= 8 else 7.5}, linewidths=1.0, linecolor="white",
+        xticklabels=[_wrap(_label_for(c, names, 40), 16, 3) for c in clusters],
+        yticklabels=[f"{_short(name, 26)}  ({int(total):,})" for name, total in zip(rows, totals[:, 0])],
+        cbar_kws={"label": "share of the RFM segment"},
+    )
+    cbar.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.tick_params(axis="both", length=0)
+    ax.tick_params(axis="y", labelrotation=0)
+    ax.tick_params(axis="x", labelrotation=0)
+    ax.set_xlabel("cluster (segment)")
+    ax.set_ylabel("RFM segment (customers)")
+    strip.imshow(np.arange(n_cols)[None, :], aspect="auto", extent=(0, n_cols, 0, 1),
+                 cmap=_listed([colors[c] for c in clusters]), vmin=-0.5, vmax=n_cols - 0.5)
+    strip.set_xlim(0, n_cols)
+    strip.set_axis_off()
+    fig.suptitle("Crosswalk: where each RFM segment's customers fall among the clusters",
+                 x=0.01, ha="left", fontsize=10.5, fontweight="bold")
+    return fig
+
+
+def _listed(colors: list[str]):
+    from matplotlib.colors import ListedColormap
+
+    return ListedColormap(colors)
 
 
 #: Report figures in page order: (key, function).
@@ -1388,4 +1696,8 @@ FIGURES = (
     ("profile_lines", plot_profile_lines),
     ("boxplots", plot_boxplots),
     ("categories", plot_categories),
+    ("rfm_sizes", plot_rfm_sizes),
+    ("rfm_crosswalk", plot_rfm_crosswalk),
 )
+#: Figures that only transaction-log runs (with ``rfm`` in the summary) have.
+RFM_FIGURES = ("rfm_sizes", "rfm_crosswalk")

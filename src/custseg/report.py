@@ -6,6 +6,11 @@ the data (column names, category values, segment names, file names) goes through
 autoescaping; only the figures, which this module generates itself as base64 PNG ``<img>``
 tags, are marked safe. The file needs no network: no scripts, fonts or styles are fetched.
 
+A transaction-log run (``summary["source"]["kind"] == "transactions"``) adds the order-line
+ledger, the line checks, the customer counts, the column mapping and the join to "Data &
+quality", and a section "RFM segments" (the classic RFM segments, their sizes and the crosswalk
+to the clusters, read out in one sentence). A customer-table summary renders as it always has.
+
 Matplotlib, Seaborn and Jinja are imported on first use, not at import time.
 
 Examples
@@ -47,6 +52,8 @@ _FIGURE_TEXT = {
     "profile_lines": ("Profile lines", "Line chart of each segment's z-score on each numeric feature"),
     "boxplots": ("Features by segment", "Box plots of each numeric feature within each segment"),
     "categories": ("Categorical make-up", "Stacked bars of the share of each category level in each segment"),
+    "rfm_sizes": ("RFM segment sizes", "Bar chart of the number of customers in each RFM segment"),
+    "rfm_crosswalk": ("Crosswalk", "Heat map of how many customers of each RFM segment fall in each cluster"),
 }
 
 #: Rows of the candidates table; beyond it the chosen and best candidates are kept first.
@@ -56,6 +63,37 @@ MAX_PROFILE_ROWS = 30
 
 _KIND_LABELS = {"customers": "customer table (one row per customer)",
                 "transactions": "transaction log (one row per order line)"}
+
+#: Roles of the transaction log's columns, in the order the mapping is shown.
+_TRANSACTION_ROLES = (
+    ("customer", "Customer id"), ("date", "Order date"), ("invoice", "Invoice / order"),
+    ("quantity", "Quantity"), ("price", "Unit price"), ("amount", "Amount"), ("product", "Product code"),
+)
+
+#: What each behaviour feature of a transaction log means (see custseg.transactions).
+_FEATURE_GLOSSARY = {
+    "recency_days": "Days from the customer's last purchase to the reference date.",
+    "frequency": "Orders with a purchase (distinct invoices, not lines).",
+    "monetary": "Net spend: purchases minus returns and cancellations.",
+    "avg_order_value": "Gross purchase spend per order.",
+    "tenure_days": "Days from the customer's first purchase to the reference date.",
+    "distinct_products": "Different products bought (postage, fees and other non-product codes left out).",
+    "return_rate": "Value returned or cancelled, as a share of gross purchase spend.",
+    "items_per_order": "Units of product bought per order.",
+    "mean_days_between_purchases": "Average days between purchase days (empty for one-day buyers).",
+    "recent_spend_share": "Share of purchase spend in the last 90 days before the reference date.",
+}
+
+#: The standard RFM grid: R score (5 to 1) -> segment for FM = 1..5, FM = round_half_up((F + M) / 2).
+RFM_GRID = (
+    (5, ("New Customers", "Potential Loyalists", "Potential Loyalists", "Loyal Customers", "Champions")),
+    (4, ("Promising", "Potential Loyalists", "Potential Loyalists", "Loyal Customers", "Champions")),
+    (3, ("About to Sleep", "About to Sleep", "Need Attention", "Loyal Customers", "Loyal Customers")),
+    (2, ("Hibernating", "Hibernating", "At Risk", "At Risk", "Can't Lose Them")),
+    (1, ("Lost", "Lost", "At Risk", "At Risk", "Can't Lose Them")),
+)
+#: RFM segments whose place among the clusters the crosswalk sentence reads out, in order.
+_CROSSWALK_FOCUS = ("Champions", "At Risk", "Lost")
 
 
 # --------------------------------------------------------------------------- public API
@@ -158,7 +196,8 @@ def _environment():
         keep_trailing_newline=True,
     )
     env.filters.update(
-        count=_fmt_count, num=_fmt_num, pct=_fmt_pct, fixed=_fmt_fixed, signed=_fmt_signed,
+        count=_fmt_count, num=_fmt_num, pct=_fmt_pct, fixed=_fmt_fixed, signed=_fmt_signed, money=_fmt_money,
+        part=_fmt_part,
         algorithm=_algorithm_label, setting=_fmt_setting, condition=_fmt_condition,
     )
     return env
@@ -168,7 +207,7 @@ _SUMMARY_TEMPLATE = """\
 <div class="custseg-summary" style="font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;font-size:13px;line-height:1.4">
 <p style="margin:0 0 6px 0"><strong>custseg</strong>: {{ model_line }}
 {%- if chosen.silhouette is not none %}, silhouette {{ chosen.silhouette|fixed(3) }}{% endif %}
-{%- if rows_used is not none %}, {{ rows_used|count }} customers{% endif %}</p>
+{%- if lines_line %}, {{ lines_line }}{% elif rows_used is not none %}, {{ rows_used|count }} customers{% endif %}</p>
 <table style="border-collapse:collapse">
 <thead><tr>
 <th style="text-align:left;padding:3px 8px;border-bottom:1px solid #bbb">segment</th>
@@ -257,6 +296,17 @@ def _context(summary: dict) -> dict:
                          for name, weights in loadings.items()],
         }
 
+    transactions = _transactions_view(summary.get("transactions"), source)
+    rfm = _rfm_view(summary, segments)
+    numeric_columns = list(columns.get("numeric") or [])
+    glossary = [{"column": c, "meaning": _FEATURE_GLOSSARY[c]} for c in numeric_columns
+                if transactions and c in _FEATURE_GLOSSARY]
+    if transactions and inputs.get("rows_used") is not None and transactions["lines_read"] is not None:
+        lines_line = (f"{_fmt_count(transactions['lines_read'])} order lines → "
+                      f"{_fmt_count(inputs.get('rows_used'))} customers")
+    else:
+        lines_line = None
+
     sampling_notes = _sampling_notes(summary.get("sampling") or {})
     sample_size = len(sample.get("values") or [])
     sample_columns = list(sample.get("columns") or [])
@@ -296,6 +346,11 @@ def _context(summary: dict) -> dict:
         "random_state": settings.get("random_state"),
         "has_categorical": any(s["categories"] for s in segments),
         "categories_hidden": len(all_categories) - len(shown_categories),
+        "transactions": transactions,
+        "lines_line": lines_line,
+        "rfm": rfm,
+        "glossary": glossary,
+        "rfm_grid": [{"r": r, "cells": [{"name": n, "color": _rfm_color(n)} for n in names]} for r, names in RFM_GRID],
         "findings": [str(f) for f in (summary.get("findings") or []) if f],
         "environment": [(str(k), v) for k, v in (summary.get("environment") or {}).items()],
     }
@@ -343,14 +398,170 @@ def _segment_view(segment: dict, color: str, summary: dict, category_columns: li
         "share": segment.get("share"),
         "description": segment.get("description"),
         "color": color,
-        "top_features": list(segment.get("top_features") or []),
+        "top_features": [_compared(f) for f in segment.get("top_features") or []],
         "categories": categories,
         "profile": profile,
         "profile_total": profile_total,
+        "profile_log": any(p.get("log_scale") for p in profile),
         "rules": rules,
         "actions": actions,
         "top_action": actions[0].get("action") if actions else None,
     }
+
+
+def _compared(item: dict) -> dict:
+    """A top feature with the values to compare: medians on a log scale, else means."""
+    item = dict(item or {})
+    median = bool(item.get("log_scale"))
+    item["statistic"] = "median" if median else "mean"
+    item["value"] = item.get("median") if median else item.get("mean")
+    item["base"] = item.get("overall_median") if median else item.get("overall_mean")
+    return item
+
+
+# --------------------------------------------------------------------------- transactions
+
+
+def _transactions_view(transactions, source: dict) -> dict | None:
+    """Order-line ledger, checks, customer counts, column mapping and join of a transaction run."""
+    if not transactions:
+        return None
+    ledger = transactions.get("ledger") or {}
+    lines_read = ledger.get("rows_read")
+    dropped = [{"reason": str(r), "rows": n} for r, n in (ledger.get("rows_dropped") or {}).items()]
+    checks = [{"name": str(name), "lines": n} for name, n in (transactions.get("checks") or {}).items()]
+    customers_dropped = [{"reason": str(r), "customers": n}
+                         for r, n in (transactions.get("customers_dropped") or {}).items()]
+    cells_fixed = [
+        {"reason": reason, "column": column, "cells": cells}
+        for reason, by_column in (ledger.get("cells_fixed") or {}).items()
+        for column, cells in (by_column or {}).items()
+    ]
+    mapping_raw = transactions.get("columns") or {}
+    mapping = [{"role": label, "column": mapping_raw.get(key)} for key, label in _TRANSACTION_ROLES]
+    attributes = [str(a) for a in (mapping_raw.get("attributes") or [])]
+    join = source.get("join") or None
+    if join:
+        join = dict(join)
+        join["columns"] = [str(c) for c in (join.get("columns") or [])]
+        join["name"] = Path(str(join.get("customers_file") or "")).name or join.get("customers_file")
+    return {
+        "lines_read": lines_read,
+        "lines_used": ledger.get("rows_used"),
+        "dropped": dropped,
+        "dropped_total": sum((d["rows"] or 0) for d in dropped),
+        "cells_fixed": cells_fixed,
+        "checks": checks,
+        "customers_found": transactions.get("customers_found"),
+        "customers_kept": transactions.get("customers_kept"),
+        "customers_dropped": customers_dropped,
+        "customers_dropped_total": sum((d["customers"] or 0) for d in customers_dropped),
+        "as_of": transactions.get("as_of"),
+        "date_format": transactions.get("date_format"),
+        "mapping": mapping,
+        "attributes": attributes,
+        "join": join,
+    }
+
+
+def _rfm_color(name) -> str:
+    from .plots import rfm_colors
+
+    return rfm_colors([name])[str(name)]
+
+
+def _rfm_view(summary: dict, segments: list[dict]) -> dict | None:
+    """RFM segments in the standard order, the crosswalk as a table, and one sentence reading it."""
+    from .plots import rfm_crosswalk, rfm_order
+
+    rfm = summary.get("rfm") or None
+    if not rfm:
+        return None
+    by_name = {str(s.get("name")): s for s in rfm.get("segments") or []}
+    rows = []
+    for name in rfm_order(summary):
+        if name not in by_name:
+            continue
+        entry = by_name[name]
+        median = entry.get("median") or {}
+        rows.append({
+            "name": name, "color": _rfm_color(name), "size": entry.get("size"), "share": entry.get("share"),
+            "description": entry.get("description"), "actions": [str(a) for a in entry.get("actions") or []],
+            "recency": median.get("recency_days"), "frequency": median.get("frequency"),
+            "monetary": median.get("monetary"),
+        })
+    crosswalk = None
+    sentence = None
+    data = rfm_crosswalk(summary)
+    if data is not None:
+        names, clusters, counts = data
+        views = {s["id"]: s for s in segments}
+        columns = []
+        for cluster in clusters:
+            view = views.get(cluster)
+            columns.append({
+                "id": cluster,
+                "name": view["name"] if view else ("Noise" if cluster < 0 else f"Segment {cluster}"),
+                "color": view["color"] if view else _segment_color(cluster),
+                "anchor": view["anchor"] if view else None,
+            })
+        table = []
+        for i, name in enumerate(names):
+            values = [int(v) for v in counts[i]]
+            top = max(values) if values else 0
+            table.append({"name": name, "color": _rfm_color(name), "counts": values, "total": sum(values),
+                          "top": top})
+        crosswalk = {
+            "columns": columns,
+            "rows": table,
+            "totals": [int(v) for v in counts.sum(axis=0)],
+            "total": int(counts.sum()),
+        }
+        sentence = _crosswalk_sentence(names, columns, counts)
+    return {"segments": rows, "crosswalk": crosswalk, "sentence": sentence,
+            "total": sum((r["size"] or 0) for r in rows)}
+
+
+def _segment_color(segment_id: int) -> str:
+    from .plots import segment_colors
+
+    return segment_colors([segment_id])[int(segment_id)]
+
+
+def _rfm_plural(name: str) -> str:
+    """How a sentence names the members of an RFM segment: "Champions", "At Risk customers"."""
+    return name if name.endswith("s") else f"{name} customers"
+
+
+def _crosswalk_sentence(names: list[str], columns: list[dict], counts) -> str | None:
+    """One sentence on which cluster holds most of the key RFM segments (Champions, At Risk, Lost).
+
+    Without any of those, the two largest RFM segments are read instead. Clauses are grouped
+    by cluster: "“A” holds most Champions (687 of 687, 100%); “B” holds most At Risk customers
+    (399 of 584, 68%) and most Lost customers (684 of 684, 100%)."
+    """
+    totals = [float(sum(row)) for row in counts]
+    focus = [n for n in _CROSSWALK_FOCUS if n in names and totals[names.index(n)] > 0]
+    if not focus:
+        ranked = sorted((i for i in range(len(names)) if totals[i] > 0), key=lambda i: (-totals[i], i))
+        focus = [names[i] for i in ranked[:2]]
+    if not focus:
+        return None
+    grouped: dict[int, list[str]] = {}
+    for name in focus:
+        i = names.index(name)
+        row = [float(v) for v in counts[i]]
+        j = max(range(len(row)), key=lambda c: (row[c], -c))
+        share = row[j] / totals[i]
+        amount = "most" if share > 0.5 else "the largest share of"
+        grouped.setdefault(j, []).append(
+            f"{amount} {_rfm_plural(name)} ({_fmt_count(row[j])} of {_fmt_count(totals[i])}, {share:.0%})"
+        )
+    parts = []
+    for j, clauses in grouped.items():
+        listed = clauses[0] if len(clauses) == 1 else ", ".join(clauses[:-1]) + " and " + clauses[-1]
+        parts.append(f"“{columns[j]['name']}” holds {listed}")
+    return "; ".join(parts) + "."
 
 
 def _category_row(level, share, base, *, other: bool = False) -> dict:
@@ -455,6 +666,13 @@ def _fmt_num(value) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def _fmt_money(value) -> str:
+    """An amount of money: whole units from 100 up (``3,542``), else two decimals (``42.50``)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return _fmt_num(value)
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+
+
 def _fmt_fixed(value, decimals: int = 3) -> str:
     if value is None:
         return "–"
@@ -471,6 +689,16 @@ def _fmt_pct(value, decimals: int = 1) -> str:
         return f"{float(value):.{decimals}%}"
     except (TypeError, ValueError):
         return str(value)
+
+
+def _fmt_part(count, total) -> str:
+    """``count`` as a share of ``total``: "24.9%", "<0.1%" for a few lines out of many, "–" if unknown."""
+    if count is None or not total:
+        return "–"
+    share = float(count) / float(total)
+    if 0 < share < 0.0005:
+        return "<0.1%"
+    return _fmt_pct(share)
 
 
 def _fmt_signed(value, decimals: int = 2) -> str:
