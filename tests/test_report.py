@@ -1030,3 +1030,13 @@ def test_rfm_plots_follow_the_standard_order_and_skip_without_rfm(tx_summary, su
 def test_transaction_render_is_deterministic_and_small(tx_rendered, tx_summary):
     assert report.render_report(tx_summary) == tx_rendered
     assert len(tx_rendered.encode("utf-8")) < 5 * 1024 * 1024
+
+
+def test_kernel_density_equals_scipy_gaussian_kde():
+    from scipy.stats import gaussian_kde
+
+    from custseg.plots import kernel_density
+
+    values = np.random.default_rng(0).gamma(2.0, 3.0, 500)
+    grid = np.linspace(-2, 30, 120)
+    np.testing.assert_allclose(kernel_density(values, grid), gaussian_kde(values)(grid), rtol=1e-10, atol=1e-14)
