@@ -113,3 +113,14 @@ def test_customer_table_joined_to_order_lines(tmp_path):
     assert "age" in result.summary["features"] and "recency_days" in result.summary["features"]
     assert result.summary["input"]["rows_read"] == 290
     assert "gender" in result.summary["columns"]["categorical"]
+
+
+def test_transaction_runs_are_byte_identical(tmp_path):
+    from custseg.generate import generate_transactions
+
+    lines, _ = generate_transactions(400, 3, random_state=4)
+    lines.to_csv(tmp_path / "orders.csv", index=False)
+    first = segment(tmp_path / "orders.csv", k_max=5).write(tmp_path / "a", report=False)
+    second = segment(tmp_path / "orders.csv", k_max=5).write(tmp_path / "b", report=False)
+    for kind in ("segments", "summary", "model", "features"):
+        assert first[kind].read_bytes() == second[kind].read_bytes(), kind
