@@ -1040,3 +1040,11 @@ def test_kernel_density_equals_scipy_gaussian_kde():
     values = np.random.default_rng(0).gamma(2.0, 3.0, 500)
     grid = np.linspace(-2, 30, 120)
     np.testing.assert_allclose(kernel_density(values, grid), gaussian_kde(values)(grid), rtol=1e-10, atol=1e-14)
+
+
+def test_fit_sampling_is_explained():
+    from custseg.report import _sampling_notes
+
+    notes = _sampling_notes({"fit": {"used": True, "sample_size": 1_000_000, "threshold": 1_000_000}})
+    assert len(notes) == 1 and "fitted on a sample of 1,000,000 customers" in notes[0]
+    assert _sampling_notes({"fit": {"used": False, "sample_size": 10, "threshold": 1_000_000}}) == []

@@ -303,3 +303,14 @@ def test_search_with_sampled_paths_agrees_with_exact(exact_result):
     ward3 = next(c for c in result.candidates if c.algorithm == "hierarchical" and c.k == 3)
     assert adjusted_rand_score(exact.chosen.labels, ward3.labels) >= 0.95
     assert sum(result.dendrogram["leaf_counts"]) == 300
+
+
+def test_fitting_on_a_sample_keeps_the_answer(exact_result):
+    exact, _ = exact_result
+    matrix, _ = _blobs()
+    result = search(matrix, Settings(algorithms=("kmeans", "hierarchical"), fit_sample=120,
+                                     ward_exact_max=100, ward_micro_clusters=40))
+    assert result.sampling["fit"] == {"used": True, "sample_size": 120, "threshold": 120}
+    assert result.chosen.k == 3
+    assert adjusted_rand_score(exact.chosen.labels, result.chosen.labels) >= 0.95
+    assert len(result.chosen.labels) == len(matrix)

@@ -626,6 +626,14 @@ def _sampling_notes(sampling: dict) -> list[str]:
             f"K-Means micro-clusters instead of on every customer, because there are more than "
             f"{_fmt_count(hierarchical.get('threshold'))}; each customer takes its micro-cluster's segment."
         )
+    fit = sampling.get("fit") or {}
+    if fit.get("used"):
+        notes.append(
+            f"K-Means centres (and the Ward micro-clusters) were fitted on a sample of "
+            f"{_fmt_count(fit.get('sample_size'))} customers, because there are more than "
+            f"{_fmt_count(fit.get('threshold'))}; every customer was then assigned to the nearest centre "
+            f"and every score uses all customers."
+        )
     dbscan = sampling.get("dbscan") or {}
     if dbscan.get("used"):
         notes.append(

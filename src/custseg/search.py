@@ -133,6 +133,8 @@ def search(matrix: np.ndarray, settings: Settings, on_progress: ProgressCallback
             _score(candidate, matrix, settings)
             candidates.append(candidate)
             progress(f"fitted and scored {candidate.label}", done, total)
+    sampling["fit"] = {"used": n > settings.fit_sample, "sample_size": min(n, settings.fit_sample),
+                       "threshold": settings.fit_sample}
     sampling["silhouette"] = {
         "used": n > settings.silhouette_sample,
         "sample_size": min(n, settings.silhouette_sample),
@@ -152,14 +154,27 @@ def _kmeans_candidates(matrix: np.ndarray, ks: list[int], settings: Settings):
     from sklearn.cluster import KMeans
     from sklearn.exceptions import ConvergenceWarning
 
+    rows = fit_rows(matrix, settings)
     for k in ks:
         with warnings.catch_warnings():
             # "Number of distinct clusters found smaller than n_clusters": duplicates are
             # dropped by the caller, which is the honest answer to that situation.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model = KMeans(n_clusters=k, n_init=settings.n_init, random_state=settings.random_state).fit(matrix)
+            model = KMeans(n_clusters=k, n_init=settings.n_init, random_state=settings.random_state).fit(rows)
         assigner = Assigner("centroids", model.cluster_centers_, np.arange(k))
         yield _candidate("kmeans", assigner, matrix, {"n_init": settings.n_init})
+
+
+def fit_rows(matrix: np.ndarray, settings: Settings) -> np.ndarray:
+    """The rows centres are fitted on: all customers, or a seeded sample of ``fit_sample``.
+
+    Centres of a million-customer sample are as good as those of ten million for a handful
+    of segments, at a tenth of the cost; labels and scores still use every customer.
+    """
+    if len(matrix) <= settings.fit_sample:
+        return matrix
+    rng = np.random.default_rng(settings.random_state)
+    return matrix[np.sort(rng.choice(len(matrix), settings.fit_sample, replace=False))]
 
 
 def _candidate(algorithm: str, assigner: Assigner, matrix: np.ndarray, params: dict,
@@ -230,11 +245,12 @@ def _micro_clusters(matrix: np.ndarray, settings: Settings) -> tuple[np.ndarray,
     micro-cluster of every customer (its nearest centre)."""
     from sklearn.cluster import MiniBatchKMeans
 
-    # batch_size=16384: the default draws every mini-batch over all rows (very slow at millions).
+    # batch_size=16384: the default draws every mini-batch over all rows (very slow at
+    # millions). The centres come from a sample; the weights count every customer.
     model = MiniBatchKMeans(
         n_clusters=settings.ward_micro_clusters, batch_size=16384, n_init=1,
         random_state=settings.random_state,
-    ).fit(matrix)
+    ).fit(fit_rows(matrix, settings))
     centres = model.cluster_centers_
     labels = nearest_centre(matrix, centres)
     weights = np.bincount(labels, minlength=len(centres)).astype("float64")

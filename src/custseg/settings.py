@@ -49,6 +49,10 @@ class Settings:
         Above this many customers Ward runs on weighted K-Means micro-clusters.
     ward_micro_clusters : int
         Number of micro-clusters for the large-data Ward path.
+    fit_sample : int
+        Above this many customers, K-Means and the Ward micro-clusters are fitted on a
+        seeded sample of this size; every customer is then assigned to the nearest centre
+        and every score is computed on all customers.
     dbscan_sample : int
         Above this many customers DBSCAN is fitted on a sample and extended to all
         customers through their nearest core point.
@@ -81,6 +85,7 @@ class Settings:
     ward_exact_max: int = 4000
     ward_micro_clusters: int = 500
     dbscan_sample: int = 10000
+    fit_sample: int = 1_000_000
     report: bool = True
     kind: str = "auto"
     customer_col: str | None = None
@@ -116,7 +121,8 @@ class Settings:
             raise SettingsError(f"--k must satisfy 2 <= MIN <= MAX, got {self.k_min}..{self.k_max}")
         if not (self.pca in ("auto", "off") or (isinstance(self.pca, int) and self.pca >= 1)):
             raise SettingsError(f"--pca must be auto, off or a positive whole number, got {self.pca!r}")
-        for name in ("n_init", "silhouette_sample", "ward_exact_max", "ward_micro_clusters", "dbscan_sample"):
+        for name in ("n_init", "silhouette_sample", "ward_exact_max", "ward_micro_clusters", "dbscan_sample",
+                     "fit_sample"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.ward_micro_clusters < self.k_max:
