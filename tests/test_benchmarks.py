@@ -1,0 +1,104 @@
+"""The benchmark script (benchmarks/run.py): its measuring harness, and the quick mode's
+correctness checks at reduced sizes.
+
+The end-to-end test runs ``benchmarks/run.py --quick`` with smaller workloads (20,000
+customers, a 1,000-customer quality sample, 100,000 order lines; no start-up workload) so
+that it stays under a minute; the full quick mode (``.ci/run``) takes 2-3 minutes. Like
+the quick mode, it checks correctness only: the chosen k and ARI of custseg against the
+planted segments, the features against a hand-written DuckDB query (and pandas/polars),
+and that `Model.assign` reproduces the run. It never checks a timing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "run.py"
+REDUCED = {
+    "customers": [20_000],
+    "sample": 1_000,
+    "lines": [100_000],
+    "assign_from": 20_000,
+    "limit": 60.0,
+    "run_limit": 120.0,
+    "feature_limit": 60.0,
+}
+
+
+@pytest.fixture(scope="module")
+def bench_module():
+    spec = importlib.util.spec_from_file_location("custseg_bench_run", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_measure_reports_wall_time_cpu_and_peak_memory(bench_module, tmp_path):
+    code = "import time; block = bytearray(300 * 1024 * 1024); time.sleep(0.2); print('BENCH result {\"work_s\": 0.2}')"
+    step = bench_module.measure("allocate", [sys.executable, "-c", code], tmp_path, quiet=True)
+    assert step.ok, step.status
+    assert step.rss_mb >= 300
+    assert 0.2 <= step.wall_s < 30
+    assert step.cpu_s >= 0
+    assert step.result == {"work_s": 0.2}
+
+
+def test_measure_stops_a_step_at_its_time_limit(bench_module, tmp_path):
+    code = "import time; print('BENCH phase {\"step\": \"fit\", \"k\": 2, \"seconds\": 0.1}', flush=True); time.sleep(60)"
+    step = bench_module.measure("sleeper", [sys.executable, "-c", code], tmp_path, limit=1.0, quiet=True)
+    assert step.status == "stopped at time limit (1 s)"
+    assert step.wall_s < 20
+    assert step.phases == [{"step": "fit", "k": 2, "seconds": 0.1}]
+
+
+def test_measure_stops_a_step_at_its_memory_cap(bench_module, tmp_path):
+    code = ("import time\nblocks = []\nfor _ in range(40):\n"
+            "    blocks.append(bytearray(64 * 1024 * 1024)); time.sleep(0.05)\ntime.sleep(30)")
+    step = bench_module.measure("grower", [sys.executable, "-c", code], tmp_path,
+                                mem_cap_gb=0.5, limit=60, quiet=True)
+    assert step.status == "stopped at memory cap (0.5 GB)"
+    assert step.wall_s < 30
+
+
+def test_measure_reports_a_failure_with_its_error(bench_module, tmp_path):
+    code = "raise MemoryError('Unable to allocate 37.3 GiB')"
+    step = bench_module.measure("failing", [sys.executable, "-c", code], tmp_path, quiet=True)
+    assert step.status == "failed (exit 1)"
+    assert step.error == "MemoryError: Unable to allocate 37.3 GiB"
+
+
+def test_quick_mode_correctness_checks_pass_at_reduced_sizes(tmp_path):
+    out = tmp_path / "bench"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--only", "segmentation,features,assign",
+         "--sizes", json.dumps(REDUCED), "--out", str(out)],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    saved = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    checks = {c["name"]: c for c in saved["checks"]}
+    for name in ("custseg k at 1,000", "custseg ARI at 1,000", "custseg k at 20,000", "custseg ARI at 20,000",
+                 "features agree with hand-written DuckDB at 100,000 lines",
+                 "assign reproduces the run's segments"):
+        assert name in checks, sorted(checks)
+        assert checks[name]["passed"], checks[name]
+    rows = saved["rows"]
+    by_tool = {(r["workload"], r["tool"]): r for r in rows}
+    baseline_a = by_tool[("segmentation, 1,000 customers (quality sample)", "baseline A (textbook), all steps")]
+    assert baseline_a["status"] == "ok" and baseline_a["k"] is not None
+    baseline_b = by_tool[("segmentation, 20,000 customers", "baseline B (careful)")]
+    assert baseline_b["status"] == "ok" and baseline_b["ari"] >= 0.9
+    features = [r for r in rows if r["workload"].startswith("features")]
+    assert {r.get("key") for r in features} >= {"custseg", "duckdb-full", "duckdb-rfm", "pandas-full", "pandas-rfm"}
+    for row in features:
+        if row.get("key") != "custseg" and row["status"] == "ok":
+            assert row["notes"].startswith("agrees with custseg"), row
+    assert (out / "table.md").read_text(encoding="utf-8").count("| custseg run") >= 2
