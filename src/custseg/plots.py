@@ -937,18 +937,26 @@ def _profile_matrix(summary: dict):
     return segments, columns, z
 
 
+def _profile_view(summary: dict, limit: int):
+    """Segments, the (at most ``limit``) most distinct numeric columns, their z-scores and
+    the log-scale columns, for the profile figures; None without a profile."""
+    matrix = _profile_matrix(summary)
+    if matrix is None:
+        return None
+    segments, columns, z = matrix
+    keep = _most_distinct_columns(summary, columns, limit)
+    return segments, [columns[j] for j in keep], z[:, keep], log_scale_columns(summary)
+
+
 @_styled
 def plot_profile_heatmap(summary: dict) -> Figure | None:
     """Segments x numeric features: z-score of each segment's mean against all customers."""
     import seaborn as sns
 
-    matrix = _profile_matrix(summary)
-    if matrix is None:
+    view = _profile_view(summary, MAX_HEATMAP_COLUMNS)
+    if view is None:
         return None
-    segments, columns, z = matrix
-    keep = _most_distinct_columns(summary, columns, MAX_HEATMAP_COLUMNS)
-    columns, z = [columns[j] for j in keep], z[:, keep]
-    logged = log_scale_columns(summary)
+    segments, columns, z, logged = view
     finite = _finite(z)
     limit = max(1.0, float(np.abs(finite).max()) if finite.size else 1.0)
     n_rows, n_cols = z.shape
@@ -977,13 +985,10 @@ def plot_profile_heatmap(summary: dict) -> Figure | None:
 @_styled
 def plot_profile_lines(summary: dict) -> Figure | None:
     """Snake plot: each segment's z-score on each numeric feature, one line per segment."""
-    matrix = _profile_matrix(summary)
-    if matrix is None:
+    view = _profile_view(summary, MAX_BOXPLOTS)
+    if view is None:
         return None
-    segments, columns, z = matrix
-    keep = _most_distinct_columns(summary, columns, MAX_BOXPLOTS)
-    columns, z = [columns[j] for j in keep], z[:, keep]
-    logged = log_scale_columns(summary)
+    segments, columns, z, logged = view
     colors = segment_colors(s["id"] for s in segments)
     n_cols = len(columns)
     fig = _new_figure(max(8.5, min(13.0, 5.5 + 1.0 * n_cols)), 4.6)
