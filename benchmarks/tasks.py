@@ -377,13 +377,19 @@ FROM per_customer AS p LEFT JOIN dominant AS d ON d.customer_id = p.customer_id
 WHERE orders > 0 AND net_spend > 0"""
 
 
-def features_duckdb(source: str, variant: str, out: str) -> None:
+def features_duckdb(source: str, variant: str, out: str, memory_limit: str | None = None) -> None:
     """A hand-written DuckDB query for the same features (``full``) or for R, F and M only
-    (``rfm``), with DuckDB's default settings (all cores, 80% of memory)."""
+    (``rfm``), with DuckDB's default settings (all cores, 80% of memory), or with
+    ``memory_limit`` (and a temporary folder to spill to)."""
+    import tempfile
+
     import duckdb
 
     start = time.perf_counter()
-    con = duckdb.connect()
+    config = {}
+    if memory_limit:
+        config = {"memory_limit": memory_limit, "temp_directory": tempfile.mkdtemp(prefix="bench-duckdb-")}
+    con = duckdb.connect(config=config)
     table = con.execute(_duckdb_sql(_files(source), variant)).fetch_df()
     work = time.perf_counter() - start
     table.to_parquet(out, index=False)

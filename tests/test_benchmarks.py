@@ -1,7 +1,7 @@
 """The benchmark script (benchmarks/run.py): its measuring harness, and the quick mode's
 correctness checks at reduced sizes.
 
-The end-to-end test runs ``benchmarks/run.py --quick`` with smaller workloads (20,000
+The end-to-end test runs ``benchmarks/run.py --quick`` with smaller workloads (10,000
 customers, a 1,000-customer quality sample, 100,000 order lines; no start-up workload) so
 that it stays under a minute; the full quick mode (``.ci/run``) takes 2-3 minutes. Like
 the quick mode, it checks correctness only: the chosen k and ARI of custseg against the
@@ -22,10 +22,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "run.py"
 REDUCED = {
-    "customers": [20_000],
+    "customers": [10_000],
     "sample": 1_000,
     "lines": [100_000],
-    "assign_from": 20_000,
+    "assign_from": 10_000,
     "limit": 60.0,
     "run_limit": 120.0,
     "feature_limit": 60.0,
@@ -85,7 +85,7 @@ def test_quick_mode_correctness_checks_pass_at_reduced_sizes(tmp_path):
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     saved = json.loads((out / "results.json").read_text(encoding="utf-8"))
     checks = {c["name"]: c for c in saved["checks"]}
-    for name in ("custseg k at 1,000", "custseg ARI at 1,000", "custseg k at 20,000", "custseg ARI at 20,000",
+    for name in ("custseg k at 1,000", "custseg ARI at 1,000", "custseg k at 10,000", "custseg ARI at 10,000",
                  "features agree with hand-written DuckDB at 100,000 lines",
                  "assign reproduces the run's segments"):
         assert name in checks, sorted(checks)
@@ -94,7 +94,7 @@ def test_quick_mode_correctness_checks_pass_at_reduced_sizes(tmp_path):
     by_tool = {(r["workload"], r["tool"]): r for r in rows}
     baseline_a = by_tool[("segmentation, 1,000 customers (quality sample)", "baseline A (textbook), all steps")]
     assert baseline_a["status"] == "ok" and baseline_a["k"] is not None
-    baseline_b = by_tool[("segmentation, 20,000 customers", "baseline B (careful)")]
+    baseline_b = by_tool[("segmentation, 10,000 customers", "baseline B (careful)")]
     assert baseline_b["status"] == "ok" and baseline_b["ari"] >= 0.9
     features = [r for r in rows if r["workload"].startswith("features")]
     assert {r.get("key") for r in features} >= {"custseg", "duckdb-full", "duckdb-rfm", "pandas-full", "pandas-rfm"}
