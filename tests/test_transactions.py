@@ -459,6 +459,54 @@ def test_feature_sql_transpiles_to_spark():
     for sql in (lines_query(columns, HEADER.split(",")), queries["checks"], queries["features"]):
         spark = sqlglot.transpile(sql, read="duckdb", write="spark", unsupported_level=ErrorLevel.RAISE)[0]
         assert "`CustomerID`" in spark or "FROM lines" in spark
+    assert "COUNT(DISTINCT order_key) FILTER(WHERE is_purchase)" in spark
+
+
+def test_padded_codes_are_trimmed_and_other_text_kept(tmp_path):
+    # " 7" and "7\u00a0" (a no-break space, as Excel exports write it) are customer 7; the
+    # invoice " 1 " and product "\u00a0P1" lose their padding too; "Zoë" stays as written.
+    frame = pd.DataFrame({
+        "customer": [" 7", "7\u00a0", "Zoë", "Zoë "],
+        "invoice": [" 1 ", "2", "3", "3"],
+        "product": ["\u00a0P1", "P1", "P2", "P3"],
+        "date": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-03"],
+        "quantity": [1.0, 2.0, 1.0, 1.0],
+        "price": [5.0, 5.0, 2.0, 3.0],
+    })
+    found = customers_from_transactions(frame, as_of="2024-01-04")
+    table = found.customers.set_index("customer")
+    assert list(table.index) == ["7", "Zoë"]
+    assert table.loc["7", ["frequency", "monetary", "distinct_products"]].tolist() == [2.0, 15.0, 1.0]
+    assert table.loc["Zoë", ["frequency", "monetary", "distinct_products"]].tolist() == [1.0, 5.0, 2.0]
+
+
+def test_lines_worth_more_than_a_trillion_are_summed_exactly():
+    # 2,000,000 x 999,999.99 = 1,999,999,980,000 does not fit DECIMAL(18, 6): the lines are
+    # read again with 38 digits, and the sums stay exact.
+    frame = pd.DataFrame({
+        "customer": ["a", "a", "b"],
+        "invoice": ["1", "2", "3"],
+        "date": ["2024-01-01", "2024-01-02", "2024-01-02"],
+        "quantity": [2_000_000.0, 1.0, 1.0],
+        "price": [999_999.99, 0.01, 4.5],
+    })
+    found = customers_from_transactions(frame, as_of="2024-01-03")
+    table = found.customers.set_index("customer")
+    assert table.loc["a", "monetary"] == 1_999_999_980_000.01
+    assert table.loc["b", "monetary"] == 4.5
+
+
+def test_out_of_memory_names_duckdbs_limit(monkeypatch):
+    from custseg import transactions
+
+    rng = np.random.default_rng(0)
+    n = 400_000
+    frame = pd.DataFrame({"customer": rng.integers(0, 100_000, n).astype(str), "invoice": np.arange(n).astype(str),
+                          "date": "2024-01-01", "quantity": 1.0, "price": rng.random(n)})
+    monkeypatch.setattr(transactions, "DUCKDB_MEMORY_LIMIT", "4MB")
+    with pytest.raises(InputError, match=r"^the DataFrame: DuckDB ran out of memory at its 4MB limit "
+                                         r"\(custseg.transactions.DUCKDB_MEMORY_LIMIT\) while [^\n]+$"):
+        customers_from_transactions(frame)
 
 
 # --------------------------------------------------------------------------- Online Retail

@@ -17,8 +17,9 @@ Reading
   ``union_by_name``. Excel and JSON files are read by pandas (`custseg.load.read_table`)
   and, like a DataFrame given directly, registered as a DuckDB view: only these inputs pass
   through pandas; file lines never do.
-* DuckDB runs with ``DUCKDB_THREADS`` (2) threads, a ``DUCKDB_MEMORY_LIMIT`` (2 GB) memory
-  limit and a private temporary folder to spill to, so memory stays bounded on large logs.
+* DuckDB runs with ``DUCKDB_THREADS`` (2) threads, a ``DUCKDB_MEMORY_LIMIT`` (3 GB) memory
+  limit and a private temporary folder to spill to, so memory stays bounded on large logs
+  (100,000,000 lines: 3.3 GiB peak; at 2 GB the duplicate detection cannot finish).
 * Customer ids, invoices and product codes are compared as trimmed text; a whole number
   stored as a float (``17850.0``) is written ``17850``.
 * Dates that do not parse, and quantity, price or amount values that are not numbers, stop
@@ -29,11 +30,11 @@ The feature query
 -----------------
 The cleaning and feature definitions are written once, as SQL built by `lines_query` and
 `customer_queries` over a relation ``source_lines`` (the typed lines). They use standard SQL
-only (CTEs, CASE, COUNT(DISTINCT), ROW_NUMBER, DATE_DIFF, CAST to DECIMAL/DOUBLE), so that
-SQLGlot transpiles them to Spark SQL unchanged (``sqlglot.transpile(sql, read="duckdb",
-write="spark")``). Money is summed as DECIMAL(38, 6) (each line's value rounded to a
-millionth), so sums do not depend on the order in which threads add them: same input, same
-output, to the last digit.
+only (CTEs, CASE, aggregates with FILTER, COUNT(DISTINCT), ROW_NUMBER, DATE_DIFF, CAST to
+DECIMAL/DOUBLE), so that SQLGlot transpiles them to Spark SQL unchanged
+(``sqlglot.transpile(sql, read="duckdb", write="spark")``). Each line's value is a DECIMAL
+rounded to a millionth (`MONEY`) and summed exactly in 38 digits, so sums do not depend on the
+order in which threads add them: same input, same output, to the last digit.
 
 Line fates (the ledger)
 -----------------------
@@ -166,9 +167,14 @@ NON_PRODUCT_CODES = (
 NON_PRODUCT_PREFIXES = ("GIFT_",)
 #: Window of ``recent_spend_share``, in days before the reference date.
 RECENT_DAYS = 90
+#: SQL type of one line's value: exact to a millionth, so sums (widened to 38 digits by SUM)
+#: do not depend on the order threads add them. 18 digits are cheaper than 38; a line worth
+#: 10^12 or more does not fit and the query is run again with `WIDE_MONEY`.
+MONEY = "DECIMAL(18, 6)"
+WIDE_MONEY = "DECIMAL(38, 6)"
 #: DuckDB settings: set deliberately (two cores; do not compete with scikit-learn).
 DUCKDB_THREADS = 2
-DUCKDB_MEMORY_LIMIT = "2GB"
+DUCKDB_MEMORY_LIMIT = "3GB"
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -459,6 +465,20 @@ def _code_expr(text: str) -> str:
     )
 
 
+def _trimmed(name: str) -> str:
+    """A column as text without surrounding spaces.
+
+    TRIM removes Unicode space separators (space, no-break space, ...). It runs only on values
+    that start or end with a space or hold any non-ASCII character (more bits than 8 per
+    character): a third of its cost on clean exports, where no value needs it.
+    """
+    text = f"CAST({_ident(name)} AS VARCHAR)"
+    return (
+        f"CASE WHEN {text} LIKE ' %' OR {text} LIKE '% ' OR BIT_LENGTH({text}) <> 8 * LENGTH({text}) "
+        f"THEN TRIM({text}) ELSE {text} END"
+    )
+
+
 def _starts_with_letter_digit(column: str, letter: str) -> str:
     return (
         f"({column} IS NOT NULL AND SUBSTRING({column}, 1, 1) = '{letter}' "
@@ -466,11 +486,13 @@ def _starts_with_letter_digit(column: str, letter: str) -> str:
     )
 
 
-def lines_query(columns: TransactionColumns, raw_columns: list[str], source: str = "source_lines") -> str:
+def lines_query(
+    columns: TransactionColumns, raw_columns: list[str], source: str = "source_lines", money: str = MONEY
+) -> str:
     """SQL that turns the typed lines of ``source`` into one row per distinct line.
 
     Exact duplicates are collapsed into ``line_copies``; each row carries the normalised
-    customer id, invoice, product, quantity, price, value (DECIMAL(38, 6)), day, attributes,
+    customer id, invoice, product, quantity, price, value (``money``), day, attributes,
     the flags ``is_cancellation``, ``is_adjustment``, ``is_non_product`` and the
     ``drop_reason`` of rules 3-5 (NULL when the first copy goes on). Standard SQL: SQLGlot
     transpiles it to Spark SQL.
@@ -482,28 +504,30 @@ def lines_query(columns: TransactionColumns, raw_columns: list[str], source: str
         Every column of ``source`` (duplicates are equal in all of them).
     source : str
         Relation with the lines; quantity, price and amount DOUBLE, the date a TIMESTAMP.
+    money : str
+        SQL type of a line's value: `MONEY`, or `WIDE_MONEY` for lines worth 10^12 or more.
     """
     raw = ", ".join(_ident(c) for c in raw_columns)
     c = columns
     quantity = f"CAST({_ident(c.quantity)} AS DOUBLE)" if c.quantity else "CAST(NULL AS DOUBLE)"
     if c.uses_amount:
         price = "CAST(NULL AS DOUBLE)"
-        value = f"CAST(CAST({_ident(c.amount)} AS DOUBLE) AS DECIMAL(38, 6))"
+        value = f"CAST(CAST({_ident(c.amount)} AS DOUBLE) AS {money})"
         bad_value = f"WHEN NOT is_cancellation AND line_value = 0 THEN '{_DROP_ZERO_AMOUNT}'"
         missing = f"WHEN line_day IS NULL OR line_value IS NULL THEN '{_DROP_MISSING_AMOUNT}'"
     else:
         price = f"CAST({_ident(c.price)} AS DOUBLE)"
         value = (
             f"CAST(CAST({_ident(c.quantity)} AS DOUBLE) * CAST({_ident(c.price)} AS DOUBLE) "
-            f"AS DECIMAL(38, 6))"
+            f"AS {money})"
         )
         bad_value = f"WHEN NOT is_cancellation AND price <= 0 THEN '{_DROP_PRICE}'"
         missing = f"WHEN line_day IS NULL OR line_value IS NULL THEN '{_DROP_MISSING}'"
-    trims = [f"TRIM(CAST({_ident(c.customer)} AS VARCHAR)) AS customer_text"]
+    trims = [f"{_trimmed(c.customer)} AS customer_text"]
     if c.invoice:
-        trims.append(f"TRIM(CAST({_ident(c.invoice)} AS VARCHAR)) AS invoice_text")
+        trims.append(f"{_trimmed(c.invoice)} AS invoice_text")
     if c.product:
-        trims.append(f"TRIM(CAST({_ident(c.product)} AS VARCHAR)) AS product_text")
+        trims.append(f"{_trimmed(c.product)} AS product_text")
     invoice = _code_expr("invoice_text") if c.invoice else "CAST(NULL AS VARCHAR)"
     product = _code_expr("product_text") if c.product else "CAST(NULL AS VARCHAR)"
     attributes = "".join(
@@ -630,7 +654,7 @@ FROM {lines}"""
 attribute_{i}_spend AS (
   SELECT customer_id, attr_{i} AS attr_value, SUM(line_value) AS spend
   FROM marked
-  WHERE is_purchase = 1 AND attr_{i} IS NOT NULL
+  WHERE is_purchase AND attr_{i} IS NOT NULL
   GROUP BY customer_id, attr_{i}
 ),
 attribute_{i} AS (
@@ -646,62 +670,30 @@ attribute_{i} AS (
         for i in range(len(c.attributes))
     )
     attr_select = "".join(f", attr_{i}" for i in range(len(c.attributes)))
-    features = f"""WITH used AS (
-  SELECT customer_id, invoice, product, quantity, line_value, line_day,
-    is_cancellation, is_non_product{attr_select}
+    features = f"""WITH marked AS (
+  SELECT customer_id, {order_key} AS order_key, product, quantity, line_value, line_day,
+    is_non_product{attr_select},
+    (NOT is_cancellation AND line_value > 0 AND (quantity IS NULL OR quantity > 0)) AS is_purchase,
+    (is_cancellation OR line_value < 0 OR quantity < 0) AS is_return
   FROM {lines}
   WHERE drop_reason IS NULL AND line_day <= {day}
 ),
-marked AS (
-  SELECT used.*,
-    {order_key} AS order_key,
-    CASE WHEN NOT is_cancellation AND line_value > 0 AND (quantity IS NULL OR quantity > 0)
-      THEN 1 ELSE 0 END AS is_purchase,
-    CASE WHEN is_cancellation OR line_value < 0 OR quantity < 0 THEN 1 ELSE 0 END AS is_return
-  FROM used
-),
-totals AS (
+per_customer AS (
   SELECT customer_id,
-    MIN(CASE WHEN is_purchase = 1 THEN line_day END) AS first_purchase,
-    MAX(CASE WHEN is_purchase = 1 THEN line_day END) AS last_purchase,
+    MIN(line_day) FILTER (WHERE is_purchase) AS first_purchase,
+    MAX(line_day) FILTER (WHERE is_purchase) AS last_purchase,
     SUM(line_value) AS net_spend,
-    SUM(CASE WHEN is_purchase = 1 THEN line_value ELSE 0 END) AS gross_spend,
-    SUM(CASE WHEN is_return = 1 THEN 0 - line_value ELSE 0 END) AS returned_value,
-    SUM(CASE WHEN is_purchase = 1 AND NOT is_non_product
-      THEN CAST(quantity AS DECIMAL(38, 6)) ELSE 0 END) AS product_units,
-    SUM(CASE WHEN is_purchase = 1 AND DATE_DIFF('day', line_day, {day}) <= {RECENT_DAYS}
-      THEN line_value ELSE 0 END) AS recent_spend
+    COALESCE(SUM(line_value) FILTER (WHERE is_purchase), 0) AS gross_spend,
+    COALESCE(SUM(0 - line_value) FILTER (WHERE is_return), 0) AS returned_value,
+    COALESCE(SUM(CAST(quantity AS DECIMAL(38, 6))) FILTER (WHERE is_purchase AND NOT is_non_product), 0)
+      AS product_units,
+    COALESCE(SUM(line_value) FILTER (
+      WHERE is_purchase AND DATE_DIFF('day', line_day, {day}) <= {RECENT_DAYS}), 0) AS recent_spend,
+    COUNT(DISTINCT order_key) FILTER (WHERE is_purchase) AS purchase_orders,
+    COUNT(DISTINCT line_day) FILTER (WHERE is_purchase) AS purchase_days,
+    COUNT(DISTINCT product) FILTER (WHERE is_purchase AND NOT is_non_product) AS products
   FROM marked
   GROUP BY customer_id
-),
-purchase_orders AS (
-  SELECT customer_id, COUNT(*) AS purchase_orders
-  FROM (SELECT customer_id, order_key FROM marked WHERE is_purchase = 1
-        GROUP BY customer_id, order_key) AS orders
-  GROUP BY customer_id
-),
-purchase_days AS (
-  SELECT customer_id, COUNT(*) AS purchase_days
-  FROM (SELECT customer_id, line_day FROM marked WHERE is_purchase = 1
-        GROUP BY customer_id, line_day) AS days
-  GROUP BY customer_id
-),
-purchased_products AS (
-  SELECT customer_id, COUNT(*) AS products
-  FROM (SELECT customer_id, product FROM marked
-        WHERE is_purchase = 1 AND NOT is_non_product AND product IS NOT NULL
-        GROUP BY customer_id, product) AS products
-  GROUP BY customer_id
-),
-per_customer AS (
-  SELECT totals.*,
-    COALESCE(o.purchase_orders, 0) AS purchase_orders,
-    COALESCE(d.purchase_days, 0) AS purchase_days,
-    COALESCE(p.products, 0) AS products
-  FROM totals
-  LEFT JOIN purchase_orders AS o ON o.customer_id = totals.customer_id
-  LEFT JOIN purchase_days AS d ON d.customer_id = totals.customer_id
-  LEFT JOIN purchased_products AS p ON p.customer_id = totals.customer_id
 ){attr_ctes}
 SELECT
   t.customer_id,
@@ -831,6 +823,10 @@ def _describe(con, relation: str) -> dict[str, str]:
 
 
 def _duck_error(label: str, exc: Exception) -> InputError:
+    import duckdb
+
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return _out_of_memory(label, exc)
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     detail = "; ".join(lines[:3]) if lines else type(exc).__name__
     return InputError(f"{label} could not be read: {detail}")
@@ -1031,6 +1027,35 @@ def _diagnose(con, src: _Source, columns: TransactionColumns, fmt: str | None) -
 # --------------------------------------------------------------------------- main
 
 
+def _out_of_memory(label: str, exc: Exception) -> InputError:
+    return InputError(
+        f"{label}: DuckDB ran out of memory at its {DUCKDB_MEMORY_LIMIT} limit "
+        f"(custseg.transactions.DUCKDB_MEMORY_LIMIT) while aggregating the order lines: "
+        f"{str(exc).splitlines()[0]}"
+    )
+
+
+def _materialise_lines(con, src: _Source, columns: TransactionColumns, fmt: str | None, names: list[str]) -> None:
+    """Create the temporary table ``lines`` (`lines_query`), with line values as `MONEY`, or
+    as `WIDE_MONEY` when a line is worth too much for it; bad values become an InputError."""
+    import duckdb
+
+    def create(money: str) -> None:
+        con.execute(f"CREATE TEMP TABLE lines AS {lines_query(columns, names, money=money)}")
+
+    try:
+        try:
+            create(MONEY)
+        except duckdb.ConversionException as exc:
+            if "DECIMAL" not in str(exc) or _diagnose(con, src, columns, fmt) is not None:
+                raise
+            create(WIDE_MONEY)
+    except duckdb.OutOfMemoryException:
+        raise
+    except duckdb.Error as exc:
+        raise (_diagnose(con, src, columns, fmt) or _duck_error(src.label, exc)) from None
+
+
 def _as_date(value) -> datetime.date | None:
     if value is None:
         return None
@@ -1051,6 +1076,47 @@ def _sorted_ids(ids: pd.Series) -> np.ndarray:
         keys = pd.DataFrame({"n": text.astype("int64"), "t": text})
         return keys.sort_values(["n", "t"], kind="stable").index.to_numpy()
     return text.sort_values(kind="stable").index.to_numpy()
+
+
+def _read_lines(con, source, columns: TransactionColumns | None, overrides: dict | None):
+    """Open ``source`` in ``con`` and build the table ``lines`` (`lines_query`).
+
+    Returns the source, the column roles and the date format used.
+    """
+    import duckdb
+
+    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+    except duckdb.Error:  # pragma: no cover - ICU missing
+        pass
+    src = _open(con, source)
+    if columns is None:
+        columns = detect_transaction_columns(src.names, overrides)
+        if columns is None:
+            raise InputError(
+                f"{src.label} does not look like a transaction log: it needs a customer "
+                f"column, a date column, and quantity and price columns or an amount "
+                f"column; columns are: {', '.join(src.names)}"
+            )
+    missing = [n for n in columns.used() if n not in src.names]
+    if missing:
+        raise InputError(
+            f"{src.label} lacks column(s) {', '.join(map(repr, missing))}; "
+            f"columns are: {', '.join(src.names)}"
+        )
+    fmt, names = _typed_view(con, src, columns)
+    _materialise_lines(con, src, columns, fmt, names)
+    return src, columns, fmt
+
+
+def _default_as_of(con) -> datetime.date:
+    """The day after the last line that passes rules 1-5 (today when there is none)."""
+    last = con.execute("SELECT MAX(line_day) FROM lines WHERE drop_reason IS NULL").fetchone()[0]
+    if last is None:
+        return datetime.date.today()
+    last_day = last if isinstance(last, datetime.date) else pd.Timestamp(last).date()
+    return last_day + datetime.timedelta(days=1)
 
 
 def customers_from_transactions(
@@ -1110,49 +1176,18 @@ def customers_from_transactions(
             "temp_directory": spill,
             "preserve_insertion_order": False,
         }
-        with duckdb.connect(config=config) as con:
-            con.execute("SET enable_progress_bar = false")
-            try:
-                con.execute("SET TimeZone = 'UTC'")
-            except duckdb.Error:  # pragma: no cover - ICU missing
-                pass
-            src = _open(con, source)
-            if columns is None:
-                columns = detect_transaction_columns(src.names, overrides)
-                if columns is None:
-                    raise InputError(
-                        f"{src.label} does not look like a transaction log: it needs a customer "
-                        f"column, a date column, and quantity and price columns or an amount "
-                        f"column; columns are: {', '.join(src.names)}"
-                    )
-            missing = [n for n in columns.used() if n not in src.names]
-            if missing:
-                raise InputError(
-                    f"{src.label} lacks column(s) {', '.join(map(repr, missing))}; "
-                    f"columns are: {', '.join(src.names)}"
-                )
-            fmt, names = _typed_view(con, src, columns)
-            try:
-                con.execute(f"CREATE TEMP TABLE lines AS {lines_query(columns, names)}")
-            except duckdb.Error as exc:
-                problem = _diagnose(con, src, columns, fmt)
-                raise (problem or _duck_error(src.label, exc)) from None
-            progress("checking order lines", 1, total_steps)
-            if wanted_as_of is None:
-                last = con.execute(
-                    "SELECT MAX(line_day) FROM lines WHERE drop_reason IS NULL"
-                ).fetchone()[0]
-                if last is None:
-                    last_day = None
-                else:
-                    last_day = last if isinstance(last, datetime.date) else pd.Timestamp(last).date()
-                used_as_of = (last_day + datetime.timedelta(days=1)) if last_day else datetime.date.today()
-            else:
-                used_as_of = wanted_as_of
-            queries = customer_queries(columns, used_as_of)
-            row = con.execute(queries["checks"]).fetch_df().iloc[0]
-            progress("computing customer features", 2, total_steps)
-            table = con.execute(queries["features"]).fetch_df()
+        try:
+            with duckdb.connect(config=config) as con:
+                src, columns, fmt = _read_lines(con, source, columns, overrides)
+                progress("checking order lines", 1, total_steps)
+                used_as_of = wanted_as_of or _default_as_of(con)
+                queries = customer_queries(columns, used_as_of)
+                row = con.execute(queries["checks"]).fetch_df().iloc[0]
+                progress("computing customer features", 2, total_steps)
+                table = con.execute(queries["features"]).fetch_df()
+        except duckdb.OutOfMemoryException as exc:
+            label = "the DataFrame" if isinstance(source, pd.DataFrame) else os.fspath(source)
+            raise _out_of_memory(label, exc) from None
     progress("customer features ready", 3, total_steps)
 
     def count(name: str) -> int:
