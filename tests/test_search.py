@@ -7,16 +7,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.cluster.hierarchy import fcluster, is_valid_linkage, linkage
-from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
 from custseg.search import (
     Candidate,
     canonical_order,
     choose,
+    _score,
     sampled_silhouette,
     search,
+    segment_spread,
     truncated_dendrogram,
     weighted_ward,
+    within_sum_of_squares,
 )
 from custseg.settings import Settings
 
@@ -103,6 +106,118 @@ def test_truncated_dendrogram_by_hand():
     top = truncated_dendrogram(tree, np.array([1.0, 2.0, 3.0, 4.0]), leaves=3)
     assert top["linkage"] == [[0.0, 1.0, 2.0, 2.0], [2.0, 3.0, 5.0, 3.0]]
     assert top["leaf_counts"] == [3.0, 4.0, 3.0]
+
+
+# --------------------------------------------------------------------------- scores
+
+def _direct_within(x: np.ndarray, labels: np.ndarray) -> float:
+    """Sum of squared distances to the segment means, one segment at a time."""
+    return float(sum(((x[labels == s] - x[labels == s].mean(axis=0)) ** 2).sum()
+                     for s in np.unique(labels[labels >= 0])))
+
+
+def _direct_davies_bouldin(x: np.ndarray, labels: np.ndarray) -> float:
+    """Davies-Bouldin from its definition, with plain differences for every distance."""
+    segments = [x[labels == s] for s in np.unique(labels[labels >= 0])]
+    centres = np.array([seg.mean(axis=0) for seg in segments])
+    spread = np.array([np.sqrt(((seg - c) ** 2).sum(axis=1)).mean() for seg, c in zip(segments, centres)])
+    ratios = [max((spread[i] + spread[j]) / np.sqrt(((centres[i] - centres[j]) ** 2).sum())
+                  for j in range(len(segments)) if j != i) for i in range(len(segments))]
+    return float(np.mean(ratios))
+
+
+def _scoring_fixtures():
+    rng = np.random.default_rng(11)
+    centres = rng.normal(0, 4, (4, 3))
+    truth = rng.integers(0, 4, 2000)
+    x = centres[truth] + rng.normal(0, 1, (2000, 3))
+    noisy = truth.copy()
+    noisy[rng.random(2000) < 0.05] = -1
+    gaps = np.array([0, 2, 5, 9])[truth]            # labels with unused values in between
+    yield "blobs", x, truth, 0.0
+    yield "noise", x, noisy, 0.0
+    yield "gaps", x, gaps, 0.0
+    # scikit-learn's distances (|x|^2 - 2 x.c + |c|^2) lose digits this far out, so the
+    # reference is computed on the same data moved back: every score is shift-invariant.
+    yield "far from the origin", x + 1e6, truth, 1e6
+    yield "a one-customer segment", x[:5], np.arange(5) % 3, 0.0
+
+
+@pytest.mark.parametrize("name, x, labels, shift", list(_scoring_fixtures()), ids=[f[0] for f in _scoring_fixtures()])
+def test_scores_equal_scikit_learn_and_the_direct_sum(name, x, labels, shift):
+    placed = labels >= 0
+    spread = segment_spread(x, labels)
+    y, z = labels[placed], x[placed] - shift
+    assert spread.sizes.tolist() == np.bincount(y).tolist()
+    assert spread.calinski_harabasz() == pytest.approx(calinski_harabasz_score(z, y), rel=1e-10)
+    assert spread.davies_bouldin() == pytest.approx(_direct_davies_bouldin(x - shift, labels), rel=1e-10)
+    # scikit-learn's distance of a lone customer to its own centre is sqrt(rounding
+    # error), about 1e-8 rather than 0, hence the looser match in that case
+    exact = name != "a one-customer segment"
+    assert spread.davies_bouldin() == pytest.approx(davies_bouldin_score(z, y), rel=1e-10 if exact else 1e-7)
+    assert within_sum_of_squares(x, labels) == pytest.approx(_direct_within(x - shift, labels), rel=1e-10)
+
+
+def test_scores_span_many_blocks(monkeypatch):
+    monkeypatch.setattr("custseg.search._SPREAD_CHUNK", 64)
+    _, x, labels, _ = next(f for f in _scoring_fixtures() if f[0] == "noise")
+    placed = labels >= 0
+    spread = segment_spread(x, labels)
+    assert spread.calinski_harabasz() == pytest.approx(calinski_harabasz_score(x[placed], labels[placed]), rel=1e-10)
+    assert spread.davies_bouldin() == pytest.approx(davies_bouldin_score(x[placed], labels[placed]), rel=1e-10)
+    assert spread.within == pytest.approx(_direct_within(x, labels), rel=1e-10)
+
+
+def test_within_sum_of_squares_keeps_its_precision_far_from_the_origin():
+    # Two points per segment, 1 apart, at 1e8: |x|^2 is 1e16 per customer, so a
+    # difference of totals would lose every digit of the answer (0.5 per segment).
+    x = np.array([[1e8], [1e8 + 1], [2e8], [2e8 + 1]])
+    assert within_sum_of_squares(x, np.array([0, 0, 1, 1])) == 1.0
+
+
+def test_scores_of_all_noise_and_of_degenerate_segments():
+    x = np.arange(12.0).reshape(6, 2)
+    assert within_sum_of_squares(x, np.full(6, -1)) == 0.0
+    assert segment_spread(x, np.full(6, -1)).sizes.tolist() == []
+    same = np.zeros((6, 2))                           # every customer at its centre
+    spread = segment_spread(same, np.array([0, 0, 0, 1, 1, 1]))
+    assert spread.calinski_harabasz() == calinski_harabasz_score(same, [0, 0, 0, 1, 1, 1]) == 1.0
+    assert spread.davies_bouldin() == davies_bouldin_score(same, [0, 0, 0, 1, 1, 1]) == 0.0
+
+
+@pytest.mark.parametrize("silhouette_sample", [4000, 500])
+def test_score_with_noise_equals_scoring_the_placed_customers(silhouette_sample):
+    _, x, labels, _ = next(f for f in _scoring_fixtures() if f[0] == "noise")
+    placed = labels >= 0
+    candidate = Candidate("dbscan", 4, labels, None)
+    settings = Settings(silhouette_sample=silhouette_sample)
+    _score(candidate, x, settings)
+    share = 1 - placed.mean()
+    assert candidate.noise_share == pytest.approx(share, abs=1e-15)
+    assert candidate.smallest_share == np.bincount(labels[placed]).min() / len(labels)
+    assert candidate.inertia is None
+    assert candidate.calinski_harabasz == pytest.approx(calinski_harabasz_score(x[placed], labels[placed]), rel=1e-10)
+    assert candidate.davies_bouldin == pytest.approx(davies_bouldin_score(x[placed], labels[placed]), rel=1e-10)
+    # the silhouette sample is the one drawn from the placed customers alone
+    score, values, value_labels = sampled_silhouette(x[placed], labels[placed], silhouette_sample, settings.random_state)
+    assert candidate.silhouette == score * (1 - candidate.noise_share)
+    np.testing.assert_array_equal(candidate.silhouette_values, values)
+    np.testing.assert_array_equal(candidate.silhouette_labels, value_labels)
+
+
+def test_scores_copy_nothing_of_the_matrix():
+    import tracemalloc
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 1, (1_000_000, 8))
+    labels = rng.integers(0, 5, len(x))
+    labels[::50] = -1
+    tracemalloc.start()
+    segment_spread(x, labels)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # block temporaries only (about 10 MB here), never a copy of the 64 MB matrix
+    assert peak < x.nbytes / 4
 
 
 # --------------------------------------------------------------------------- silhouette

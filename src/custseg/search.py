@@ -394,42 +394,119 @@ def _downsample(values: np.ndarray, size: int) -> list[float]:
 # --------------------------------------------------------------------------- scores
 
 def _score(candidate: Candidate, matrix: np.ndarray, settings: Settings) -> None:
-    """Fill in the scores of ``candidate`` (left None where they do not apply)."""
-    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+    """Fill in the scores of ``candidate`` (left None where they do not apply).
 
+    Inertia, Calinski-Harabasz and Davies-Bouldin all come from one `segment_spread`
+    (two chunked passes over the customers, no copy of the matrix); noise customers
+    (label -1) are left out of every score.
+    """
     labels = candidate.labels
     n = len(labels)
-    clustered = labels >= 0
-    candidate.noise_share = float(1 - clustered.mean())
-    sizes = np.bincount(labels[clustered]) if clustered.any() else np.array([0])
-    candidate.smallest_share = float(sizes.min() / n)
+    spread = segment_spread(matrix, labels)
+    placed = int(spread.sizes.sum())
+    candidate.noise_share = float(1 - placed / n)
+    candidate.smallest_share = float(spread.sizes.min() / n) if placed else 0.0
     if candidate.algorithm != "dbscan":
-        candidate.inertia = within_sum_of_squares(matrix, labels)
-    if candidate.k < 2 or candidate.k >= clustered.sum():
+        candidate.inertia = spread.within
+    if candidate.k < 2 or candidate.k >= placed:
         return
-    x, y = matrix[clustered], labels[clustered]
-    candidate.calinski_harabasz = float(calinski_harabasz_score(x, y))
-    candidate.davies_bouldin = float(davies_bouldin_score(x, y))
-    score, values, value_labels = sampled_silhouette(x, y, settings.silhouette_sample, settings.random_state)
+    candidate.calinski_harabasz = spread.calinski_harabasz()
+    candidate.davies_bouldin = spread.davies_bouldin()
+    score, values, value_labels = sampled_silhouette(matrix, labels, settings.silhouette_sample, settings.random_state)
     # Noise customers count as singletons, whose silhouette is 0 by definition; leaving
     # them out would flatter DBSCAN against algorithms that place everyone.
     candidate.silhouette = score * (1 - candidate.noise_share)
     candidate.silhouette_values, candidate.silhouette_labels = values, value_labels
 
 
-def within_sum_of_squares(matrix: np.ndarray, labels: np.ndarray) -> float:
-    """Sum of squared distances of customers to their segment mean (noise excluded).
+#: Rows per block in `segment_spread`: the temporaries stay a few MB whatever the size.
+_SPREAD_CHUNK = 1 << 16
 
-    One pass over the data: the total sum of squares minus, per segment, |sum|^2 / size,
-    with the per-segment sums from one ``bincount`` per column (no copy per segment).
+
+@dataclass
+class SegmentSpread:
+    """Size, mean and spread of every segment label 0..max (noise, label -1, left out).
+
+    Labels with no customer have size 0 and are skipped by the scores.
     """
-    placed = labels >= 0
-    x, y = matrix[placed], labels[placed]
-    counts = np.bincount(y).astype("float64")
-    present = counts > 0
-    sums = np.column_stack([np.bincount(y, weights=x[:, j], minlength=len(counts)) for j in range(x.shape[1])])
-    between = ((sums[present] ** 2).sum(axis=1) / counts[present]).sum()
-    return float(max((x**2).sum() - between, 0.0))
+
+    sizes: np.ndarray       # (m,) customers per label
+    centres: np.ndarray     # (m, d) segment means (zero where the size is 0)
+    squares: np.ndarray     # (m,) sum of squared distances to the segment mean
+    distances: np.ndarray   # (m,) sum of distances to the segment mean
+
+    @property
+    def within(self) -> float:
+        """Within-segment sum of squares (the inertia)."""
+        return float(self.squares.sum())
+
+    def calinski_harabasz(self) -> float:
+        """Calinski-Harabasz index, as `sklearn.metrics.calinski_harabasz_score`."""
+        present = self.sizes > 0
+        sizes, centres = self.sizes[present].astype("float64"), self.centres[present]
+        n, k = sizes.sum(), len(sizes)
+        mean = sizes @ centres / n
+        between = float((sizes * ((centres - mean) ** 2).sum(axis=1)).sum())
+        within = self.within
+        return 1.0 if within == 0.0 else float(between * (n - k) / (within * (k - 1.0)))
+
+    def davies_bouldin(self) -> float:
+        """Davies-Bouldin index, as `sklearn.metrics.davies_bouldin_score`.
+
+        Distances between centres are taken directly (not as ``|a|^2 - 2 a.b + |b|^2``),
+        so they stay exact for data far from the origin.
+        """
+        present = self.sizes > 0
+        intra = self.distances[present] / self.sizes[present]
+        centres = self.centres[present]
+        between = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
+        if np.allclose(intra, 0.0) or np.allclose(between, 0.0):
+            return 0.0
+        between[between == 0] = np.inf
+        return float(np.mean(np.max((intra[:, None] + intra) / between, axis=1)))
+
+
+def segment_spread(matrix: np.ndarray, labels: np.ndarray) -> SegmentSpread:
+    """Sizes, means and distances to the mean of every segment, noise (-1) excluded.
+
+    Two passes over blocks of rows: per-segment counts and sums (``bincount``), then each
+    customer's distance to its own segment mean. The sum of squares is summed directly
+    rather than taken as a difference of totals, so it keeps its precision wherever the
+    data lie; no copy of the matrix is made, noise or not.
+    """
+    labels = np.asarray(labels)
+    m, d = int(labels.max(initial=-1)) + 1, matrix.shape[1]
+    noise = bool(labels.min(initial=0) < 0)
+    sizes, sums = np.zeros(m + 1), np.zeros((m + 1, d))
+    squares, distances = np.zeros(m + 1), np.zeros(m + 1)
+    if m == 0:
+        return SegmentSpread(sizes[:0].astype("int64"), sums[:0], squares[:0], distances[:0])
+    blocks = [(start, min(start + _SPREAD_CHUNK, len(labels))) for start in range(0, len(labels), _SPREAD_CHUNK)]
+    for start, stop in blocks:
+        bins, block = _bins(labels[start:stop], m, noise), matrix[start:stop]
+        sizes += np.bincount(bins, minlength=m + 1)
+        for j in range(d):
+            sums[:, j] += np.bincount(bins, weights=block[:, j], minlength=m + 1)
+    centres = sums / np.maximum(sizes, 1)[:, None]
+    centres[m] = 0.0          # the noise bin: its distances are dropped below
+    for start, stop in blocks:
+        bins = _bins(labels[start:stop], m, noise)
+        offset = centres[bins]
+        np.subtract(matrix[start:stop], offset, out=offset)
+        square = np.einsum("ij,ij->i", offset, offset)
+        squares += np.bincount(bins, weights=square, minlength=m + 1)
+        distances += np.bincount(bins, weights=np.sqrt(square), minlength=m + 1)
+    return SegmentSpread(sizes[:m].astype("int64"), centres[:m], squares[:m], distances[:m])
+
+
+def _bins(labels: np.ndarray, m: int, noise: bool) -> np.ndarray:
+    """Labels with noise (-1) moved to bin ``m``."""
+    return np.where(labels >= 0, labels, m) if noise else labels
+
+
+def within_sum_of_squares(matrix: np.ndarray, labels: np.ndarray) -> float:
+    """Sum of squared distances of customers to their segment mean (noise excluded)."""
+    return segment_spread(matrix, labels).within
 
 
 def sampled_silhouette(matrix: np.ndarray, labels: np.ndarray, sample_size: int, random_state: int):
@@ -440,6 +517,9 @@ def sampled_silhouette(matrix: np.ndarray, labels: np.ndarray, sample_size: int,
     per-segment mean silhouettes are then weighted by the segments' true shares, so the
     oversampling of small segments does not bias the estimate.
 
+    Noise customers (label -1) are left out, exactly as if their rows were not passed:
+    the sample drawn is the same, and the matrix is not copied to drop them.
+
     Returns
     -------
     score : float
@@ -448,12 +528,18 @@ def sampled_silhouette(matrix: np.ndarray, labels: np.ndarray, sample_size: int,
     """
     from sklearn.metrics import silhouette_samples
 
-    n = len(labels)
+    placed = labels >= 0
+    n = int(placed.sum())
     if n <= sample_size:
+        if n < len(labels):
+            index = np.flatnonzero(placed)
+            matrix, labels = matrix[index], labels[index]
         values = silhouette_samples(matrix, labels)
         return float(values.mean()), values, labels
     rng = np.random.default_rng(random_state)
-    segments, sizes = np.unique(labels, return_counts=True)
+    # rng.choice(members, ...) draws positions within ``members``, so numbering the
+    # members in the full matrix picks the same customers as numbering the placed ones.
+    segments, sizes = np.unique(labels[placed], return_counts=True)
     chosen = []
     for segment, size in zip(segments, sizes):
         quota = min(size, max(MIN_PER_SEGMENT, int(round(sample_size * size / n))))
