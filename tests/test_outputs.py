@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.outputs import csv_text, json_text, plain, safe_cell, write_atomic
+from custseg.outputs import atomic_file, csv_text, json_text, plain, safe_cell, write_atomic, write_csv
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -126,3 +126,116 @@ def test_write_atomic_keeps_the_old_file_on_failure(tmp_path):
         write_atomic(target, 12345)  # not str or bytes: the write fails midway
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["segments.csv"]
+
+
+# --------------------------------------------------------------------------- streamed CSV
+
+def _reference_csv_text(frame: pd.DataFrame) -> str:
+    """The writer before the vectorised one (safe_cell on every cell): the bytes to keep."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]):
+            safe[column] = safe[column].map(safe_cell)
+    safe.columns = [safe_cell(str(c)) for c in safe.columns]
+    texts = [str(c) for c in safe.columns] + [
+        v for c in safe.columns if not pd.api.types.is_numeric_dtype(safe[c])
+        for v in safe[c] if isinstance(v, str)
+    ]
+    quoting = csv.QUOTE_NONNUMERIC if any("\r" in v for v in texts) else csv.QUOTE_MINIMAL
+    return safe.to_csv(index=False, lineterminator="\n", quoting=quoting)
+
+
+HOSTILE_IDS = ["=1+1", "+x", "-y", "@z", "-3.5", "+7", "\tcmd", "plain", None, "a=1", "ünï", "", "x,y", 'q"q']
+HOSTILE_NAMES = ["=SUM(A1:A9)", "-Lapsed buyers", "@risk", "Loyal, \"big\" buyers", "Average customers"]
+
+
+def _hostile_frames():
+    n = len(HOSTILE_IDS)
+    names = [HOSTILE_NAMES[i % len(HOSTILE_NAMES)] for i in range(n)]
+    base = {
+        "id": pd.Series(HOSTILE_IDS, dtype=object),
+        "segment": np.arange(n) % 5 - 1,
+        "segment_name": names,
+        "outlier": np.arange(n) % 3 == 0,
+        "score": np.linspace(-1.5, 2.0, n),
+        "rfm_segment": ["Can't Lose Them", "=cmd", "Champions", None] * 3 + ["At Risk", "+1"],
+    }
+    yield "object ids", pd.DataFrame(base)
+    yield "str ids", pd.DataFrame({**base, "id": pd.Series(HOSTILE_IDS, dtype="str")})
+    yield "categorical names", pd.DataFrame({**base, "segment_name": pd.Categorical(names)})
+    unused = pd.Categorical(names, categories=[*dict.fromkeys(names), "never\rused"])
+    yield "unused category with a carriage return", pd.DataFrame({**base, "segment_name": unused})
+    with_cr = pd.Series([*HOSTILE_IDS[:-2], "a\rb", "\r=2+2"], dtype=object)
+    yield "ids with a carriage return", pd.DataFrame({**base, "id": with_cr})
+    yield "names with a carriage return", pd.DataFrame({**base, "segment_name": pd.Categorical(
+        [n.replace("Lapsed", "Lap\rsed") for n in names])})
+    yield "hostile header", pd.DataFrame({**base, "=HYPERLINK(x)": base.pop("id")})
+    yield "header with a carriage return", pd.DataFrame({"a\rb": base["segment"], "n": base["score"]})
+    yield "numeric ids", pd.DataFrame({**base, "id": np.arange(n) * 7})
+    yield "mixed object column", pd.DataFrame({**base, "id": pd.Series([1, "=a", 2.5, None, "-b", -3] * 2 + [7, 8],
+                                                                          dtype=object)})
+    yield "object column without text", pd.DataFrame({**base, "id": pd.Series(list(range(n)), dtype=object)})
+    yield "dates and nullable numbers", pd.DataFrame({
+        **base, "first": pd.date_range("2024-01-01", periods=n, freq="37h"),
+        "orders": pd.array([1, None] * (n // 2), dtype="Int64"),
+        "waited": pd.to_timedelta(np.arange(n) * 37, unit="h"),
+        "when": pd.Categorical(pd.date_range("2024-01-01", periods=n, freq="37h")),
+    })
+
+
+@pytest.mark.parametrize("name, frame", list(_hostile_frames()), ids=[name for name, _ in _hostile_frames()])
+def test_csv_bytes_equal_the_cell_by_cell_writer(name, frame, tmp_path):
+    expected = _reference_csv_text(frame)
+    before = frame.copy()
+    assert csv_text(frame) == expected
+    for chunksize in (1, 4, 100_000):
+        path = write_csv(tmp_path / "segments.csv", frame, chunksize=chunksize)
+        assert path.read_bytes() == expected.encode("utf-8"), chunksize
+    pd.testing.assert_frame_equal(frame, before)           # the frame passed in is not modified
+    assert [p.name for p in tmp_path.iterdir()] == ["segments.csv"]
+
+
+def test_csv_neutralises_each_formula_like_id_exactly_once():
+    frame = pd.DataFrame({"id": pd.Series(HOSTILE_IDS, dtype=object), "n": range(len(HOSTILE_IDS))})
+    rows = list(csv.reader(io.StringIO(csv_text(frame), newline="")))
+    assert [row[0] for row in rows[1:5]] == ["'=1+1", "'+x", "'-y", "'@z"]
+    assert [row[0] for row in rows[5:8]] == ["-3.5", "+7", "'\tcmd"]
+
+
+def test_write_csv_leaves_the_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "segments.csv"
+    target.write_text("old\n")
+
+    with pytest.raises(OSError):
+        with atomic_file(target) as out:
+            out.write("partial")
+            raise OSError("disk full")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["segments.csv"]
+
+
+def test_segments_csv_of_a_run_equals_the_cell_by_cell_writer(tmp_path):
+    from custseg.generate import generate_customers
+    from custseg.pipeline import segment
+
+    customers, _ = generate_customers(400, 3, random_state=3, outliers=0.02)
+    prefixes = ["=1+", "+x", "-y", "@z", "a\r", "id-", "\t"]
+    customers["customer_id"] = [f"{prefixes[i % len(prefixes)]}{i}" for i in range(len(customers))]
+    result = segment(customers, algorithms=("kmeans",), k_max=4, outliers="flag")
+    for item, prefix in zip(result.segments, ["=", "-", "@", "+"]):
+        item["name"] = prefix + item["name"]          # names a spreadsheet would run
+    names = {s["id"]: s["name"] for s in result.segments}
+    before = pd.DataFrame({
+        "customer_id": result.table.ids.to_numpy(),
+        "segment": result.labels,
+        "segment_name": [names[int(s)] for s in result.labels],
+        "outlier": result.table.outlier_rows,
+    })
+    frame = result.segments_frame()
+    assert isinstance(frame["segment_name"].dtype, pd.CategoricalDtype)
+    assert frame["segment_name"].astype(object).tolist() == before["segment_name"].tolist()
+    written = result.write(tmp_path, report=False)["segments"].read_bytes()
+    assert written == _reference_csv_text(before).encode("utf-8")
+    rows = list(csv.reader(io.StringIO(written.decode("utf-8"), newline="")))
+    assert rows[1][0] == "'=1+0" and rows[5][0] == "a\r4"       # quoted, so the row holds
+    assert {row[2][0] for row in rows[1:]} == {"'"}

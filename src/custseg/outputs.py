@@ -7,6 +7,7 @@ import json
 import math
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ import pandas as pd
 
 #: A text cell starting with one of these is run as a formula by spreadsheet programs.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: Rows per block when a CSV is streamed to disk: bounds the text built at any one time.
+CSV_CHUNK = 100_000
 
 
 def write_atomic(path: str | os.PathLike, content: str | bytes) -> Path:
@@ -21,19 +24,29 @@ def write_atomic(path: str | os.PathLike, content: str | bytes) -> Path:
 
     An interrupted run leaves either the old file or the new one, never half of one.
     """
+    with atomic_file(path, binary=isinstance(content, bytes)) as out:
+        out.write(content)
+    return Path(path)
+
+
+@contextmanager
+def atomic_file(path: str | os.PathLike, binary: bool = False):
+    """Open a temporary file next to ``path``; rename it to ``path`` when the block ends.
+
+    Text is written as UTF-8 with no newline translation. If the block raises, the
+    temporary file is removed and ``path`` is left as it was.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(content, bytes) else "w"
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as out:
-            out.write(content)
+        with os.fdopen(handle, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as out:
+            yield out
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return path
 
 
 def _umask() -> int:
@@ -59,20 +72,82 @@ def safe_cell(value):
 
 def csv_text(frame: pd.DataFrame) -> str:
     """CSV of ``frame`` (no index, ``\\n`` line ends) with every text cell made safe."""
-    safe = frame.copy()
-    for column in safe.columns:
-        if not pd.api.types.is_numeric_dtype(safe[column]):
-            safe[column] = safe[column].map(safe_cell)
-    safe.columns = [safe_cell(str(c)) for c in safe.columns]
-    # The csv module quotes only the characters of the line terminator, so a bare "\r" in
-    # a cell would be written unquoted and split the row: what follows it would start a
-    # new, unneutralised cell. Quote every text field when any text holds a "\r".
-    texts = [str(c) for c in safe.columns] + [
-        v for c in safe.columns if not pd.api.types.is_numeric_dtype(safe[c])
-        for v in safe[c] if isinstance(v, str)
-    ]
-    quoting = csv.QUOTE_NONNUMERIC if any("\r" in v for v in texts) else csv.QUOTE_MINIMAL
+    safe, quoting = _spreadsheet_safe(frame)
     return safe.to_csv(index=False, lineterminator="\n", quoting=quoting)
+
+
+def write_csv(path: str | os.PathLike, frame: pd.DataFrame, chunksize: int = CSV_CHUNK) -> Path:
+    """Write ``csv_text(frame)`` to ``path`` atomically, streamed in blocks of rows.
+
+    The bytes are those of `csv_text`; the whole text is never held in memory. A frame
+    with date or duration columns is written in one block: pandas picks their format
+    (e.g. whether to show the time) from the values of each block.
+    """
+    safe, quoting = _spreadsheet_safe(frame)
+    if any(_formatted_per_block(dtype) for dtype in frame.dtypes):
+        chunksize = max(len(frame), 1)
+    with atomic_file(path) as out:
+        safe.to_csv(out, index=False, lineterminator="\n", quoting=quoting, chunksize=chunksize)
+    return Path(path)
+
+
+def _formatted_per_block(dtype) -> bool:
+    """Whether pandas formats a column of this type differently depending on its values."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    return pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype)
+
+
+def _spreadsheet_safe(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """``frame`` with every text cell and header passed through `safe_cell`, and the
+    ``csv`` quoting to write it with.
+
+    The csv module quotes only the characters of the line terminator, so a bare "\\r" in
+    a cell would be written unquoted and split the row: what follows it would start a
+    new, unneutralised cell. Every text field is quoted when any text holds a "\\r".
+    Only the cells that start like a formula go through Python one by one; categorical
+    columns are neutralised once per category.
+    """
+    safe = frame.copy(deep=False)
+    carriage_return = False
+    for position, column in enumerate(frame.columns):
+        values = frame.iloc[:, position]
+        if pd.api.types.is_numeric_dtype(values):
+            continue
+        values = values.map(safe_cell) if isinstance(values.dtype, pd.CategoricalDtype) else _safe_text(values)
+        safe.isetitem(position, values)
+        carriage_return = carriage_return or _holds_carriage_return(values)
+    safe.columns = [safe_cell(str(c)) for c in frame.columns]
+    carriage_return = carriage_return or any("\r" in c for c in safe.columns)
+    return safe, csv.QUOTE_NONNUMERIC if carriage_return else csv.QUOTE_MINIMAL
+
+
+def _text_test(values: pd.Series, test) -> np.ndarray:
+    """``test(values.str)`` as a bool array: False for cells that are not text."""
+    try:
+        found = test(values.str)
+    except AttributeError:          # no text at all (e.g. an object column of numbers)
+        return np.zeros(len(values), dtype=bool)
+    return found.to_numpy(dtype=object, na_value=False).astype(bool)
+
+
+def _safe_text(values: pd.Series) -> pd.Series:
+    """`safe_cell` of every cell, calling it only on the cells that start like a formula."""
+    suspect = _text_test(values, lambda text: text.startswith(FORMULA_PREFIXES))
+    if not suspect.any():
+        return values
+    values = values.copy()
+    values[suspect] = [safe_cell(v) for v in values[suspect]]
+    return values
+
+
+def _holds_carriage_return(values: pd.Series) -> bool:
+    """Whether any text cell of ``values`` holds a "\\r"."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = pd.Series(values.cat.categories)
+        holding = np.flatnonzero(_text_test(categories, lambda text: text.contains("\r", regex=False)))
+        return bool(holding.size) and bool(np.isin(values.cat.codes.to_numpy(), holding).any())
+    return bool(_text_test(values, lambda text: text.contains("\r", regex=False)).any())
 
 
 def plain(value, digits: int = 6):

@@ -19,7 +19,7 @@ from .clean import CleanTable, clean_customers
 from .errors import InputError
 from .features import FeaturePlan, fit_features, principal_axes
 from .model import MODEL_FILENAME, Model
-from .outputs import csv_text, json_text, plain, write_atomic
+from .outputs import csv_text, json_text, plain, write_atomic, write_csv
 from .profile import key_findings, overall_categories, profile_segments, segment_rules
 from .search import ProgressCallback, SearchResult, search, silhouette_strength
 from .settings import Settings
@@ -137,12 +137,14 @@ class Result:
         }
 
     def segments_frame(self) -> pd.DataFrame:
-        """``segments.csv`` as a frame: id, segment, segment_name (and outlier when flagged)."""
-        names = {s["id"]: s["name"] for s in self.segments}
+        """``segments.csv`` as a frame: id, segment, segment_name (and outlier when flagged).
+
+        ``segment_name`` is categorical: one string per segment, not one per customer.
+        """
         frame = pd.DataFrame({
             self.table.roles.id_name: self.table.ids.to_numpy(),
             "segment": self.labels,
-            "segment_name": [names[int(s)] for s in self.labels],
+            "segment_name": _segment_names(self.labels, self.segments),
         })
         if self.settings.outliers == "flag":
             frame["outlier"] = self.table.outlier_rows
@@ -158,7 +160,7 @@ class Result:
         """
         out = Path(out_dir)
         paths = {
-            "segments": write_atomic(out / "segments.csv", csv_text(self.segments_frame())),
+            "segments": write_csv(out / "segments.csv", self.segments_frame()),
             "summary": write_atomic(out / "summary.json", json_text(self.summary)),
             "model": self.model.save(out / MODEL_FILENAME),
         }
@@ -178,6 +180,18 @@ class Result:
         from .report import summary_html
 
         return summary_html(self.summary)
+
+
+def _segment_names(labels: np.ndarray, segments: list[dict]) -> pd.Categorical:
+    """The name of every customer's segment, as a categorical in the order of ``segments``."""
+    levels = list(dict.fromkeys(s["name"] for s in segments))
+    ids = np.array([s["id"] for s in segments], dtype="int64")
+    lookup = np.full(max(int(ids.max(initial=-1)), int(labels.max(initial=-1))) + 2, -1, dtype="int64")
+    lookup[ids] = [levels.index(s["name"]) for s in segments]    # id -1 lands in the last slot
+    codes = lookup[labels]
+    if (codes < 0).any():
+        raise KeyError(f"segment {int(labels[codes < 0][0])} has no name")
+    return pd.Categorical.from_codes(codes, categories=levels)
 
 
 def environment() -> dict:
