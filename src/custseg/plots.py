@@ -18,8 +18,11 @@ marked "(log)" in the profile figures, and those with a long right tail are draw
 axis (symlog, linear below 1) in the distributions, box plots and pair plot, and correlated on
 log(1 + value); `figure_notes` says so under each figure.
 
-Matplotlib and Seaborn are imported when a figure is first drawn, so importing this module
-(for `segment_colors`, say) stays cheap.
+Matplotlib is imported when a figure is first drawn, so importing this module (for
+`segment_colors`, say) stays cheap. The figures use Matplotlib alone (heat maps and
+histograms included), and each places its axes itself from the size of its text (`_fit`)
+rather than through a layout engine: drawing a report's figures is most of the time a run
+takes on small data.
 
 Examples
 --------
@@ -207,9 +210,261 @@ def _new_figure(width: float, height: float) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
+    # No layout engine: `_fit` places the axes (see "layout" below).
+    fig = Figure(figsize=(width, height), dpi=_DPI, layout=None)
     FigureCanvasAgg(fig)
     return fig
+
+
+# --------------------------------------------------------------------------- layout
+#
+# Figures are laid out by `_fit` from the measured size of their text, not by Matplotlib's
+# constrained layout: to find room for tick labels that engine drew each figure twice more
+# before the real drawing, and it took about half the report's rendering time. `_fit`
+# measures the strings the ticks will carry (from the axis' locator and formatter, without
+# creating tick artists) and the titles and axis labels, and sets the axes' positions.
+
+#: White space (inches) at the edges of a figure, and between its parts.
+_EDGE = 0.06
+_GAP = 0.1
+
+
+def _inches(fig, box) -> tuple[float, float]:
+    return box.width / fig.dpi, box.height / fig.dpi
+
+
+def _text_size(text: str, fontsize: float, rotation: float = 0.0) -> tuple[float, float]:
+    """(width, height) in inches of ``text`` (one or more lines) at ``fontsize`` points, rotated.
+
+    As Matplotlib lays text out: lines ``linespacing`` apart, each at least as tall as "lp".
+    """
+    if not text:
+        return 0.0, 0.0
+    import matplotlib
+
+    lines = str(text).split("\n")
+    family = tuple(matplotlib.rcParams["font.family"])
+    width = max(_line_size(line, float(fontsize), family)[0] for line in lines)
+    lp_height, lp_descent = _line_size("lp", float(fontsize), family)[1:]
+    height = lp_height + (len(lines) - 1) * (lp_height - lp_descent) * 1.2
+    if rotation:
+        angle = math.radians(rotation)
+        width, height = (abs(width * math.cos(angle)) + abs(height * math.sin(angle)),
+                         abs(width * math.sin(angle)) + abs(height * math.cos(angle)))
+    return width, height
+
+
+@functools.lru_cache(maxsize=4096)
+def _line_size(line: str, fontsize: float, family: tuple) -> tuple[float, float, float]:
+    """(width, height, descent) in inches of one line of text (a shared, cached measurement)."""
+    from matplotlib.font_manager import FontProperties
+
+    if not line:
+        return 0.0, 0.0, 0.0
+    width, height, descent = _measuring_renderer().get_text_width_height_descent(
+        line, FontProperties(family=list(family), size=fontsize), ismath=False)
+    return width / _DPI, height / _DPI, descent / _DPI
+
+
+@functools.lru_cache(maxsize=1)
+def _measuring_renderer():
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    return RendererAgg(8, 8, _DPI)
+
+
+def _artist_size(fig, artist) -> tuple[float, float]:
+    """(width, height) in inches of a text or legend artist (0 when absent, hidden or empty)."""
+    if artist is None or not artist.get_visible():
+        return 0.0, 0.0
+    if hasattr(artist, "get_text") and not artist.get_text():
+        return 0.0, 0.0
+    return _inches(fig, artist.get_window_extent(fig.canvas.get_renderer()))
+
+
+def _tick_setting(axis, name: str, rc_key: str):
+    import matplotlib
+
+    value = axis.get_tick_params().get(name)
+    return matplotlib.rcParams[rc_key] if value is None else value
+
+
+def _labels_shown(axis) -> bool:
+    params = axis.get_tick_params()
+    if axis.axis_name == "x":
+        return bool(params.get("labelbottom", True) or params.get("labeltop", False))
+    return bool(params.get("labelleft", True) or params.get("labelright", False))
+
+
+def _tick_labels(axis) -> list[tuple[float, float, float, str]]:
+    """(position in inches from the axis' start, width, height, text) of each tick label drawn.
+
+    Uses the axis' locator and formatter as a draw would, without creating tick artists.
+    """
+    from matplotlib.font_manager import FontProperties
+
+    name = axis.axis_name
+    if not _labels_shown(axis):
+        return []
+    locs = np.asarray(axis.get_majorticklocs(), dtype=float)
+    if locs.size == 0:
+        return []
+    labels = axis.major.formatter.format_ticks(locs)
+    low, high = sorted(axis.get_view_interval())
+    transform = axis.get_transform()
+    lo_t, hi_t = sorted(transform.transform(np.array([low, high], dtype=float)))
+    locs_t = transform.transform(locs)
+    bbox = axis.axes.get_position()
+    length = (bbox.width * axis.figure.get_figwidth() if name == "x"
+              else bbox.height * axis.figure.get_figheight())
+    size = FontProperties(size=_tick_setting(axis, "labelsize", f"{name}tick.labelsize")).get_size_in_points()
+    rotation = float(axis.get_tick_params().get("rotation") or 0.0)
+    found = []
+    for loc_t, label in zip(locs_t, labels):
+        slack = (hi_t - lo_t) * 1e-10
+        if not label or not lo_t - slack <= loc_t <= hi_t + slack:
+            continue
+        width, height = _text_size(label, size, rotation)
+        offset = (loc_t - lo_t) / (hi_t - lo_t) * length if hi_t > lo_t else 0.0
+        if name == "y" and axis.axes.yaxis_inverted():
+            offset = length - offset
+        if name == "x" and axis.axes.xaxis_inverted():
+            offset = length - offset
+        found.append((offset, width, height, label))
+    return found
+
+
+def _tick_room(axis, labels) -> float:
+    """Inches from the axes' edge to the outer side of the tick ``labels`` (or the ticks)."""
+    name = axis.axis_name
+    params = axis.get_tick_params()
+    if name == "x":
+        ticks_on = params.get("bottom", True) or params.get("top", False)
+    else:
+        ticks_on = params.get("left", True) or params.get("right", False)
+    length = float(_tick_setting(axis, "length", f"{name}tick.major.size")) if ticks_on else 0.0
+    pad = float(_tick_setting(axis, "pad", f"{name}tick.major.pad"))
+    if not labels:
+        return length / 72
+    extent = max(height if name == "x" else width for _offset, width, height, _text in labels)
+    return (max(length, 0.0) + pad) / 72 + extent
+
+
+def _label_alignment(axis) -> str:
+    """Horizontal alignment of an x axis' tick labels ("center" unless set on them)."""
+    return axis.majorTicks[0].label1.get_horizontalalignment()
+
+
+def _needs(ax) -> dict:
+    """Inches ``ax`` needs outside its box on each side, and the spill of its tick labels.
+
+    ``left``, ``right``, ``top``, ``bottom``: tick labels, axis labels and titles.
+    ``spill_*``: how far the outermost tick labels reach past the box's corners (an x label
+    at the right end, a y label at the top), given the axes' current size.
+    """
+    import matplotlib
+
+    fig = ax.figure
+    needs = dict.fromkeys(("left", "right", "top", "bottom", "spill_left", "spill_right",
+                           "spill_top", "spill_bottom"), 0.0)
+    if not ax.get_visible():
+        return needs
+    titles = [ax.title, ax._left_title, ax._right_title]
+    title_height = max(_artist_size(fig, t)[1] for t in titles)
+    if title_height:
+        needs["top"] = title_height + float(matplotlib.rcParams["axes.titlepad"]) / 72
+    if not ax.axison:
+        return needs
+    labelpad = float(matplotlib.rcParams["axes.labelpad"]) / 72
+    # x axis, below (or above: colour bars and the like never put labels there here)
+    x_labels = _tick_labels(ax.xaxis)
+    x_room = _tick_room(ax.xaxis, x_labels)
+    x_label = _artist_size(fig, ax.xaxis.label)[1]
+    needs["bottom"] = x_room + (labelpad + x_label if x_label else 0.0)
+    if x_labels:
+        width = ax.get_position().width * fig.get_figwidth()
+        align = _label_alignment(ax.xaxis)
+        for offset, w, _h, _text in x_labels:
+            start = offset - (w if align == "right" else w / 2 if align == "center" else 0.0)
+            needs["spill_left"] = max(needs["spill_left"], -start)
+            needs["spill_right"] = max(needs["spill_right"], start + w - width)
+    # y axis, left or right
+    y_labels = _tick_labels(ax.yaxis)
+    y_room = _tick_room(ax.yaxis, y_labels)
+    y_label = _artist_size(fig, ax.yaxis.label)[0]
+    side = "right" if ax.yaxis.get_label_position() == "right" or ax.yaxis.get_tick_params().get(
+        "labelright") else "left"
+    needs[side] = y_room + (labelpad + y_label if y_label else 0.0)
+    if y_labels:
+        height = ax.get_position().height * fig.get_figheight()
+        for offset, _w, h, _text in y_labels:
+            needs["spill_bottom"] = max(needs["spill_bottom"], h / 2 - offset)
+            needs["spill_top"] = max(needs["spill_top"], offset + h / 2 - height)
+    return needs
+
+
+def _fit(fig, grid, *, left: float = 0.0, right: float = 0.0, top: float = 0.0, bottom: float = 0.0,
+         hgap: float = 0.0, wgap: float = 0.0) -> None:
+    """Place the axes of ``grid`` (rows of axes; None for an empty cell) to fill the figure.
+
+    Each margin and each gap between rows and columns is sized to hold what the axes beside
+    it need (tick labels, axis labels, titles: `_needs`); ``left`` ... ``bottom`` add room
+    at the edges (for a legend or colour bar), ``hgap``/``wgap`` between rows/columns.
+    Rows share the height left, and columns the width, equally.
+    """
+    grid = [list(row) for row in grid]
+    n_rows, n_cols = len(grid), len(grid[0])
+    fig_w, fig_h = fig.get_size_inches()
+    for _pass in range(2):  # the second pass sees the sizes (tick counts, label spill) of the first
+        rows = [[_needs(ax) if ax is not None else None for ax in row] for row in grid]
+        columns = [[rows[r][c] for r in range(n_rows)] for c in range(n_cols)]
+
+        def most(cells, *keys):
+            return max([cell[key] for cell in cells if cell is not None for key in keys] or [0.0])
+
+        margin_left = left + _EDGE + most(columns[0], "left", "spill_left")
+        margin_right = right + _EDGE + most(columns[-1], "right", "spill_right")
+        margin_top = top + _EDGE + most(rows[0], "top", "spill_top")
+        margin_bottom = bottom + _EDGE + most(rows[-1], "bottom", "spill_bottom")
+        col_gaps = [wgap + _GAP + most(columns[c - 1], "right", "spill_right") + most(columns[c], "left", "spill_left")
+                    for c in range(1, n_cols)] + [0.0]
+        row_gaps = [hgap + _GAP + most(rows[r - 1], "bottom", "spill_bottom") + most(rows[r], "top", "spill_top")
+                    for r in range(1, n_rows)] + [0.0]
+        col_w = max(fig_w - margin_left - margin_right - sum(col_gaps), 0.2 * fig_w) / n_cols
+        row_h = max(fig_h - margin_top - margin_bottom - sum(row_gaps), 0.2 * fig_h) / n_rows
+        y = fig_h - margin_top
+        for r in range(n_rows):
+            y -= row_h
+            x = margin_left
+            for c in range(n_cols):
+                if grid[r][c] is not None:
+                    grid[r][c].set_position([x / fig_w, y / fig_h, col_w / fig_w, row_h / fig_h])
+                x += col_w + col_gaps[c]
+            y -= row_gaps[r]
+
+
+def _edge_legend(fig, handles, labels, side: str, **kwargs) -> float:
+    """A figure legend against one edge (``"bottom"``, ``"top"`` or ``"right"``).
+
+    A legend at the top or bottom drops columns (``ncols``) until it fits the figure's width.
+    Returns the inches it takes from that edge, for `_fit`'s margin on that side.
+    """
+    width, height = fig.get_size_inches()
+    place = {
+        "bottom": ("lower center", (0.5, _EDGE / height)),
+        "top": ("upper left", (_EDGE / width, 1 - _EDGE / height)),
+        "right": ("center right", (1 - _EDGE / width, 0.5)),
+    }[side]
+    ncols = kwargs.pop("ncols", 1)
+    while True:
+        legend = fig.legend(handles, labels, loc=place[0], bbox_to_anchor=place[1], borderaxespad=0.0,
+                            ncols=ncols, **kwargs)
+        size = _artist_size(fig, legend)
+        if side == "right" or ncols == 1 or size[0] <= width - 2 * _EDGE:
+            break
+        legend.remove()
+        ncols -= 1
+    return (size[0] if side == "right" else size[1]) + _GAP
 
 
 def kernel_density(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -226,15 +481,36 @@ def kernel_density(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return np.exp(-0.5 * scaled**2).sum(axis=1) / (values.size * bandwidth * np.sqrt(2 * np.pi))
 
 
+#: zlib level of the PNGs: 3 encodes the report's figures about a third faster than the usual
+#: 6, for files about 5 % larger.
+PNG_COMPRESSION = 3
+
+
 def figure_to_png(fig: Figure, *, dpi: int = _DPI) -> bytes:
     """Render ``fig`` to PNG bytes, deterministically (no software/date metadata).
 
-    The figure is cleared afterwards so that its memory is released at once.
+    The figures' background is opaque white, so the image is stored as RGB, without an
+    alpha channel. The figure's pixel buffer is released afterwards (a new one is made if
+    the figure is rendered again).
     """
-    buffer = io.BytesIO()
-    with _style():
-        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
-    fig.clear()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    original = fig.dpi
+    try:
+        with _style():
+            if dpi != original:
+                fig.dpi = dpi
+            canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+            canvas.draw()
+            size = canvas.get_width_height(physical=True)
+            image = Image.frombytes("RGB", size, canvas.buffer_rgba(), "raw", "RGBX")
+            buffer = io.BytesIO()
+            image.save(buffer, format="png", compress_level=PNG_COMPRESSION, dpi=(dpi, dpi))
+    finally:
+        if fig.dpi != original:
+            fig.dpi = original
+        FigureCanvasAgg(fig)  # a fresh canvas: the old one and its pixels go now
     return buffer.getvalue()
 
 
@@ -411,6 +687,7 @@ def plot_segment_sizes(summary: dict) -> Figure | None:
     ax.spines["left"].set_visible(False)
     ax.grid(axis="x")
     ax.set_axisbelow(True)
+    _fit(fig, [[ax]])
     return fig
 
 
@@ -477,6 +754,7 @@ def plot_elbow(summary: dict) -> Figure | None:
     ax.grid(axis="y")
     ax.set_axisbelow(True)
     ax.legend(loc="upper right")
+    _fit(fig, [[ax]])
     return fig
 
 
@@ -526,9 +804,10 @@ def plot_scores(summary: dict) -> Figure | None:
         ax.xaxis.set_major_locator(_integer_locator())
         ax.grid(axis="y")
         ax.set_axisbelow(True)
+    legend = 0.0
     if handles:
-        fig.legend(list(handles.values()), list(handles), loc="outside lower center",
-                   ncols=min(len(handles), 5))
+        legend = _edge_legend(fig, list(handles.values()), list(handles), "bottom", ncols=min(len(handles), 5))
+    _fit(fig, [list(axes)], bottom=legend)
     return fig
 
 
@@ -588,7 +867,9 @@ def plot_dendrogram(summary: dict) -> Figure | None:
     ax.set_xlabel(f"customers under each leaf ({shown}height = merge distance)")
     ax.set_ylabel("Ward merge distance")
     ax.spines["bottom"].set_visible(False)
-    ax.tick_params(axis="x", length=0)
+    # (scipy set the leaf labels' rotation and size on the labels; say it to the layout too)
+    ax.tick_params(axis="x", length=0, labelrotation=90, labelsize=8)
+    _fit(fig, [[ax]])
     return fig
 
 
@@ -622,6 +903,7 @@ def plot_k_distance(summary: dict) -> Figure | None:
     ax.xaxis.set_major_formatter(_count_formatter())
     ax.grid(axis="y")
     ax.set_axisbelow(True)
+    _fit(fig, [[ax]])
     return fig
 
 
@@ -668,6 +950,7 @@ def plot_silhouette(summary: dict) -> Figure | None:
     ax.set_xlabel("silhouette value (1 = well inside its segment, < 0 = closer to another segment)")
     ax.spines["left"].set_visible(False)
     ax.set_title(f"Silhouette per customer ({values.size:,} sampled)")
+    _fit(fig, [[ax]])
     return fig
 
 
@@ -721,11 +1004,11 @@ def plot_segment_map(summary: dict) -> Figure | None:
     handles, labels = ax.get_legend_handles_labels()
     by_order = {label: handle for handle, label in zip(handles, labels)}
     ordered = [_label_for(i, names, 32) for i in order]
-    fig.legend([by_order[label] for label in ordered if label in by_order],
-              [label for label in ordered if label in by_order],
-              loc="outside lower center", ncols=min(len(ordered), 4), markerscale=1.8,
-              title="segment (X marks its centre)")
+    legend = _edge_legend(fig, [by_order[label] for label in ordered if label in by_order],
+                          [label for label in ordered if label in by_order], "bottom",
+                          ncols=min(len(ordered), 4), markerscale=1.8, title="segment (X marks its centre)")
     ax.set_title(f"Segment map: {len(ids):,} sampled customers, first two principal components")
+    _fit(fig, [[ax]], bottom=legend)
     return fig
 
 
@@ -951,8 +1234,6 @@ def _profile_view(summary: dict, limit: int):
 @_styled
 def plot_profile_heatmap(summary: dict) -> Figure | None:
     """Segments x numeric features: z-score of each segment's mean against all customers."""
-    import seaborn as sns
-
     view = _profile_view(summary, MAX_HEATMAP_COLUMNS)
     if view is None:
         return None
@@ -962,23 +1243,17 @@ def plot_profile_heatmap(summary: dict) -> Figure | None:
     n_rows, n_cols = z.shape
     fig = _new_figure(max(7.0, min(15.0, 3.8 + 1.15 * n_cols)), 1.9 + 0.48 * n_rows)
     ax = fig.add_subplot()
-    sns.heatmap(
-        z, ax=ax, cmap="RdBu_r", vmin=-limit, vmax=limit,
-        annot=n_rows * n_cols <= 400, fmt="+.1f", annot_kws={"fontsize": 8.5},
-        linewidths=1.0, linecolor="white",
-        xticklabels=[_wrap(c + (" (log)" if c in logged else ""), 13) for c in columns],
-        yticklabels=[_short(s.get("name") or f"Segment {s['id']}", 32) for s in segments],
-        cbar_kws={"label": "z-score vs all customers (SD)", "shrink": 0.85},
+    mesh = _heatmap(
+        ax, z, cmap="RdBu_r", vmin=-limit, vmax=limit,
+        annot=[[f"{v:+.1f}" for v in row] for row in z] if n_rows * n_cols <= 400 else None,
+        xlabels=[_wrap(c + (" (log)" if c in logged else ""), 13) for c in columns],
+        ylabels=[_short(s.get("name") or f"Segment {s['id']}", 32) for s in segments],
     )
-    ax.tick_params(axis="both", length=0)
-    ax.tick_params(axis="x", labelrotation=30 if n_cols > 6 else 0)
-    if n_cols > 6:
-        for label in ax.get_xticklabels():
-            label.set_horizontalalignment("right")
-    ax.tick_params(axis="y", labelrotation=0)
-    ax.set_xlabel("")
-    ax.set_ylabel("")
+    _rotate_xticklabels(ax, 30 if n_cols > 6 else 0)
     ax.set_title("Segment means vs the average customer (z-scores)")
+    cax, room = _colorbar(fig, mesh, "z-score vs all customers (SD)")
+    _fit(fig, [[ax]], right=room)
+    _place_colorbar(fig, cax, ax, 0.85)
     return fig
 
 
@@ -1000,8 +1275,8 @@ def plot_profile_lines(summary: dict) -> Figure | None:
         ax.plot(x, z[row], marker="o", markersize=5.5, linewidth=1.4 if noise else 2.2,
                 linestyle="--" if noise else "-", color=colors[int(segment["id"])], zorder=2,
                 label=_short(segment.get("name") or f"Segment {segment['id']}", 30))
-    ax.annotate("average\ncustomer", xy=(1.0, 0), xycoords=("axes fraction", "data"), xytext=(4, 0),
-                textcoords="offset points", color="#555555", fontsize=8, va="center", ha="left")
+    average = ax.annotate("average\ncustomer", xy=(1.0, 0), xycoords=("axes fraction", "data"), xytext=(4, 0),
+                          textcoords="offset points", color="#555555", fontsize=8, va="center", ha="left")
     ax.set_xticks(x, labels=[_wrap(c + (" (log)" if c in logged else ""), 12) for c in columns])
     if n_cols > 6:
         ax.tick_params(axis="x", labelrotation=30)
@@ -1012,7 +1287,8 @@ def plot_profile_lines(summary: dict) -> Figure | None:
     ax.grid(axis="y")
     ax.set_axisbelow(True)
     ax.set_title("Segment profiles (z-scores)")
-    fig.legend(loc="outside right center", title="segment")
+    legend = _edge_legend(fig, *ax.get_legend_handles_labels(), "right", title="segment")
+    _fit(fig, [[ax]], right=legend + _artist_size(fig, average)[0] + 4 / 72)
     return fig
 
 
@@ -1087,7 +1363,81 @@ def plot_boxplots(summary: dict) -> Figure | None:
         ax.set_title(title, fontsize=9.5)
         ax.grid(axis="x")
         ax.set_axisbelow(True)
+    _fit(fig, axes.reshape(n_rows, n_cols))
     return fig
+
+
+def _heatmap(ax, values, *, cmap, vmin: float, vmax: float, xlabels, ylabels, annot=None,
+             fontsize: float = 8.5, mask=None):
+    """A heat map of ``values`` (rows top to bottom) on ``ax``, with white lines between cells.
+
+    ``annot`` is a matching array of cell texts (or None); each is drawn in black or white,
+    whichever reads better on its cell. Cells that are masked or not finite stay blank.
+    Returns the mesh, for a colour bar (`_colorbar`).
+    """
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+
+    values = np.asarray(values, dtype=float)
+    hidden = ~np.isfinite(values) if mask is None else (np.asarray(mask, dtype=bool) | ~np.isfinite(values))
+    data = np.ma.masked_array(values, mask=hidden)
+    n_rows, n_cols = values.shape
+    mesh = ax.pcolormesh(data, cmap=cmap, vmin=vmin, vmax=vmax, edgecolors="white", linewidth=1.0)
+    ax.set_xlim(0, n_cols)
+    ax.set_ylim(n_rows, 0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_xticks(np.arange(n_cols) + 0.5, labels=xlabels)
+    ax.set_yticks(np.arange(n_rows) + 0.5, labels=ylabels)
+    ax.tick_params(axis="both", length=0)
+    if annot is not None:
+        rgb = colormaps[cmap](Normalize(vmin, vmax)(np.nan_to_num(values)))[..., :3]
+        linear = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+        luminance = linear @ np.array([0.2126, 0.7152, 0.0722])
+        for i in range(n_rows):
+            for j in range(n_cols):
+                if not hidden[i, j] and annot[i][j]:
+                    ax.text(j + 0.5, i + 0.5, annot[i][j], ha="center", va="center", fontsize=fontsize,
+                            color="#262626" if luminance[i, j] > 0.408 else "white")
+    return mesh
+
+
+def _rotate_xticklabels(ax, degrees: float) -> None:
+    """Rotate the x tick labels, anchored at their right end when rotated."""
+    if degrees:
+        ax.tick_params(axis="x", labelrotation=degrees)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
+
+
+def _colorbar(fig, mesh, label: str, *, formatter=None):
+    """A colour bar for ``mesh`` in axes of its own; `_place_colorbar` puts it beside the map.
+
+    Returns (colour bar axes, inches it needs right of the heat map).
+    """
+    cax = fig.add_axes((0.9, 0.15, 0.02, 0.7))
+    bar = fig.colorbar(mesh, cax=cax)
+    bar.outline.set_linewidth(0)
+    bar.set_label(label)
+    if formatter is not None:
+        cax.yaxis.set_major_formatter(formatter)
+    return cax, _COLORBAR_PAD + _colorbar_width(fig) + _needs(cax)["right"]
+
+
+_COLORBAR_PAD = 0.2
+
+
+def _colorbar_width(fig) -> float:
+    return float(np.clip(0.035 * fig.get_figheight(), 0.14, 0.35))
+
+
+def _place_colorbar(fig, cax, ax, shrink: float = 1.0) -> None:
+    """Put the colour bar axes ``cax`` right of ``ax``, ``shrink`` times its height, centred."""
+    fig_w, fig_h = fig.get_size_inches()
+    box = ax.get_position()
+    height = box.height * shrink
+    cax.set_position((box.x1 + _COLORBAR_PAD / fig_w, box.y0 + (box.height - height) / 2,
+                      _colorbar_width(fig) / fig_w, height))
 
 
 def _text_color(hex_color: str) -> str:
@@ -1118,6 +1468,7 @@ def plot_categories(summary: dict) -> Figure | None:
     fig = _new_figure(10.0, 0.35 + len(columns) * (0.85 + 0.3 * n_bars))
     axes = np.atleast_1d(fig.subplots(len(columns), 1, squeeze=False)).ravel()
     y = np.arange(n_bars)
+    legends = []
     for ax, column in zip(axes, columns):
         kept, other = category_levels(summary, column)
         palette = level_colors(summary, column, kept)
@@ -1151,8 +1502,11 @@ def plot_categories(summary: dict) -> Figure | None:
         ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         ax.spines["left"].set_visible(False)
         ax.set_title(_short(column, 60))
-        ax.legend(handles, labels, loc="center left", bbox_to_anchor=(1.01, 0.5), handlelength=1.0)
+        legends.append(ax.legend(handles, labels, loc="center left", bbox_to_anchor=(1.01, 0.5),
+                                 handlelength=1.0))
     axes[-1].set_xlabel("share of customers")
+    legend = max(_artist_size(fig, legend)[0] for legend in legends)
+    _fit(fig, [[ax] for ax in axes], right=legend + 0.01 * 6.0 + _GAP)
     return fig
 
 
@@ -1214,14 +1568,13 @@ def plot_scree(summary: dict) -> Figure | None:
     ax.grid(axis="y")
     ax.set_axisbelow(True)
     ax.legend(loc="center right")
+    _fit(fig, [[ax]])
     return fig
 
 
 @_styled
 def plot_loadings(summary: dict) -> Figure | None:
     """PCA loadings heat map: weight of each input column in each kept component."""
-    import seaborn as sns
-
     data = _loadings(summary)
     if data is None:
         return None
@@ -1229,19 +1582,16 @@ def plot_loadings(summary: dict) -> Figure | None:
     n_rows, n_cols = weights.shape
     fig = _new_figure(max(6.5, min(15.0, 3.4 + 0.95 * n_cols)), 1.7 + 0.45 * n_rows)
     ax = fig.add_subplot()
-    sns.heatmap(
-        weights, ax=ax, cmap="RdBu_r", vmin=-1, vmax=1, annot=n_rows * n_cols <= 300, fmt="+.2f",
-        annot_kws={"fontsize": 8.5}, linewidths=1.0, linecolor="white",
-        xticklabels=[_wrap(c, 13) for c in columns], yticklabels=components,
-        cbar_kws={"label": "loading", "shrink": 0.85},
+    mesh = _heatmap(
+        ax, weights, cmap="RdBu_r", vmin=-1, vmax=1,
+        annot=[[f"{v:+.2f}" for v in row] for row in weights] if n_rows * n_cols <= 300 else None,
+        xlabels=[_wrap(c, 13) for c in columns], ylabels=components,
     )
-    ax.tick_params(axis="both", length=0)
-    ax.tick_params(axis="x", labelrotation=30 if n_cols > 6 else 0)
-    if n_cols > 6:
-        for label in ax.get_xticklabels():
-            label.set_horizontalalignment("right")
-    ax.tick_params(axis="y", labelrotation=0)
+    _rotate_xticklabels(ax, 30 if n_cols > 6 else 0)
     ax.set_title("PCA loadings: what each component stands for")
+    cax, room = _colorbar(fig, mesh, "loading")
+    _fit(fig, [[ax]], right=room)
+    _place_colorbar(fig, cax, ax, 0.85)
     return fig
 
 
@@ -1341,9 +1691,9 @@ def plot_distributions(summary: dict) -> Figure | None:
     level colours) shows how the levels differ. A long right tail is cut off at the 99.5th
     percentile, and the panel says so.
     """
-    import seaborn as sns
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
+
     data = _sample_matrix(summary)
     if data is None:
         return None
@@ -1385,10 +1735,11 @@ def plot_distributions(summary: dict) -> Figure | None:
                     elif part.size:
                         ax.hist(part, bins=bins, histtype="step", color=palette[level], linewidth=1.5)
             else:
-                sns.histplot(
-                    shown, ax=ax, kde=smooth, bins=bins, color=_NEUTRAL, edgecolor="white",
-                    linewidth=0.5, alpha=0.75, line_kws={"linewidth": 1.6},
-                )
+                ax.hist(shown, bins=bins, color=_NEUTRAL, edgecolor="white", linewidth=0.5, alpha=0.75)
+                if smooth:
+                    width = float(bins[1] - bins[0]) if len(bins) > 1 else 1.0
+                    grid = np.linspace(bins[0], bins[-1], 200)
+                    ax.plot(grid, kernel_density(shown, grid) * shown.size * width, color=_NEUTRAL, linewidth=1.6)
             if cap is not None:
                 hidden = int(values.size - shown.size)
                 ax.text(0.98, 0.96, f"{hidden:,} above {cap:,.4g} not shown\n(max {values.max():,.4g})",
@@ -1400,22 +1751,21 @@ def plot_distributions(summary: dict) -> Figure | None:
         ax.set_xlabel("")
         ax.set_ylabel("customers" if index % n_cols == 0 else "")
         ax.yaxis.set_major_formatter(_count_formatter())
+    legend = 0.0
     if split:
         column, levels, _values = split
         handles = [Patch(facecolor="#cfd6df", edgecolor="none")]
         handles += [Line2D([], [], color=palette[level], linewidth=2.2) for level in levels]
-        fig.legend(handles, ["all customers"] + [_short(level, 24) for level in levels],
-                   loc="outside upper left", ncols=len(levels) + 1,
-                   title=f"bars: all customers; curves: split by {_short(column, 40)}", alignment="left",
-                   handlelength=1.6)
+        legend = _edge_legend(fig, handles, ["all customers"] + [_short(level, 24) for level in levels], "top",
+                              ncols=len(levels) + 1, alignment="left", handlelength=1.6,
+                              title=f"bars: all customers; curves: split by {_short(column, 40)}")
+    _fit(fig, axes.reshape(n_rows, n_cols), top=legend)
     return fig
 
 
 @_styled
 def plot_correlation(summary: dict) -> Figure | None:
     """Pearson correlation between the sample's numeric columns (lower triangle)."""
-    import seaborn as sns
-
     data = _sample_matrix(summary)
     if data is None or len(data[0]) < 2:
         return None
@@ -1436,18 +1786,16 @@ def plot_correlation(summary: dict) -> Figure | None:
     fig = _new_figure(side + 1.2, side)
     ax = fig.add_subplot()
     labels = [_short(c, 28) + (" (log)" if flag else "") for c, flag in zip(columns, on_log)]
-    sns.heatmap(
-        corr, mask=mask, ax=ax, cmap="RdBu_r", vmin=-1, vmax=1,
-        annot=n <= 14, fmt=".2f", annot_kws={"fontsize": 8},
-        linewidths=1.0, linecolor="white", xticklabels=labels, yticklabels=labels,
-        cbar_kws={"label": "Pearson correlation", "shrink": 0.8},
+    mesh = _heatmap(
+        ax, corr, mask=mask, cmap="RdBu_r", vmin=-1, vmax=1, fontsize=8,
+        annot=[[f"{v:.2f}" for v in row] for row in corr] if n <= 14 else None,
+        xlabels=labels, ylabels=labels,
     )
-    ax.tick_params(axis="both", length=0)
-    ax.tick_params(axis="x", labelrotation=35)
-    for label in ax.get_xticklabels():
-        label.set_horizontalalignment("right")
-    ax.tick_params(axis="y", labelrotation=0)
+    _rotate_xticklabels(ax, 35)
     ax.set_title("Correlation between numeric columns")
+    cax, room = _colorbar(fig, mesh, "Pearson correlation")
+    _fit(fig, [[ax]], right=room)
+    _place_colorbar(fig, cax, ax, 0.8)
     return fig
 
 
@@ -1473,7 +1821,9 @@ def plot_pairs(summary: dict) -> Figure | None:
     n = len(columns)
     panel = 2.05 if n >= 4 else 2.6
     fig = _new_figure(panel * n + 0.5, panel * n + (0.9 if n <= 2 else 0.3))
-    axes = fig.subplots(n, n, squeeze=False)
+    # Only the lower triangle and the diagonal are drawn: no axes for the upper triangle.
+    cells = fig.add_gridspec(n, n)
+    axes = [[fig.add_subplot(cells[i, j]) if j <= i else None for j in range(n)] for i in range(n)]
     logged = log_scale_columns(summary)
     log_axes = [_log_axis(matrix[:, j], columns[j] in logged) for j in range(n)]
     limits = []
@@ -1488,12 +1838,14 @@ def plot_pairs(summary: dict) -> Figure | None:
     plain_limits = [tuple(np.expm1(lim)) if log_axes[j] else lim for j, lim in enumerate(limits)]
     draw_order = sorted(order, key=lambda i: i >= 0)  # noise underneath
     dot = 14 if len(ids) <= 400 else 8 if len(ids) <= 800 else 5
+    # Scatter plots: one collection per panel, points sorted so that segments are stacked in
+    # draw order (as one call per segment would), coloured point by point.
+    rank = {segment_id: r for r, segment_id in enumerate(draw_order)}
+    stacking = np.argsort(np.array([rank[int(i)] for i in ids]), kind="stable")
+    point_colors = [colors[int(i)] for i in ids[stacking]]
     for i in range(n):
-        for j in range(n):
-            ax = axes[i, j]
-            if j > i:
-                ax.set_visible(False)
-                continue
+        for j in range(i + 1):
+            ax = axes[i][j]
             if i == j:
                 grid = np.linspace(*limits[j], 160)
                 x_grid = np.expm1(grid) if log_axes[j] else grid
@@ -1513,10 +1865,8 @@ def plot_pairs(summary: dict) -> Figure | None:
                 ax.set_yticks([])
                 ax.spines["left"].set_visible(False)
             else:
-                for segment_id in draw_order:
-                    mask = ids == segment_id
-                    ax.scatter(matrix[mask, j], matrix[mask, i], s=dot, linewidths=0, alpha=0.65,
-                               color=colors[segment_id])
+                ax.scatter(matrix[stacking, j], matrix[stacking, i], s=dot, linewidths=0, alpha=0.65,
+                           c=point_colors)
                 if log_axes[i]:
                     _set_log_axis(ax, "y")
                 ax.set_ylim(*plain_limits[i])
@@ -1538,10 +1888,12 @@ def plot_pairs(summary: dict) -> Figure | None:
 
     handles = [Line2D([], [], marker="o", linestyle="", markersize=7, color=colors[i]) for i in order]
     labels = [_label_for(i, names, 30) for i in order]
+    legend = 0.0
     if n <= 2:
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(order), 3), title="segment")
-    else:
+        legend = _edge_legend(fig, handles, labels, "bottom", ncols=min(len(order), 3), title="segment")
+    else:  # in the empty upper triangle
         fig.legend(handles, labels, loc="upper right", title="segment", borderaxespad=1.0)
+    _fit(fig, axes, bottom=legend, hgap=-_GAP / 2, wgap=-_GAP / 2)
     return fig
 
 
@@ -1631,6 +1983,7 @@ def plot_rfm_sizes(summary: dict) -> Figure | None:
     ax.grid(axis="x")
     ax.set_axisbelow(True)
     ax.set_title("RFM segments: customers in each")
+    _fit(fig, [[ax]])
     return fig
 
 
@@ -1642,7 +1995,6 @@ def plot_rfm_crosswalk(summary: dict) -> Figure | None:
     that count as a share of the RFM segment (the row), so that small RFM segments read as
     clearly as large ones. A strip above the columns carries each cluster's colour.
     """
-    import seaborn as sns
     from matplotlib.ticker import PercentFormatter
 
     data = rfm_crosswalk(summary)
@@ -1659,29 +2011,29 @@ def plot_rfm_crosswalk(summary: dict) -> Figure | None:
          for i in range(n_rows)], dtype=object)
     width = max(7.0, min(14.0, 4.4 + 1.45 * n_cols))
     fig = _new_figure(width, 1.9 + 0.5 * n_rows)
-    # A colour strip over the columns (0.12 in), a colour bar of 0.22 in.
-    grid = fig.add_gridspec(2, 2, height_ratios=[0.12, 0.5 * n_rows], width_ratios=[width - 3.0, 0.22])
-    strip, ax, cbar = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
-    fig.add_subplot(grid[0, 1]).set_visible(False)
-    sns.heatmap(
-        shares, ax=ax, cbar_ax=cbar, cmap="Blues", vmin=0, vmax=1, annot=annotations, fmt="",
-        annot_kws={"fontsize": 8.5 if n_cols <= 8 else 7.5}, linewidths=1.0, linecolor="white",
-        xticklabels=[_wrap(_label_for(c, names, 40), 16, 3) for c in clusters],
-        yticklabels=[f"{_short(name, 26)}  ({int(total):,})" for name, total in zip(rows, totals[:, 0])],
-        cbar_kws={"label": "share of the RFM segment"},
+    fig_w, fig_h = fig.get_size_inches()
+    ax = fig.add_subplot()
+    mesh = _heatmap(
+        ax, shares, cmap="Blues", vmin=0, vmax=1, annot=annotations, fontsize=8.5 if n_cols <= 8 else 7.5,
+        xlabels=[_wrap(_label_for(c, names, 40), 16, 3) for c in clusters],
+        ylabels=[f"{_short(name, 26)}  ({int(total):,})" for name, total in zip(rows, totals[:, 0])],
     )
-    cbar.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.tick_params(axis="both", length=0)
-    ax.tick_params(axis="y", labelrotation=0)
-    ax.tick_params(axis="x", labelrotation=0)
     ax.set_xlabel("cluster (segment)")
     ax.set_ylabel("RFM segment (customers)")
+    cax, room = _colorbar(fig, mesh, "share of the RFM segment", formatter=PercentFormatter(1.0, decimals=0))
+    # A strip of the clusters' colours over the columns (0.12 in), under the title.
+    title = fig.suptitle("Crosswalk: where each RFM segment's customers fall among the clusters",
+                         x=_EDGE / fig_w, y=1 - _EDGE / fig_h, ha="left", va="top", fontsize=10.5,
+                         fontweight="bold")
+    strip_height, strip_gap = 0.12, 0.04
+    _fit(fig, [[ax]], right=room, top=_artist_size(fig, title)[1] + _GAP + strip_height + strip_gap)
+    _place_colorbar(fig, cax, ax)
+    box = ax.get_position()
+    strip = fig.add_axes((box.x0, box.y1 + strip_gap / fig_h, box.width, strip_height / fig_h))
     strip.imshow(np.arange(n_cols)[None, :], aspect="auto", extent=(0, n_cols, 0, 1),
                  cmap=_listed([colors[c] for c in clusters]), vmin=-0.5, vmax=n_cols - 0.5)
     strip.set_xlim(0, n_cols)
     strip.set_axis_off()
-    fig.suptitle("Crosswalk: where each RFM segment's customers fall among the clusters",
-                 x=0.01, ha="left", fontsize=10.5, fontweight="bold")
     return fig
 
 
