@@ -531,7 +531,7 @@ def lines_query(
     invoice = _code_expr("invoice_text") if c.invoice else "CAST(NULL AS VARCHAR)"
     product = _code_expr("product_text") if c.product else "CAST(NULL AS VARCHAR)"
     attributes = "".join(
-        f",\n    NULLIF(TRIM(CAST({_ident(a)} AS VARCHAR)), '') AS attr_{i}"
+        f",\n    NULLIF({_trimmed(a)}, '') AS attr_{i}"
         for i, a in enumerate(c.attributes)
     )
     codes = ", ".join(f"'{code}'" for code in NON_PRODUCT_CODES)
