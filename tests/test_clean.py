@@ -17,7 +17,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.clean import _plausible_range, apply_cleaning, clean_customers
+from custseg.clean import (
+    NUMERIC_SAMPLE,
+    NUMERIC_SHARE,
+    _numeric_reading,
+    _plausible_range,
+    apply_cleaning,
+    clean_customers,
+    parse_numbers,
+)
 from custseg.errors import InputError
 from custseg.settings import Settings
 
@@ -354,3 +362,138 @@ def test_date_columns_are_left_out_with_a_reason():
     roles = clean_customers(frame, Settings()).roles
     assert roles.excluded["signup"].startswith("dates")
     assert roles.features == ["spend"]
+
+
+# --------------------------------------------------------------------------- numeric reading on a sample
+
+def _reference_numeric_reading(column: pd.Series):
+    """The reading before sampling: every column parsed whole, then again with commas."""
+    values, bad = parse_numbers(column)
+    present = (~np.isnan(values)).sum() + bad.sum()
+    if present == 0:
+        return None
+    if (~np.isnan(values)).sum() >= NUMERIC_SHARE * present:
+        return values, bad, False
+    if pd.api.types.is_numeric_dtype(column):
+        return None
+    values, bad = parse_numbers(column, decimal_comma=True)
+    if (~np.isnan(values)).sum() >= NUMERIC_SHARE * present:
+        return values, bad, True
+    return None
+
+
+def _assert_same_reading(column: pd.Series) -> None:
+    got, expected = _numeric_reading(column), _reference_numeric_reading(column)
+    assert (got is None) == (expected is None), column.name
+    if got is not None:
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])
+        assert got[2] == expected[2], column.name
+
+
+@pytest.fixture
+def parsed_lengths(monkeypatch):
+    """Lengths of the columns `parse_numbers` is called on."""
+    import custseg.clean as clean
+
+    lengths = []
+
+    def recording(column, decimal_comma=False):
+        lengths.append(len(column))
+        return parse_numbers(column, decimal_comma)
+
+    monkeypatch.setattr(clean, "parse_numbers", recording)
+    return lengths
+
+
+def _long(values: list[str], n: int = 50_000) -> pd.Series:
+    return pd.Series([values[i % len(values)] for i in range(n)], dtype=str, name="x")
+
+
+def test_a_long_text_column_is_judged_on_a_sample(parsed_lengths):
+    column = _long(["Female", "Male", "", "Female", "Male "])
+    assert _numeric_reading(column) is None
+    assert max(parsed_lengths) <= NUMERIC_SAMPLE
+    assert _reference_numeric_reading(column) is None
+
+
+@pytest.mark.parametrize("values, passes", [
+    (["3,5", "4,25", "1.234,5", "", "10"], 1),               # decimal commas: the point reading is skipped
+    (["1.234.567", "2.500", "12"], 2),                       # thousands points without a comma
+    (["3.5", "-2", "1e3", " 7 ", ""], 1),                    # plain numbers: one pass, as before
+    (["3.5"] * 19 + ["n/a"], 1),                             # 95 % numbers: numeric, the rest unparseable
+    (["85123A", "71053", "84406B", "22752", "21730"], 2),    # 60 % numbers: both readings parsed, then text
+    (["1"] * 9 + ["x"] * 9 + [""] * 2, 2),                   # half numbers
+])
+def test_a_reading_that_fits_the_sample_is_decided_on_the_whole_column(values, passes, parsed_lengths):
+    column = _long(values)
+    _assert_same_reading(column)
+    # full passes of the reading under test (the reference's are not recorded)
+    assert sum(length == len(column) for length in parsed_lengths) == passes
+
+
+def test_a_mostly_blank_long_column_is_parsed_whole(parsed_lengths):
+    column = _long([""] * 99 + ["5"])
+    _assert_same_reading(column)
+    assert len(column) in parsed_lengths
+
+
+@pytest.mark.parametrize("name", ["mall_customers.csv", "wholesale_customers.csv", "online_retail.csv.gz"])
+def test_readings_of_real_columns_are_unchanged(name, shared_data, monkeypatch):
+    import custseg.clean as clean
+
+    table = pd.read_csv(shared_data / name, dtype=str, keep_default_na=False)
+    inferred = pd.read_csv(shared_data / name).head(20_000)
+    if len(table) < 10 * NUMERIC_SAMPLE:
+        # small files: judge them on a 50-row sample, so that the sample path is what runs
+        monkeypatch.setattr(clean, "NUMERIC_SAMPLE", 50)
+        monkeypatch.setattr(clean, "MIN_SAMPLE_VALUES", 10)
+    for frame in (table, inferred):
+        for column in frame.columns:
+            _assert_same_reading(frame[column])
+
+
+@pytest.mark.parametrize("name", ["mall_customers.csv", "wholesale_customers.csv"])
+def test_cleaning_real_tables_on_a_sample_changes_nothing(name, shared_data, monkeypatch):
+    import custseg.clean as clean
+
+    table = pd.read_csv(shared_data / name, dtype=str, keep_default_na=False)
+    whole = clean_customers(table, Settings())
+    monkeypatch.setattr(clean, "NUMERIC_SAMPLE", 50)
+    monkeypatch.setattr(clean, "MIN_SAMPLE_VALUES", 10)
+    sampled = clean_customers(table, Settings())
+    assert sampled.roles == whole.roles
+    assert sampled.ledger.to_dict() == whole.ledger.to_dict()
+    assert sampled.params.to_dict() == whole.params.to_dict()
+    pd.testing.assert_frame_equal(sampled.data, whole.data)
+
+
+def test_duplicate_ids_are_still_found_when_ids_are_not_unique():
+    table = pd.DataFrame({"CustomerID": ["a", "b", "a", "", "", "c"], "Spend": ["1", "7", "3", "9", "5", "2"]})
+    result = clean_customers(table, Settings())
+    assert result.ledger.rows_dropped == {"missing id": 2, "duplicate id": 1}
+    assert result.ids.tolist() == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("ids, repeated", [
+    (["a", "b", None, None, "c"], [False] * 5),        # missing ids never repeat an id
+    (["a", "b", None, "a", "ä", "a "], [False, False, False, True, False, False]),
+    ([f"C{i}" for i in range(2000)] + ["C7"], [False] * 2000 + [True]),
+])
+def test_duplicated_ids_equal_pandas(ids, repeated, monkeypatch):
+    import custseg.clean as clean
+
+    monkeypatch.setattr(clean, "_HASH_CHUNK", 3)              # hashes from many blocks
+    series = pd.Series(ids, dtype=object)
+    present = series.notna().to_numpy()
+    expected = series.duplicated(keep="first").to_numpy() & present
+    assert clean._duplicated(series, present).tolist() == expected.tolist() == repeated
+
+
+def test_a_hash_collision_falls_back_to_the_exact_search(monkeypatch):
+    import custseg.clean as clean
+
+    monkeypatch.setattr(clean.pd.util, "hash_array", lambda values, categorize: np.zeros(len(values), dtype="uint64"))
+    series = pd.Series(["a", "b", "c"], dtype=object)
+    assert not clean._distinct_text(series.to_numpy())
+    assert clean._duplicated(series, np.ones(3, dtype=bool)).tolist() == [False, False, False]
