@@ -8,8 +8,10 @@ customers. Column names and category values can be hostile HTML.
 
 from __future__ import annotations
 
+import base64
 import copy
 import html
+import io
 import json
 import re
 import subprocess
@@ -658,6 +660,7 @@ def test_a_very_wide_summary_stays_small_and_says_what_it_left_out():
     profile = re.search(r'data-test="profile">(.*?)</table>', card, re.S).group(1)
     assert profile.count("<tr") - 1 == report.MAX_PROFILE_ROWS
     assert "The 30 of 60 numeric columns furthest from the average" in card
+    _assert_nothing_runs_off_the_figures(text)
 
 
 def test_figures_do_not_grow_with_the_width_of_the_data():
@@ -1048,3 +1051,43 @@ def test_fit_sampling_is_explained():
     notes = _sampling_notes({"fit": {"used": True, "sample_size": 1_000_000, "threshold": 1_000_000}})
     assert len(notes) == 1 and "fitted on a sample of 1,000,000 customers" in notes[0]
     assert _sampling_notes({"fit": {"used": False, "sample_size": 10, "threshold": 1_000_000}}) == []
+
+
+# --------------------------------------------------------------------------- issue 5: speed
+
+
+def _figure_pngs(text: str) -> dict[str, bytes]:
+    """{figure key: PNG bytes} of the figures embedded in a rendered report."""
+    found = re.findall(r'<img src="data:image/png;base64,([^"]+)"[^>]*data-test="figure-([a-z_]+)"', text)
+    return {key: base64.b64decode(data) for data, key in found}
+
+
+def _assert_nothing_runs_off_the_figures(text: str, border: int = 3) -> None:
+    """The outer pixels of every figure are white: no label, title or legend is cut off at an edge.
+
+    The figures are laid out by hand (`plots._fit`, from the measured size of their text),
+    leaving 6 px at each edge.
+    """
+    from PIL import Image
+
+    pngs = _figure_pngs(text)
+    assert pngs
+    for key, png in pngs.items():
+        pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+        edges = (pixels[:border], pixels[-border:], pixels[:, :border], pixels[:, -border:])
+        assert all((edge == 255).all() for edge in edges), f"{key} runs off its edge"
+
+
+def test_no_figure_runs_off_its_edges(rendered, tx_rendered):
+    # (hostile names, the transaction figures; the very wide summary is checked in its own test)
+    _assert_nothing_runs_off_the_figures(rendered)
+    _assert_nothing_runs_off_the_figures(tx_rendered)
+
+
+def test_figures_are_opaque_rgb_pngs_without_metadata(rendered):
+    from PIL import Image
+
+    for key, png in _figure_pngs(rendered).items():
+        image = Image.open(io.BytesIO(png))
+        assert image.mode == "RGB", key
+        assert not image.text, key  # no software or date that would change between runs

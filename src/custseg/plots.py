@@ -157,6 +157,13 @@ _RC = {
     "axes.titlesize": 10.5,
     "axes.titleweight": "bold",
     "axes.titlelocation": "left",
+    # Titles sit at a fixed height above their axes (`_fit` leaves room for them): left to
+    # itself, Matplotlib measures every titled axes' y tick labels at each draw, in case an
+    # offset text ("1e6") stands in the way. Axes here never show one: tick labels carry
+    # whole numbers (no offset, no scientific notation short of a billion).
+    "axes.titley": 1.0,
+    "axes.formatter.useoffset": False,
+    "axes.formatter.limits": (-6, 9),
     "axes.labelsize": 9.5,
     "axes.labelcolor": _TEXT,
     "axes.edgecolor": "#9a9a9a",
@@ -234,19 +241,20 @@ def _inches(fig, box) -> tuple[float, float]:
 
 
 def _text_size(text: str, fontsize: float, rotation: float = 0.0) -> tuple[float, float]:
-    """(width, height) in inches of ``text`` (one or more lines) at ``fontsize`` points, rotated.
+    """(width, height) in inches of ``text`` at ``fontsize`` points, rotated by ``rotation`` degrees.
 
-    As Matplotlib lays text out: lines ``linespacing`` apart, each at least as tall as "lp".
+    Sizes are measured once and shared by all figures: a line from the font's metrics (as
+    tall as the font's ascent and descent, or its glyphs if taller), a text of several
+    lines as Matplotlib lays it out.
     """
     if not text:
         return 0.0, 0.0
     import matplotlib
 
-    lines = str(text).split("\n")
     family = tuple(matplotlib.rcParams["font.family"])
-    width = max(_line_size(line, float(fontsize), family)[0] for line in lines)
-    lp_height, lp_descent = _line_size("lp", float(fontsize), family)[1:]
-    height = lp_height + (len(lines) - 1) * (lp_height - lp_descent) * 1.2
+    if "\n" in str(text):
+        return _block_size(str(text), float(fontsize), float(rotation), family)
+    width, height = _line_size(str(text), float(fontsize), family)
     if rotation:
         angle = math.radians(rotation)
         width, height = (abs(width * math.cos(angle)) + abs(height * math.sin(angle)),
@@ -255,22 +263,54 @@ def _text_size(text: str, fontsize: float, rotation: float = 0.0) -> tuple[float
 
 
 @functools.lru_cache(maxsize=4096)
-def _line_size(line: str, fontsize: float, family: tuple) -> tuple[float, float, float]:
-    """(width, height, descent) in inches of one line of text (a shared, cached measurement)."""
+def _line_size(line: str, fontsize: float, family: tuple) -> tuple[float, float]:
     from matplotlib.font_manager import FontProperties
 
-    if not line:
-        return 0.0, 0.0, 0.0
-    width, height, descent = _measuring_renderer().get_text_width_height_descent(
+    renderer = _measuring_figure().canvas.get_renderer()
+    width, height, descent = renderer.get_text_width_height_descent(
         line, FontProperties(family=list(family), size=fontsize), ismath=False)
-    return width / _DPI, height / _DPI, descent / _DPI
+    ascent, descent = (height - descent) / _DPI, descent / _DPI
+    min_ascent, min_descent = _font_extent(fontsize, family)
+    return width / _DPI, max(ascent, min_ascent) + max(descent, min_descent)
+
+
+@functools.lru_cache(maxsize=64)
+def _font_extent(fontsize: float, family: tuple) -> tuple[float, float]:
+    """(ascent, descent) in inches that Matplotlib gives a line of text at least.
+
+    The font's typographic ascent and descent where it has them (as Matplotlib 3.10+
+    uses), else those of a line of "x" measured whole.
+    """
+    from matplotlib.font_manager import FontProperties, findfont, get_font
+
+    try:
+        font = get_font(findfont(FontProperties(family=list(family), size=fontsize)))
+        table = font.get_sfnt_table("OS/2")
+        scale = fontsize / 72 / font.get_sfnt_table("head")["unitsPerEm"]
+        return table["sTypoAscender"] * scale, -table["sTypoDescender"] * scale
+    except Exception:  # noqa: BLE001 - no such table: measure instead
+        return _block_size("x", fontsize, 0.0, family)[1], 0.0
+
+
+@functools.lru_cache(maxsize=1024)
+def _block_size(text: str, fontsize: float, rotation: float, family: tuple) -> tuple[float, float]:
+    from matplotlib.text import Text
+
+    fig = _measuring_figure()
+    artist = Text(0, 0, text, fontsize=fontsize, rotation=rotation, family=list(family))
+    artist.set_figure(fig)
+    box = artist.get_window_extent(fig.canvas.get_renderer())
+    return box.width / _DPI, box.height / _DPI
 
 
 @functools.lru_cache(maxsize=1)
-def _measuring_renderer():
-    from matplotlib.backends.backend_agg import RendererAgg
+def _measuring_figure():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    return RendererAgg(8, 8, _DPI)
+    fig = Figure(figsize=(1, 1), dpi=_DPI)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def _artist_size(fig, artist) -> tuple[float, float]:
@@ -369,20 +409,27 @@ def _needs(ax) -> dict:
                            "spill_top", "spill_bottom"), 0.0)
     if not ax.get_visible():
         return needs
-    titles = [ax.title, ax._left_title, ax._right_title]
-    title_height = max(_artist_size(fig, t)[1] for t in titles)
-    if title_height:
-        needs["top"] = title_height + float(matplotlib.rcParams["axes.titlepad"]) / 72
+    box = ax.get_position()
+    width, height = box.width * fig.get_figwidth(), box.height * fig.get_figheight()
+    # titles: over the axes, from its left edge, centred, or to its right edge
+    for title, side in ((ax._left_title, "spill_right"), (ax.title, None), (ax._right_title, "spill_left")):
+        title_width, title_height = _artist_size(fig, title)
+        if title_height:
+            needs["top"] = max(needs["top"], title_height + float(matplotlib.rcParams["axes.titlepad"]) / 72)
+            beyond = title_width - width
+            for key in ([side] if side else ["spill_left", "spill_right"]):
+                needs[key] = max(needs[key], beyond if side else beyond / 2)
     if not ax.axison:
         return needs
     labelpad = float(matplotlib.rcParams["axes.labelpad"]) / 72
     # x axis, below (or above: colour bars and the like never put labels there here)
     x_labels = _tick_labels(ax.xaxis)
     x_room = _tick_room(ax.xaxis, x_labels)
-    x_label = _artist_size(fig, ax.xaxis.label)[1]
+    label_width, x_label = _artist_size(fig, ax.xaxis.label)
     needs["bottom"] = x_room + (labelpad + x_label if x_label else 0.0)
+    for key in ("spill_left", "spill_right"):  # an axis label wider than the axes, centred
+        needs[key] = max(needs[key], (label_width - width) / 2)
     if x_labels:
-        width = ax.get_position().width * fig.get_figwidth()
         align = _label_alignment(ax.xaxis)
         for offset, w, _h, _text in x_labels:
             start = offset - (w if align == "right" else w / 2 if align == "center" else 0.0)
@@ -391,12 +438,13 @@ def _needs(ax) -> dict:
     # y axis, left or right
     y_labels = _tick_labels(ax.yaxis)
     y_room = _tick_room(ax.yaxis, y_labels)
-    y_label = _artist_size(fig, ax.yaxis.label)[0]
+    y_label, label_height = _artist_size(fig, ax.yaxis.label)
     side = "right" if ax.yaxis.get_label_position() == "right" or ax.yaxis.get_tick_params().get(
         "labelright") else "left"
     needs[side] = y_room + (labelpad + y_label if y_label else 0.0)
+    for key in ("spill_top", "spill_bottom"):  # an axis label taller than the axes, centred
+        needs[key] = max(needs[key], (label_height - height) / 2)
     if y_labels:
-        height = ax.get_position().height * fig.get_figheight()
         for offset, _w, h, _text in y_labels:
             needs["spill_bottom"] = max(needs["spill_bottom"], h / 2 - offset)
             needs["spill_top"] = max(needs["spill_top"], offset + h / 2 - height)
@@ -415,7 +463,10 @@ def _fit(fig, grid, *, left: float = 0.0, right: float = 0.0, top: float = 0.0, 
     grid = [list(row) for row in grid]
     n_rows, n_cols = len(grid), len(grid[0])
     fig_w, fig_h = fig.get_size_inches()
-    for _pass in range(2):  # the second pass sees the sizes (tick counts, label spill) of the first
+    placed = None
+    # What axes need depends a little on their size (number of ticks, how far a long label
+    # spills past them): place, measure again, until the layout moves less than half a pixel.
+    for _pass in range(4):
         rows = [[_needs(ax) if ax is not None else None for ax in row] for row in grid]
         columns = [[rows[r][c] for r in range(n_rows)] for c in range(n_cols)]
 
@@ -432,6 +483,10 @@ def _fit(fig, grid, *, left: float = 0.0, right: float = 0.0, top: float = 0.0, 
                     for r in range(1, n_rows)] + [0.0]
         col_w = max(fig_w - margin_left - margin_right - sum(col_gaps), 0.2 * fig_w) / n_cols
         row_h = max(fig_h - margin_top - margin_bottom - sum(row_gaps), 0.2 * fig_h) / n_rows
+        layout = np.array([margin_left, margin_right, margin_top, margin_bottom, *col_gaps, *row_gaps])
+        if placed is not None and np.abs(layout - placed).max() < 0.5 / fig.dpi:
+            return
+        placed = layout
         y = fig_h - margin_top
         for r in range(n_rows):
             y -= row_h
