@@ -13,6 +13,7 @@ import copy
 import html
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -1091,3 +1092,68 @@ def test_figures_are_opaque_rgb_pngs_without_metadata(rendered):
         image = Image.open(io.BytesIO(png))
         assert image.mode == "RGB", key
         assert not image.text, key  # no software or date that would change between runs
+
+
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork") or sys.platform != "linux",
+                                reason="figures are shared with a forked helper on Linux only")
+
+
+@pytest.fixture(scope="module")
+def drawn_alone(summary):
+    """The figures of `summary`, all drawn in this process."""
+    before = report.FIGURE_PROCESSES
+    report.FIGURE_PROCESSES = 1
+    try:
+        return report.render_figures(summary)
+    finally:
+        report.FIGURE_PROCESSES = before
+
+
+@needs_fork
+def test_figures_drawn_with_a_helper_process_are_the_same_bytes(summary, drawn_alone, monkeypatch):
+    monkeypatch.setattr(report, "FIGURE_PROCESSES", 2)
+    monkeypatch.setattr(report, "_helper_allowed", lambda: True)
+    forks = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    assert report.render_figures(summary) == drawn_alone
+    assert len(forks) == 1
+    with pytest.raises(ChildProcessError):  # the helper has been waited for
+        os.waitpid(forks[0], os.WNOHANG)
+
+
+@needs_fork
+@pytest.mark.parametrize("failure", ["crash", "hang", "no fork"])
+def test_a_failing_helper_process_changes_nothing(summary, drawn_alone, monkeypatch, failure):
+    """Whatever the helper does not deliver is drawn in the main process: same figures."""
+    import time
+
+    monkeypatch.setattr(report, "FIGURE_PROCESSES", 2)
+    monkeypatch.setattr(report, "_helper_allowed", lambda: True)
+    monkeypatch.setattr(report, "HELPER_GRACE", 0.2)
+    main = os.getpid()
+    draw = report._draw_one
+
+    def failing(function, summary):
+        if os.getpid() != main:  # in the helper
+            if failure == "crash":
+                os._exit(3)
+            time.sleep(600)
+        return draw(function, summary)
+
+    monkeypatch.setattr(report, "_draw_one", failing)
+    if failure == "no fork":
+        def no_fork():
+            raise OSError("fork refused")
+
+        monkeypatch.setattr(os, "fork", no_fork)
+    started = time.monotonic()
+    assert report.render_figures(summary) == drawn_alone
+    assert time.monotonic() - started < 60
+

@@ -113,11 +113,9 @@ def render_figures(summary: dict) -> dict:
 
     figures = {}
     with _young_garbage_only():
-        pngs = {}
-        for key, function in plots.FIGURES:
-            fig = function(summary)
-            pngs[key] = None if fig is None else plots.figure_to_png(fig)
-    for key, png in pngs.items():
+        pngs = _draw_figures(summary)
+    for key, _function in plots.FIGURES:
+        png = pngs[key]
         if png is None:
             figures[key] = None
             continue
@@ -129,6 +127,144 @@ def render_figures(summary: dict) -> dict:
             f'data-test="figure-{escape(key)}">'
         )
     return figures
+
+
+#: Processes that draw the report's figures: this one and, where `_helper_allowed`, one
+#: forked helper. Set it to 1 to draw every figure in this process.
+FIGURE_PROCESSES = 2
+
+#: Seconds the helper may still take once this process has drawn its share (or twice the
+#: time that share took, if longer) before it is given up on and its figures drawn here.
+HELPER_GRACE = 10.0
+
+
+def _draw_figures(summary: dict) -> dict:
+    """{figure key: PNG bytes, or None where the figure does not apply}, in `plots.FIGURES` order.
+
+    The figures are independent, each drawn from the summary alone, and they were most of
+    a small run's time; so, with a second CPU, a forked helper draws some of them
+    (`_draw_with_helper`). Who draws a figure does not change its bytes, and any figure
+    the helper does not deliver (it failed, or took far too long) is drawn here: the
+    result never depends on the helper.
+    """
+    from . import plots
+
+    keys = [key for key, _function in plots.FIGURES]
+    drawn: dict = {}
+    if FIGURE_PROCESSES > 1 and 1 < len(keys) < 256 and _helper_allowed():
+        drawn = _draw_with_helper(summary, len(keys))
+    functions = dict(plots.FIGURES)
+    for key in keys:
+        if key not in drawn:
+            drawn[key] = _draw_one(functions[key], summary)
+    return {key: drawn[key] for key in keys}
+
+
+def _draw_one(function, summary: dict) -> bytes | None:
+    from . import plots
+
+    fig = function(summary)
+    return None if fig is None else plots.figure_to_png(fig)
+
+
+def _helper_allowed() -> bool:
+    """Whether to fork a helper: on Linux, with a CPU to spare for it.
+
+    That is two CPUs or more for this process, and a load average (last minute) that
+    leaves one of them idle: on a machine already busy, the helper only competes with this
+    process (and the fork's copy-on-write costs about a tenth more CPU time in all).
+    """
+    import sys
+
+    if sys.platform != "linux" or not hasattr(os, "fork"):
+        return False
+    try:
+        cpus = len(os.sched_getaffinity(0))
+        return cpus >= 2 and os.getloadavg()[0] <= cpus - 1
+    except OSError:
+        return False
+
+
+def _take_figures(summary: dict, queue: int) -> dict:
+    """Draw the figures whose numbers come, one byte each, from the ``queue`` pipe, until it is empty."""
+    from . import plots
+
+    drawn = {}
+    while job := os.read(queue, 1):
+        key, function = plots.FIGURES[job[0]]
+        drawn[key] = _draw_one(function, summary)
+    return drawn
+
+
+def _draw_with_helper(summary: dict, n_figures: int) -> dict:
+    """Draw figures here and in a forked helper; return {key: PNG or None} of those drawn.
+
+    Both processes take figure numbers from one queue (a pipe; a one-byte read is atomic)
+    until it is empty, so the work shares itself out. The helper pickles its PNGs into a
+    second pipe and leaves with `os._exit` (no clean-up, no flushing of inherited buffers,
+    no return into the caller's code). It only draws with Matplotlib and writes to its
+    pipe; the one lock that drawing takes (Matplotlib's, shared by all figures) is held
+    here across the fork, so that no other thread of this process can hold it then. Its
+    reply is used only if complete; a helper still busy long after this process is done
+    is killed. Returns {} (all figures are then drawn here) when the fork itself fails.
+    """
+    import pickle
+    import select
+    import signal
+    import time
+    import warnings
+
+    from matplotlib.figure import Figure
+
+    queue_read, queue_write = os.pipe()
+    os.write(queue_write, bytes(range(n_figures)))
+    os.close(queue_write)  # the queue is at its end (EOF) once every number is taken
+    reply_read, reply_write = os.pipe()
+    try:
+        with getattr(Figure, "_render_lock", contextlib.nullcontext()), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # (3.12+: forking while threads run)
+            pid = os.fork()
+    except OSError:
+        for fd in (queue_read, reply_read, reply_write):
+            os.close(fd)
+        return {}
+    if pid == 0:  # the helper
+        status = 1
+        try:
+            os.close(reply_read)
+            payload = memoryview(pickle.dumps(_take_figures(summary, queue_read), protocol=5))
+            while payload:
+                payload = payload[os.write(reply_write, payload):]
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(reply_write)
+    chunks: list[bytes] = []
+    complete = False
+    status = None
+    try:
+        started = time.monotonic()
+        drawn = _take_figures(summary, queue_read)
+        deadline = time.monotonic() + max(HELPER_GRACE, 2 * (time.monotonic() - started))
+        while (left := deadline - time.monotonic()) > 0 and select.select([reply_read], [], [], left)[0]:
+            chunk = os.read(reply_read, 1 << 20)
+            if not chunk:
+                complete = True
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(queue_read)
+        os.close(reply_read)
+        if not complete:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):  # (already reaped if SIGCHLD is ignored)
+            status = os.waitpid(pid, 0)[1]
+    if complete and status in (0, None):
+        with contextlib.suppress(Exception):  # a garbled reply: those figures are drawn here
+            reply = pickle.loads(b"".join(chunks))
+            drawn.update({key: png for key, png in reply.items() if key not in drawn})
+    return drawn
 
 
 @contextlib.contextmanager
