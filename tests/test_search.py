@@ -429,3 +429,20 @@ def test_fitting_on_a_sample_keeps_the_answer(exact_result):
     assert result.chosen.k == 3
     assert adjusted_rand_score(exact.chosen.labels, result.chosen.labels) >= 0.95
     assert len(result.chosen.labels) == len(matrix)
+
+
+def test_micro_clusters_are_those_of_minibatch_kmeans_with_its_own_labels():
+    from sklearn.cluster import MiniBatchKMeans
+
+    from custseg.assign import nearest_centre
+    from custseg.search import _micro_clusters
+
+    matrix, _ = _blobs(2)
+    settings = Settings(ward_micro_clusters=40)
+    centres, weights, member_of = _micro_clusters(matrix, settings)
+    # compute_labels=False skips only the fit's own labels: the centres are unchanged
+    model = MiniBatchKMeans(n_clusters=40, batch_size=16384, n_init=1, random_state=settings.random_state).fit(matrix)
+    used = np.bincount(nearest_centre(matrix, model.cluster_centers_), minlength=40) > 0
+    np.testing.assert_array_equal(centres, model.cluster_centers_[used])
+    assert weights.sum() == len(matrix)
+    np.testing.assert_array_equal(member_of, nearest_centre(matrix, centres))

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 
 _CHUNK = 65536
+#: The k-d tree search is bounded just above ``radius`` (points beyond it are noise
+#: anyway); the exact ``distance > radius`` test is applied to what it finds.
+_BOUND_SLACK = 1e-6
 
 
 @dataclass
@@ -36,8 +39,13 @@ class Assigner:
             return self.labels[nearest]
         from scipy.spatial import cKDTree
 
-        distance, nearest = cKDTree(self.points).query(matrix, k=1)
-        out = self.labels[nearest].astype("int64")
+        # Each query is exact whatever the number of threads; the bound only stops the
+        # search early for customers with no reference point within the radius.
+        bound = np.inf if self.radius is None else self.radius * (1 + _BOUND_SLACK)
+        distance, nearest = cKDTree(self.points).query(matrix, k=1, distance_upper_bound=bound, workers=-1)
+        found = nearest < len(self.points)      # nothing within the bound: index len(points)
+        out = np.full(len(matrix), -1, dtype="int64")
+        out[found] = self.labels[nearest[found]]
         if self.radius is not None:
             out[distance > self.radius] = -1
         return out

@@ -247,9 +247,10 @@ def _micro_clusters(matrix: np.ndarray, settings: Settings) -> tuple[np.ndarray,
 
     # batch_size=16384: the default draws every mini-batch over all rows (very slow at
     # millions). The centres come from a sample; the weights count every customer.
+    # compute_labels=False: the labels of every customer are computed below anyway.
     model = MiniBatchKMeans(
         n_clusters=settings.ward_micro_clusters, batch_size=16384, n_init=1,
-        random_state=settings.random_state,
+        random_state=settings.random_state, compute_labels=False,
     ).fit(fit_rows(matrix, settings))
     centres = model.cluster_centers_
     labels = nearest_centre(matrix, centres)
