@@ -200,7 +200,7 @@ def environment() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     versions = {"python": platform.python_version()}
-    for package in ("numpy", "pandas", "scikit-learn", "scipy", "matplotlib", "seaborn", "kneed"):
+    for package in ("numpy", "pandas", "scikit-learn", "scipy", "matplotlib", "kneed"):
         try:
             versions[package] = version(package)
         except PackageNotFoundError:
