@@ -481,7 +481,7 @@ def _trimmed(name: str) -> str:
 
 def _starts_with_letter_digit(column: str, letter: str) -> str:
     return (
-        f"({column} IS NOT NULL AND SUBSTRING({column}, 1, 1) = '{letter}' "
+        f"({column} IS NOT NULL AND {column} LIKE '{letter}%' "
         f"AND SUBSTRING({column}, 2, 1) BETWEEN '0' AND '9')"
     )
 
@@ -981,12 +981,12 @@ def _typed_view(con, src: _Source, columns: TransactionColumns) -> tuple[str | N
             if _numeric_type(src.types[name]):
                 expr = f"CAST({col} AS DOUBLE)"
             else:
-                expr = f"CAST(NULLIF(TRIM(CAST({col} AS VARCHAR)), '') AS DOUBLE)"
+                expr = f"CAST(NULLIF({_trimmed(name)}, '') AS DOUBLE)"
         elif name == columns.date:
             if is_date:
                 expr = f"CAST({col} AS TIMESTAMP)"
             else:
-                text = f"NULLIF(TRIM(CAST({col} AS VARCHAR)), '')"
+                text = f"NULLIF({_trimmed(name)}, '')"
                 expr = (f"CAST({text} AS TIMESTAMP)" if fmt == "iso"
                         else f"STRPTIME({text}, {_sql_literal(fmt)})")
         else:
