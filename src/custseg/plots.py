@@ -723,16 +723,27 @@ def plot_segment_sizes(summary: dict) -> Figure | None:
     if not segments:
         return None
     colors = segment_colors(s["id"] for s in segments)
-    sizes = np.array([s.get("size") or 0 for s in segments], dtype=float)
-    y = np.arange(len(segments))
-    fig = _new_figure(8.0, 0.95 + 0.42 * len(segments))
+    return _size_bars(
+        labels=[s.get("name") or f"Segment {s['id']}" for s in segments],
+        sizes=[s.get("size") or 0 for s in segments],
+        shares=[s.get("share") for s in segments],
+        colors=[colors[int(s["id"])] for s in segments],
+        row_height=0.42, bar_height=0.68,
+    )
+
+
+def _size_bars(labels, sizes, shares, colors, *, row_height: float, bar_height: float,
+               title: str | None = None) -> Figure:
+    """Horizontal bars of customer counts, each labelled with its count and share."""
+    sizes = np.asarray(sizes, dtype=float)
+    y = np.arange(len(labels))
+    fig = _new_figure(8.0, 0.95 + row_height * len(labels))
     ax = fig.add_subplot()
-    ax.barh(y, sizes, color=[colors[int(s["id"])] for s in segments], height=0.68)
-    ax.set_yticks(y, labels=[_short(s.get("name") or f"Segment {s['id']}", 34) for s in segments])
+    ax.barh(y, sizes, color=colors, height=bar_height)
+    ax.set_yticks(y, labels=[_short(label, 34) for label in labels])
     ax.invert_yaxis()
     top = float(sizes.max()) if sizes.size and sizes.max() > 0 else 1.0
-    for i, segment in enumerate(segments):
-        share = segment.get("share")
+    for i, share in enumerate(shares):
         label = f"{int(sizes[i]):,}" + (f"  ({share:.1%})" if share is not None else "")
         ax.text(sizes[i] + top * 0.01, i, label, va="center", ha="left", fontsize=9, color=_TEXT)
     ax.set_xlim(0, top * 1.25)
@@ -742,6 +753,8 @@ def plot_segment_sizes(summary: dict) -> Figure | None:
     ax.spines["left"].set_visible(False)
     ax.grid(axis="x")
     ax.set_axisbelow(True)
+    if title:
+        ax.set_title(title)
     _fit(fig, [[ax]])
     return fig
 
@@ -2018,28 +2031,13 @@ def plot_rfm_sizes(summary: dict) -> Figure | None:
     if not names:
         return None
     colors = rfm_colors(names)
-    sizes = np.array([segments[n].get("size") or 0 for n in names], dtype=float)
-    y = np.arange(len(names))
-    fig = _new_figure(8.0, 0.95 + 0.36 * len(names))
-    ax = fig.add_subplot()
-    ax.barh(y, sizes, color=[colors[n] for n in names], height=0.7)
-    ax.set_yticks(y, labels=[_short(n, 34) for n in names])
-    ax.invert_yaxis()
-    top = float(sizes.max()) if sizes.size and sizes.max() > 0 else 1.0
-    for i, name in enumerate(names):
-        share = segments[name].get("share")
-        label = f"{int(sizes[i]):,}" + (f"  ({share:.1%})" if share is not None else "")
-        ax.text(sizes[i] + top * 0.01, i, label, va="center", ha="left", fontsize=9, color=_TEXT)
-    ax.set_xlim(0, top * 1.25)
-    ax.xaxis.set_major_formatter(_count_formatter())
-    ax.set_xlabel("customers")
-    ax.tick_params(axis="y", length=0)
-    ax.spines["left"].set_visible(False)
-    ax.grid(axis="x")
-    ax.set_axisbelow(True)
-    ax.set_title("RFM segments: customers in each")
-    _fit(fig, [[ax]])
-    return fig
+    return _size_bars(
+        labels=names,
+        sizes=[segments[n].get("size") or 0 for n in names],
+        shares=[segments[n].get("share") for n in names],
+        colors=[colors[n] for n in names],
+        row_height=0.36, bar_height=0.7, title="RFM segments: customers in each",
+    )
 
 
 @_styled
