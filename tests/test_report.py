@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from custseg import plots, report
+from custseg.stability import stability_word
 
 XSS_COLUMN = "<img src=x onerror=alert(1)>"
 XSS_VALUE = "<script>alert(1)</script>"
@@ -33,6 +34,8 @@ SECTION_IDS = (
 )
 #: Figures of a customer-table run (transaction runs add the RFM figures).
 ALL_FIGURES = [key for key, _ in plots.FIGURES if key not in plots.RFM_FIGURES]
+#: Segment stabilities of the fixture: highly stable, stable, unstable.
+STABILITY = {0: 0.93, 1: 0.78, 2: 0.52}
 FINDINGS = [
     "Young high spenders (37% of customers) spend 2.3 SD above average: protect them.",
     "60 customers (5%) fit no segment & need a look by hand.",
@@ -166,6 +169,9 @@ def make_summary(*, hostile: bool = True, seed: int = 0) -> dict:
             "top_features": tops[:3],
             "rules": RULES.get(segment_id),
             "actions": actions[segment_id],
+            "stability": STABILITY.get(segment_id),
+            "stability_label": stability_word(STABILITY.get(segment_id)),
+            "unstable": STABILITY.get(segment_id, 1.0) < 0.6,
         })
 
     candidates = []
@@ -346,6 +352,18 @@ def test_one_img_per_applicable_figure(rendered, summary):
     for key in ALL_FIGURES:
         assert f'data-test="figure-{key}"' in rendered
     assert rendered.count('src="data:image/png;base64,') == len(ALL_FIGURES)
+
+
+def test_cards_show_stability_and_flag_unstable_segments(rendered, summary):
+    cards = _cards(rendered)
+    for segment in summary["segments"]:
+        text = re.sub(r"<[^>]+>", "", cards[segment["id"]])
+        if segment["stability"] is None:        # noise, or not measured: nothing claimed
+            assert "Stability" not in text
+            continue
+        assert f"Stability {segment['stability']:.2f} ({stability_word(segment['stability'])})" in text
+        assert ('data-test="unstable"' in cards[segment["id"]]) == (segment["stability"] < 0.6)
+    assert rendered.count('data-test="unstable"') == 1
 
 
 def test_figures_that_do_not_apply_are_left_out():

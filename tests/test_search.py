@@ -264,10 +264,16 @@ def _cand(algorithm="kmeans", k=3, sil=0.5, ch=100.0, db=1.0, smallest=0.2, nois
     )
 
 
+def _pick(*args):
+    """`choose` as (chosen, reason, disagreements)."""
+    choice = choose(*args)
+    return choice.chosen, choice.reason, choice.disagreements
+
+
 def test_highest_silhouette_wins():
     a = _cand(k=3, sil=0.60, ch=200.0, db=0.5)
     b = _cand(k=4, sil=0.50, ch=100.0, db=0.9)
-    chosen, reason, disagreements = choose([b, a], {}, 1000)
+    chosen, reason, disagreements = _pick([b, a], {}, 1000)
     assert chosen is a
     assert reason.startswith("K-Means with 3 segments has the highest silhouette (0.600) of 2 candidates.")
     assert "A silhouette of 0.60 means reasonable structure" in reason
@@ -277,7 +283,7 @@ def test_highest_silhouette_wins():
 def test_near_tie_is_settled_by_ch_and_db():
     a = _cand("kmeans", 3, sil=0.600, ch=100.0, db=0.9)
     b = _cand("hierarchical", 4, sil=0.595, ch=200.0, db=0.5)
-    chosen, reason, disagreements = choose([a, b], {}, 1000)
+    chosen, reason, disagreements = _pick([a, b], {}, 1000)
     assert chosen is b
     assert reason.startswith("hierarchical (Ward) with 4 segments was chosen from 2 candidates")
     assert "silhouette of 0.5950, within 0.01 of the best (0.6000)" in reason
@@ -288,7 +294,7 @@ def test_near_tie_is_settled_by_ch_and_db():
 def test_beyond_the_tolerance_ch_and_db_do_not_matter():
     a = _cand("kmeans", 3, sil=0.600, ch=100.0, db=0.9)
     b = _cand("hierarchical", 4, sil=0.589, ch=200.0, db=0.5)
-    chosen, _, disagreements = choose([a, b], {}, 1000)
+    chosen, _, disagreements = _pick([a, b], {}, 1000)
     assert chosen is a
     assert disagreements == [
         "Calinski-Harabasz prefers hierarchical (Ward) with 4 segments (200.0 against 100.0).",
@@ -300,7 +306,7 @@ def test_split_ranks_go_to_the_higher_silhouette():
     # a is best on CH, b on DB: equal mean rank, so the higher silhouette (a) wins
     a = _cand("kmeans", 3, sil=0.600, ch=300.0, db=0.9)
     b = _cand("kmeans", 4, sil=0.595, ch=200.0, db=0.5)
-    chosen, reason, disagreements = choose([b, a], {}, 1000)
+    chosen, reason, disagreements = _pick([b, a], {}, 1000)
     assert chosen is a
     assert "it has the highest silhouette (0.600)" in reason
     assert disagreements == [
@@ -313,7 +319,7 @@ def test_full_tie_goes_to_the_simpler_algorithm_then_fewer_segments():
     b = _cand("hierarchical", 3, sil=0.6)
     c = _cand("kmeans", 4, sil=0.6)
     d = _cand("kmeans", 3, sil=0.6)
-    chosen, _, _ = choose([a, b, c, d], {}, 1000)
+    chosen, _, _ = _pick([a, b, c, d], {}, 1000)
     assert chosen is d
 
 
@@ -322,20 +328,20 @@ def test_ineligible_candidates_are_skipped():
     noisy = _cand("dbscan", 3, sil=0.95, noise=0.30)             # 30% noise
     unscored = _cand("kmeans", 2, sil=None)
     fine = _cand("kmeans", 3, sil=0.55)
-    chosen, reason, _ = choose([tiny, noisy, unscored, fine], {}, 1000)
+    chosen, reason, _ = _pick([tiny, noisy, unscored, fine], {}, 1000)
     assert chosen is fine
     assert "K-Means with 3 segments has the highest silhouette (0.550) of 4 candidates" in reason
     # a segment of 5 customers in 100 is 5%: allowed; 4 customers is not
     ok = _cand("kmeans", 4, sil=0.9, smallest=0.05)
     too_small = _cand("kmeans", 5, sil=0.95, smallest=0.04)
-    chosen, _, _ = choose([too_small, ok, fine], {}, 100)
+    chosen, _, _ = _pick([too_small, ok, fine], {}, 100)
     assert chosen is ok
 
 
 def test_fallback_when_no_candidate_is_eligible():
     noisy = _cand("dbscan", 3, sil=0.7, noise=0.5)
     tiny = _cand("kmeans", 5, sil=0.6, smallest=0.0001)
-    chosen, reason, _ = choose([tiny, noisy], {}, 10_000)
+    chosen, reason, _ = _pick([tiny, noisy], {}, 10_000)
     assert chosen is noisy
     assert reason.startswith("No candidate met the rules")
     assert "DBSCAN leaves 50.0% of customers as noise (segment -1)." in reason
@@ -344,7 +350,7 @@ def test_fallback_when_no_candidate_is_eligible():
 def test_disagreements_name_ch_db_and_elbow():
     a = _cand("kmeans", 3, sil=0.70, ch=100.0, db=0.8)
     b = _cand("kmeans", 5, sil=0.50, ch=300.0, db=0.4)
-    chosen, reason, notes = choose([a, b], {"kmeans": 4}, 1000)
+    chosen, reason, notes = _pick([a, b], {"kmeans": 4}, 1000)
     assert chosen is a
     assert "K-Means with 3 segments" in reason and "strong structure" not in reason
     assert notes == [
@@ -352,9 +358,9 @@ def test_disagreements_name_ch_db_and_elbow():
         "Davies-Bouldin prefers K-Means with 5 segments (0.400 against 0.800; lower is better).",
         "The elbow of the K-Means inertia curve is at k = 4.",
     ]
-    _, _, notes = choose([a, b], {"kmeans": 3}, 1000)
+    _, _, notes = _pick([a, b], {"kmeans": 3}, 1000)
     assert not any("elbow" in note for note in notes)
-    _, _, notes = choose([a, b], {"kmeans": None}, 1000)
+    _, _, notes = _pick([a, b], {"kmeans": None}, 1000)
     assert notes[-1] == "The elbow of the K-Means inertia curve is not clear (no knee)."
 
 
@@ -378,12 +384,16 @@ def test_search_finds_three_blobs(exact_result):
     assert result.chosen.k == 3
     assert adjusted_rand_score(truth, result.chosen.labels) == 1.0
     algorithms = {c.algorithm for c in result.candidates}
-    assert algorithms == {"kmeans", "hierarchical", "dbscan"}
-    assert len(result.candidates) == 9 + 9 + 1
+    assert algorithms == {"kmeans", "hierarchical", "gmm", "hdbscan"}
+    assert sum(c.algorithm != "hdbscan" for c in result.candidates) == 9 + 9 + 9
+    # three round, well-separated blobs: density finds them, every method agrees
+    assert result.decided_by == "density" and result.chosen.algorithm == "hdbscan"
     assert f"with 3 segments" in result.reason
+    assert result.natural is None
+    assert min(result.chosen.stability.values()) >= 0.95
     assert result.sampling["silhouette"]["used"] is False
     assert result.sampling["hierarchical"]["used"] is False
-    assert result.sampling["dbscan"]["used"] is False
+    assert result.sampling["hdbscan"]["used"] is False
     assert is_valid_linkage(np.array(result.dendrogram["linkage"]))
     assert sum(result.dendrogram["leaf_counts"]) == 300
     # segment 0 is the largest; all three are 100 here
@@ -399,7 +409,8 @@ def test_search_reports_progress():
     assert calls == [("fitting K-Means", 0, 3),
                      ("fitted and scored K-Means with 2 segments", 1, 3),
                      ("fitted and scored K-Means with 3 segments", 2, 3),
-                     ("fitted and scored K-Means with 4 segments", 3, 3)]
+                     ("fitted and scored K-Means with 4 segments", 3, 3),
+                     ("measuring stability", 0, 3)]
 
 
 def test_search_with_sampled_paths_agrees_with_exact(exact_result):
@@ -413,8 +424,8 @@ def test_search_with_sampled_paths_agrees_with_exact(exact_result):
     assert result.sampling["silhouette"]["sample_size"] == 150
     assert result.sampling["hierarchical"]["used"] is True
     assert result.sampling["hierarchical"]["micro_clusters"] <= 50
-    assert result.sampling["dbscan"]["used"] is True
-    assert result.sampling["dbscan"]["sample_size"] == 200
+    assert result.sampling["hdbscan"]["used"] is True
+    assert result.sampling["hdbscan"]["sample_size"] == 200
     ward3 = next(c for c in result.candidates if c.algorithm == "hierarchical" and c.k == 3)
     assert adjusted_rand_score(exact.chosen.labels, ward3.labels) >= 0.95
     assert sum(result.dendrogram["leaf_counts"]) == 300

@@ -104,7 +104,7 @@ def run(
     id_col: Optional[str] = typer.Option(None, "--id", help="Customer id column (default: detected; rows are numbered when there is none)."),
     features: Optional[str] = typer.Option(None, "--features", help="Comma-separated columns to segment on (default: every usable numeric column)."),
     exclude: Optional[str] = typer.Option(None, "--exclude", help="Comma-separated columns never to use."),
-    algorithms: Optional[str] = typer.Option(None, "--algorithms", help="Comma-separated: kmeans, hierarchical, dbscan (default: all three)."),
+    algorithms: Optional[str] = typer.Option(None, "--algorithms", help="Comma-separated: kmeans, hierarchical, gmm, hdbscan, dbscan (default: all but dbscan)."),
     k: Optional[str] = typer.Option(None, "--k", help="Range of numbers of segments, MIN..MAX (default 2..10)."),
     pca: Optional[str] = typer.Option(None, "--pca", help="auto (PCA only for more than 10 feature columns), off, or a number of components."),
     missing: Optional[str] = typer.Option(None, "--missing", help="impute (median / most frequent, default) or drop rows with missing feature values."),

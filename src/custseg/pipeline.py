@@ -100,8 +100,15 @@ class Result:
             "candidates": [c.scores() for c in self.found.candidates],
             "elbow": self.found.elbow,
             "chosen": {
-                "algorithm": chosen.algorithm, "k": chosen.k, "silhouette": chosen.silhouette,
-                "reason": self.found.reason, "disagreements": self.found.disagreements,
+                "algorithm": chosen.algorithm, "k": chosen.k, "params": chosen.params,
+                "silhouette": chosen.silhouette, "reason": self.found.reason, "disagreements": self.found.disagreements,
+                "decided_by": self.found.decided_by, "structure": self.found.structure,
+                "stability_mean": chosen.stability_mean, "stability_min": chosen.stability_min,
+                "natural_split": None if self.found.natural is None else {
+                    "algorithm": self.found.natural.algorithm, "k": self.found.natural.k,
+                    "silhouette": self.found.natural.silhouette,
+                    "sizes": np.bincount(self.found.natural.labels[self.found.natural.labels >= 0]).tolist(),
+                },
             },
             "sampling": self.found.sampling,
             "findings": findings,
@@ -256,7 +263,7 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     matrix = plan.transform(table.data)
     found = search(matrix, settings, on_progress)
     progress("profiling", 0, 1)
-    segments = _describe_segments(table, plan, found.chosen.labels, settings.random_state)
+    segments = _describe_segments(table, plan, found.chosen.labels, settings.random_state, found.chosen.stability)
     rfm = None
     if transactions is not None:
         from .transactions import rfm_scores
@@ -283,8 +290,12 @@ def _check_enough_customers(table: CleanTable, settings: Settings) -> None:
     )
 
 
-def _describe_segments(table: CleanTable, plan: FeaturePlan, labels: np.ndarray, random_state: int) -> list[dict]:
-    """Profile, name, describe by rules and suggest actions for every segment."""
+def _describe_segments(table: CleanTable, plan: FeaturePlan, labels: np.ndarray, random_state: int,
+                       stability: dict[int, float] | None = None) -> list[dict]:
+    """Profile, name, describe by rules and suggest actions for every segment, with its
+    stability (mean Jaccard under resampling) where it was measured."""
+    from .stability import UNSTABLE_BELOW, stability_word
+
     roles = table.roles
     log_columns = {c for c, logged in plan.log.items() if logged}
     segments = profile_segments(table.data, labels, roles.numeric, roles.categorical, roles.features, log_columns)
@@ -293,6 +304,10 @@ def _describe_segments(table: CleanTable, plan: FeaturePlan, labels: np.ndarray,
         # Customers beyond the robust fences (clipped by default): where the extremes went.
         item["outliers"] = int(table.outlier_rows[labels == item["id"]].sum())
         item["rules"] = rules.get(item["id"])
+        value = (stability or {}).get(item["id"])
+        item["stability"] = value
+        item["stability_label"] = stability_word(value)
+        item["unstable"] = value is not None and value < UNSTABLE_BELOW
         item["actions"] = suggest_actions(item, roles.features)
     return segments
 

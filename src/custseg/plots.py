@@ -76,6 +76,7 @@ __all__ = [
     "plot_segment_map",
     "plot_segment_sizes",
     "plot_silhouette",
+    "plot_stability",
     "rfm_colors",
     "rfm_crosswalk",
     "rfm_order",
@@ -116,8 +117,10 @@ RFM_PALETTE = {
     "Hibernating": "#969696", "Lost": "#5a5a5a",
 }
 
-_ALGORITHM_COLORS = {"kmeans": "#1f4e79", "hierarchical": "#c4661f", "dbscan": "#6a3d9a"}
-_ALGORITHM_LABELS = {"kmeans": "K-Means", "hierarchical": "Hierarchical (Ward)", "dbscan": "DBSCAN"}
+_ALGORITHM_COLORS = {"kmeans": "#1f4e79", "hierarchical": "#c4661f", "gmm": "#2e7d32", "hdbscan": "#ad1457",
+                     "dbscan": "#6a3d9a"}
+_ALGORITHM_LABELS = {"kmeans": "K-Means", "hierarchical": "Hierarchical (Ward)", "gmm": "Gaussian mixture",
+                     "hdbscan": "HDBSCAN", "dbscan": "DBSCAN"}
 _EXTRA_ALGORITHM_COLORS = ("#2e7d32", "#ad1457", "#00838f", "#5d4037")
 _NEUTRAL = "#4c6a92"
 _HIGHLIGHT = "#c62828"
@@ -755,6 +758,38 @@ def _size_bars(labels, sizes, shares, colors, *, row_height: float, bar_height: 
     ax.set_axisbelow(True)
     if title:
         ax.set_title(title)
+    _fit(fig, [[ax]])
+    return fig
+
+
+def plot_stability(summary: dict) -> Figure | None:
+    """Horizontal bars: each segment's stability (mean Jaccard when refitted on
+    subsamples), with Hennig's lines at 0.6 (below: unstable) and 0.85 (highly stable)."""
+    from .stability import HIGHLY_STABLE_FROM, UNSTABLE_BELOW
+
+    segments = [s for s in _ordered_segments(summary) if s.get("stability") is not None]
+    if not segments:
+        return None
+    colors = segment_colors(s["id"] for s in _ordered_segments(summary))
+    values = np.array([float(s["stability"]) for s in segments])
+    y = np.arange(len(segments))
+    fig = _new_figure(8.0, 1.15 + 0.42 * len(segments))
+    ax = fig.add_subplot()
+    ax.barh(y, values, color=[colors[int(s["id"])] for s in segments], height=0.68)
+    ax.set_yticks(y, labels=[_short(s.get("name") or f"Segment {s['id']}", 34) for s in segments])
+    ax.invert_yaxis()
+    for line, text in ((UNSTABLE_BELOW, "unstable below"), (HIGHLY_STABLE_FROM, "highly stable")):
+        ax.axvline(line, color=_TEXT, linestyle="--", linewidth=1)
+        ax.text(line, -0.75, f"{text} {line}", ha="center", va="bottom", fontsize=8, color=_TEXT)
+    for i, value in enumerate(values):
+        ax.text(min(value, 1.0) + 0.01, i, f"{value:.2f}", va="center", ha="left", fontsize=9, color=_TEXT)
+    ax.set_xlim(0, 1.12)
+    ax.set_ylim(len(segments) - 0.5, -1.1)
+    ax.set_xlabel("stability: mean Jaccard agreement with the segment found again on subsamples")
+    ax.tick_params(axis="y", length=0)
+    ax.spines["left"].set_visible(False)
+    ax.grid(axis="x")
+    ax.set_axisbelow(True)
     _fit(fig, [[ax]])
     return fig
 
@@ -2109,6 +2144,7 @@ FIGURES = (
     ("dendrogram", plot_dendrogram),
     ("k_distance", plot_k_distance),
     ("silhouette", plot_silhouette),
+    ("stability", plot_stability),
     ("segment_map", plot_segment_map),
     ("profile_heatmap", plot_profile_heatmap),
     ("profile_lines", plot_profile_lines),

@@ -49,6 +49,7 @@ _FIGURE_TEXT = {
     "dendrogram": ("Dendrogram", "Ward dendrogram with the cut for the chosen number of segments"),
     "k_distance": ("k-distance", "Sorted k-nearest-neighbour distances with the DBSCAN eps line"),
     "silhouette": ("Silhouette plot", "Silhouette value of each sampled customer, by segment"),
+    "stability": ("Segment stability", "Bar chart of each segment's stability (Jaccard) under resampling"),
     "segment_map": ("Segment map", "Scatter plot of customers on two principal components, by segment"),
     "profile_heatmap": ("Profile heat map", "Heat map of each segment's z-score on each numeric feature"),
     "profile_lines": ("Profile lines", "Line chart of each segment's z-score on each numeric feature"),
@@ -427,7 +428,7 @@ def _context(summary: dict) -> dict:
     n_segments = sum(1 for s in segments if not s["noise"])
     if algorithm:
         model_line = f"{_algorithm_label(algorithm)}, {n_segments or chosen.get('k')} segments"
-        if algorithm != "dbscan" and chosen.get("k") is not None:
+        if algorithm not in ("dbscan", "hdbscan") and chosen.get("k") is not None:
             model_line = f"{_algorithm_label(algorithm)} with k = {chosen.get('k')}"
     else:
         model_line = f"{n_segments} segments"
@@ -564,6 +565,9 @@ def _segment_view(segment: dict, color: str, summary: dict, category_columns: li
         "size": segment.get("size"),
         "share": segment.get("share"),
         "description": segment.get("description"),
+        "stability": segment.get("stability"),
+        "stability_label": segment.get("stability_label"),
+        "unstable": bool(segment.get("unstable")),
         "color": color,
         "top_features": [_compared(f) for f in segment.get("top_features") or []],
         "categories": categories,
@@ -740,7 +744,7 @@ _METRICS = (("silhouette", max), ("calinski_harabasz", max), ("davies_bouldin", 
 
 
 def _candidate_rows(candidates: list, chosen: dict) -> list[dict]:
-    order = {"kmeans": 0, "hierarchical": 1, "dbscan": 2}
+    order = {"kmeans": 0, "hierarchical": 1, "gmm": 2, "hdbscan": 3, "dbscan": 4}
     rows = sorted(
         (dict(c) for c in candidates),
         key=lambda c: (order.get(c.get("algorithm"), 3), str(c.get("algorithm")), c.get("k") or 0,

@@ -11,7 +11,10 @@ from pathlib import Path
 
 from .errors import SettingsError
 
-ALGORITHMS = ("kmeans", "hierarchical", "dbscan")
+ALGORITHMS = ("kmeans", "hierarchical", "gmm", "hdbscan", "dbscan")
+#: Tried unless ``--algorithms`` says otherwise. DBSCAN is left out: HDBSCAN finds the same
+#: kind of density groups without one global eps.
+DEFAULT_ALGORITHMS = ("kmeans", "hierarchical", "gmm", "hdbscan")
 MISSING_POLICIES = ("impute", "drop")
 OUTLIER_POLICIES = ("clip", "flag", "keep")
 KINDS = ("auto", "customers", "transactions")
@@ -36,7 +39,8 @@ class Settings:
     pca : "auto", "off" or int
         Principal components to cluster on; ``"auto"`` uses PCA only for wide tables.
     algorithms : tuple of str
-        Any of ``kmeans``, ``hierarchical`` (Ward) and ``dbscan``.
+        Any of ``kmeans``, ``hierarchical`` (Ward), ``gmm`` (Gaussian mixtures),
+        ``hdbscan`` and ``dbscan``; by default all but ``dbscan``.
     k_min, k_max : int
         Range of numbers of segments tried by K-Means and hierarchical clustering.
     random_state : int
@@ -54,8 +58,15 @@ class Settings:
         seeded sample of this size; every customer is then assigned to the nearest centre
         and every score is computed on all customers.
     dbscan_sample : int
-        Above this many customers DBSCAN is fitted on a sample and extended to all
-        customers through their nearest core point.
+        Above this many customers HDBSCAN and DBSCAN are fitted on a sample and extended
+        to all customers through their nearest placed (HDBSCAN) or core (DBSCAN) point.
+    mixture_sample : int
+        Above this many customers Gaussian mixtures are fitted on a sample.
+    stability_sample : int
+        Customers (a seeded sample above this many) on which every candidate's stability
+        is measured by refitting it on subsamples.
+    stability_resamples : int
+        Refits per candidate for the stability figures.
     report : bool
         Write ``report.html``.
     kind : {"auto", "customers", "transactions"}
@@ -76,7 +87,7 @@ class Settings:
     missing: str = "impute"
     outliers: str = "clip"
     pca: str | int = "auto"
-    algorithms: tuple[str, ...] = ALGORITHMS
+    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
     k_min: int = 2
     k_max: int = 10
     random_state: int = 0
@@ -85,6 +96,9 @@ class Settings:
     ward_exact_max: int = 4000
     ward_micro_clusters: int = 500
     dbscan_sample: int = 10000
+    mixture_sample: int = 10000
+    stability_sample: int = 1000
+    stability_resamples: int = 10
     fit_sample: int = 1_000_000
     report: bool = True
     kind: str = "auto"
@@ -122,7 +136,7 @@ class Settings:
         if not (self.pca in ("auto", "off") or (isinstance(self.pca, int) and self.pca >= 1)):
             raise SettingsError(f"--pca must be auto, off or a positive whole number, got {self.pca!r}")
         for name in ("n_init", "silhouette_sample", "ward_exact_max", "ward_micro_clusters", "dbscan_sample",
-                     "fit_sample"):
+                     "fit_sample", "mixture_sample", "stability_sample", "stability_resamples"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.ward_micro_clusters < self.k_max:
