@@ -169,3 +169,15 @@ def test_the_choice_is_deterministic():
     assert first.chosen.label == second.chosen.label
     assert np.array_equal(first.chosen.labels, second.chosen.labels)
     assert json.dumps([c.scores() for c in first.candidates]) == json.dumps([c.scores() for c in second.candidates])
+
+
+def test_the_default_range_lets_density_find_more_groups_than_the_sweeps():
+    rng = np.random.default_rng(3)
+    centres = np.array([[x, y] for x in range(4) for y in range(3)]) * 10.0     # 12 far blobs
+    points = np.vstack([rng.normal(c, 1.0, (60, 2)) for c in centres])
+    truth = np.repeat(np.arange(12), 60)
+    result = _search(points)
+    assert result.decided_by == "density" and result.chosen.k == 12
+    assert adjusted_rand_score(truth, result.chosen.labels) == 1.0
+    bounded = _search(points, k_min=2, k_max=8)
+    assert bounded.chosen.k <= 8

@@ -146,6 +146,12 @@ class Settings:
         return self
 
     @property
+    def k_range_is_default(self) -> bool:
+        """Whether the k range is the default one (the user asked for no other)."""
+        fields = type(self).__dataclass_fields__
+        return (self.k_min, self.k_max) == (fields["k_min"].default, fields["k_max"].default)
+
+    @property
     def transaction_overrides(self) -> dict[str, str]:
         """Transaction-log columns named by the user, by role."""
         roles = ("customer", "invoice", "date", "quantity", "price", "amount")
