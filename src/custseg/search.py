@@ -109,7 +109,7 @@ class Candidate:
     @property
     def label(self) -> str:
         """Human name, e.g. ``K-Means with 5 segments``."""
-        return f"{ALGORITHM_NAMES[self.algorithm]} with {self.k} segments"
+        return f"{ALGORITHM_NAMES[self.algorithm]} with {self.k} segment{'' if self.k == 1 else 's'}"
 
     @property
     def stability_min(self) -> float | None:
