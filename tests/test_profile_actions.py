@@ -277,7 +277,7 @@ def test_key_findings_name_size_structure_and_spenders():
     data, labels = _nine()
     profiles = profile_segments(data, labels, FEATURES, [], FEATURES)
     findings = key_findings(profiles, 0.61, "reasonable structure: the segments are well separated")
-    assert findings[0] == "Customers fall into 3 segments with reasonable structure (silhouette 0.61)."
+    assert findings[0] == "Customers fall into 3 segments: reasonable structure (silhouette 0.61)."
     assert findings[1].startswith("The largest segment, “") and "33% of customers" in findings[1]
     assert len(findings) == 3
 

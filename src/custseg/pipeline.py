@@ -21,7 +21,7 @@ from .features import FeaturePlan, fit_features, principal_axes
 from .model import MODEL_FILENAME, Model
 from .outputs import csv_text, json_text, plain, write_atomic, write_csv
 from .profile import key_findings, overall_categories, profile_segments, segment_rules
-from .search import ProgressCallback, SearchResult, search, silhouette_strength
+from .search import ProgressCallback, SearchResult, search
 from .settings import Settings
 
 #: Customers drawn (seeded) for the report's figures.
@@ -78,8 +78,7 @@ class Result:
                 },
             }
         silhouette = chosen.silhouette
-        findings = key_findings(self.segments, silhouette,
-                                silhouette_strength(silhouette) if silhouette is not None else "")
+        findings = key_findings(self.segments, silhouette, self.found.structure)
         return plain({
             "custseg_version": __version__,
             "environment": environment(),

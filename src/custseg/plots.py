@@ -891,7 +891,7 @@ def plot_scores(summary: dict) -> Figure | None:
                 continue
             ks, values = zip(*points)
             label = algorithm_label(algorithm)
-            if algorithm == "dbscan" or len(points) == 1:
+            if algorithm in ("dbscan", "hdbscan") or len(points) == 1:
                 handle = ax.scatter(ks, values, marker="D", s=46, color=color, zorder=3, label=label)
             else:
                 (handle,) = ax.plot(ks, values, marker="o", markersize=4.5, color=color,

@@ -353,12 +353,22 @@ def _threshold(value: float) -> str:
 
 
 def key_findings(segments: list[dict], silhouette: float | None, strength: str) -> list[str]:
-    """The two or three findings that matter most, in plain words with numbers."""
+    """The two or three findings that matter most, in plain words with numbers.
+
+    ``strength`` is a reading of the structure whose part before a colon names it
+    ("reasonable structure", "natural groups", "no strong natural split").
+    """
     placed = [s for s in segments if s["id"] >= 0]
     findings = []
     if silhouette is not None:
-        findings.append(f"Customers fall into {len(placed)} segments with {strength.split(':')[0]} "
+        findings.append(f"Customers fall into {len(placed)} segments: {strength.split(':')[0]} "
                         f"(silhouette {silhouette:.2f}).")
+    unstable = [s for s in placed if s.get("unstable")]
+    if unstable:
+        names = ", ".join(f"“{s['name']}”" for s in unstable)
+        findings.append(f"{names} {'is' if len(unstable) == 1 else 'are'} unstable: not reliably found "
+                        "again when refitted, so do not act on "
+                        f"{'it' if len(unstable) == 1 else 'them'} alone.")
     largest = max(placed, key=lambda s: s["size"])
     findings.append(f"The largest segment, “{largest['name']}”, holds {largest['share']:.0%} of customers.")
     spenders = [(s, f, s["profile"][f]["z"]) for s in placed if s is not largest for f in s["profile"]
