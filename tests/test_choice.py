@@ -181,3 +181,13 @@ def test_the_default_range_lets_density_find_more_groups_than_the_sweeps():
     assert adjusted_rand_score(truth, result.chosen.labels) == 1.0
     bounded = _search(points, k_min=2, k_max=8)
     assert bounded.chosen.k <= 8
+
+
+@pytest.mark.parametrize("planted", [3, 5, 8])
+def test_generated_customers_give_the_planted_k(planted):
+    from custseg import generate_customers
+
+    customers, truth = generate_customers(2000, planted, random_state=1)
+    result = segment(customers, report=False)
+    assert result.found.chosen.k == planted
+    assert adjusted_rand_score(truth, result.labels) >= 0.99
