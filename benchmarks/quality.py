@@ -745,6 +745,32 @@ def headline_table(summary: dict) -> str:
     return "\n".join(rows)
 
 
+#: Issue 9's targets for custseg's default on the 45 sets.
+TARGETS = {"median": 0.90, "mean": 0.78, "right_k": 0.65, "battery_gap": 0.05}
+
+
+def targets_table(summary: dict) -> str:
+    """Issue 9's targets, each met or not, from this run's figures (Markdown)."""
+    ours = summary["methods"].get(CUSTSEG)
+    if ours is None:
+        return "custseg was not run."
+    recipes = [m for m in summary["methods"] if m not in (CUSTSEG, REFERENCE)]
+    rows = ["| target | measured | met |", "|---|---|---|"]
+
+    def row(text: str, value: str, ok: bool) -> None:
+        rows.append(f"| {text} | {value} | {'yes' if ok else '**no**'} |")
+
+    row(f"median ARI >= {TARGETS['median']:.2f}", f"{ours['median']:.3f}", ours["median"] >= TARGETS["median"])
+    row(f"mean ARI >= {TARGETS['mean']:.2f}", f"{ours['mean']:.3f}", ours["mean"] >= TARGETS["mean"])
+    row(f"right k >= {TARGETS['right_k']:.0%}", f"{ours['right_k']:.1%}", ours["right_k"] >= TARGETS["right_k"])
+    for battery, medians in summary["batteries"].items():
+        best = max(recipes, key=lambda m: medians.get(m, float("-inf")))
+        gap = medians[best] - medians[CUSTSEG]
+        row(f"{battery}: median no more than {TARGETS['battery_gap']} below the best recipe's",
+            f"{medians[CUSTSEG]:.3f} vs {best} {medians[best]:.3f}", gap <= TARGETS["battery_gap"])
+    return "\n".join(rows)
+
+
 def battery_table(summary: dict) -> str:
     """Median ARI per battery (rows) and method (columns), as Markdown."""
     methods = list(summary["methods"])
@@ -875,6 +901,10 @@ def to_markdown(results: list[SetResult], summary: dict, run: dict) -> str:
         "",
         headline_table(summary),
         "",
+        "## Targets (issue 9)",
+        "",
+        targets_table(summary),
+        "",
         "## Median ARI per battery",
         "",
         battery_table(summary),
@@ -918,11 +948,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--custseg-option", action="append", metavar="KEY=VALUE",
                         help="extra custseg setting, e.g. algorithms=kmeans (repeatable)")
     parser.add_argument("--data", type=Path, default=DATA, help=argparse.SUPPRESS)
+    parser.add_argument("--render", type=Path, default=None, metavar="JSON",
+                        help="write the Markdown of a saved full run (QUALITY.json) again, without rerunning")
     return parser.parse_args(argv)
+
+
+def render(path: Path, out: Path) -> None:
+    """Write the Markdown of a saved full run (``QUALITY.json``) again, without rerunning."""
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    results = [
+        SetResult(**{**item, "methods": {m: MethodResult(**r) for m, r in item["methods"].items()}})
+        for item in saved["sets"]
+    ]
+    out.write_text(to_markdown(results, summarise(results), saved["run"]), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render is not None:
+        render(args.render, args.out or DEFAULT_OUT)
+        print(f"wrote {args.out or DEFAULT_OUT}")
+        return 0
     available = list_sets(args.data)
     if not available:
         print(f"no data sets under {args.data}", file=sys.stderr)

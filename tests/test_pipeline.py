@@ -60,7 +60,7 @@ def test_wholesale_has_no_id_and_assign_reproduces_every_segment(wholesale, tmp_
     np.testing.assert_array_equal(labels, frame["segment"].to_numpy())
 
 
-@pytest.mark.parametrize("algorithm", ["kmeans", "hierarchical", "dbscan"])
+@pytest.mark.parametrize("algorithm", ["kmeans", "hierarchical", "gmm", "hdbscan", "dbscan"])
 def test_assign_reproduces_the_run_for_every_algorithm(algorithm, tmp_path):
     customers, _ = generate_customers(600, 3, random_state=2, missing=0.02, outliers=0.01)
     result = segment(customers, algorithms=(algorithm,), k_max=6)
@@ -71,9 +71,9 @@ def test_assign_reproduces_the_run_for_every_algorithm(algorithm, tmp_path):
 
 def test_assign_through_micro_clusters_and_sampled_dbscan(tmp_path):
     customers, _ = generate_customers(3000, 3, random_state=3)
-    for algorithm in ("hierarchical", "dbscan"):
-        result = segment(customers, algorithms=(algorithm,), k_max=5,
-                         ward_exact_max=1000, ward_micro_clusters=200, dbscan_sample=1000)
+    for algorithm in ("hierarchical", "gmm", "hdbscan", "dbscan"):
+        result = segment(customers, algorithms=(algorithm,), k_max=5, ward_exact_max=1000,
+                         ward_micro_clusters=200, dbscan_sample=1000, mixture_sample=1000)
         assert result.summary["sampling"][algorithm]["used"] is True
         _, labels, _ = load_model(result.write(tmp_path, report=False)["model"]).assign(customers)
         np.testing.assert_array_equal(labels, result.labels)

@@ -128,3 +128,20 @@ def test_recipes_end_to_end_on_two_real_sets(quality, shared_data, tmp_path):
            "seconds": 1.0, "options": {}, "command": "test"}
     text = quality.to_markdown(results, summary, run)
     assert "| fcps/hepta | 212 | 3 | 7 |" in text and "1.000 (7 ✓)" in text
+
+
+def test_targets_table_marks_each_target(quality):
+    summary = {
+        "methods": {
+            "custseg": {"median": 0.95, "mean": 0.70, "right_k": 0.65, "sets": 3},
+            "kmeans_silhouette": {"median": 0.6, "mean": 0.6, "right_k": 0.3, "sets": 3},
+        },
+        "batteries": {"uci": {"sets": 3, "custseg": 0.40, "kmeans_silhouette": 0.46},
+                      "wut": {"sets": 3, "custseg": 0.90, "kmeans_silhouette": 0.95}},
+    }
+    table = quality.targets_table(summary)
+    assert "| median ARI >= 0.90 | 0.950 | yes |" in table
+    assert "| mean ARI >= 0.78 | 0.700 | **no** |" in table
+    assert "| right k >= 65% | 65.0% | yes |" in table
+    assert "| uci: median no more than 0.05 below the best recipe's | 0.400 vs kmeans_silhouette 0.460 | **no** |" in table
+    assert "| wut: median no more than 0.05 below the best recipe's | 0.900 vs kmeans_silhouette 0.950 | yes |" in table
