@@ -88,12 +88,19 @@ def test_a_planted_unstable_segment_is_flagged():
     assert values[1] < 0.6 and values[2] < 0.6
 
 
-def test_every_candidate_and_segment_gets_a_stability():
+def test_every_candidate_that_can_be_chosen_gets_a_stability():
     points, _ = make_moons(300, noise=0.05, random_state=1)
     result = _search(points, k_max=5)
     for candidate in result.candidates:
+        if candidate.algorithm == "gmm":          # a model-fit opinion only, by default
+            assert candidate.stability is None
+            continue
         assert set(candidate.stability) == set(np.unique(candidate.labels[candidate.labels >= 0]))
         assert all(0.0 <= v <= 1.0 for v in candidate.stability.values())
+    # asked for alone, mixtures are chosen, and the chosen one is measured
+    alone = _search(points, k_max=5, algorithms=("gmm",))
+    assert alone.chosen.algorithm == "gmm" and alone.chosen.stability is not None
+    assert "Refitted on subsamples" in alone.reason
     assert result.sampling["stability"] == {"used": False, "sample_size": 300, "threshold": 1000,
                                             "resamples": 10, "fraction": 0.8}
 
