@@ -388,7 +388,7 @@ def test_search_finds_three_blobs(exact_result):
     assert sum(c.algorithm != "hdbscan" for c in result.candidates) == 9 + 9 + 9
     # three round, well-separated blobs: density finds them, every method agrees
     assert result.decided_by == "density" and result.chosen.algorithm == "hdbscan"
-    assert f"with 3 segments" in result.reason
+    assert "with 3 segments" in result.reason
     assert result.natural is None
     assert min(result.chosen.stability.values()) >= 0.95
     assert result.sampling["silhouette"]["used"] is False
