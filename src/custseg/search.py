@@ -1105,8 +1105,9 @@ def _reason(chosen: Candidate, candidates: list[Candidate], near: list[Candidate
             f"{chosen.label} was chosen from {len(candidates)} candidates: density found {chosen.k} natural "
             f"groups, dense regions separated by sparse ones. Only {chosen.density_noise:.0%} of the customers lay "
             f"between groups (they joined the nearest one) and every group is substantial, so the result was "
-            f"admissible; of the {len(density)} admissible density result{'s' if len(density) != 1 else ''} it keeps "
-            f"customers' nearest neighbours in their own segment best ({chosen.wcnn:.1%} of them)."
+            f"admissible. {chosen.wcnn:.1%} of customers' nearest neighbours are in their own segment"
+            + (f", the best of the {len(density)} admissible density results (within {DENSITY_WCNN_TOLERANCE}; "
+               "near-ties go to the one that leaves the fewest customers between groups)." if len(density) > 1 else ".")
         )
     elif decided_by == "stability":
         parts.append(
