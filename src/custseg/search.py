@@ -1103,8 +1103,8 @@ def _reason(chosen: Candidate, candidates: list[Candidate], near: list[Candidate
     if decided_by == "density":
         parts.append(
             f"{chosen.label} was chosen from {len(candidates)} candidates: density found {chosen.k} natural "
-            f"groups, dense regions separated by sparse ones. Only {chosen.density_noise:.0%} of the customers lay "
-            f"between groups (they joined the nearest one) and every group is substantial, so the result was "
+            f"groups, dense regions separated by sparse ones. {_between_groups(chosen.density_noise)} and every "
+            f"group is substantial, so the result was "
             f"admissible. {chosen.wcnn:.1%} of customers' nearest neighbours are in their own segment"
             + (f", the best of the {len(density)} admissible density results (within {DENSITY_WCNN_TOLERANCE}; "
                "near-ties go to the one that leaves the fewest customers between groups)." if len(density) > 1 else ".")
@@ -1138,13 +1138,20 @@ def _reason(chosen: Candidate, candidates: list[Candidate], near: list[Candidate
     return " ".join(p for p in parts if p)
 
 
+def _between_groups(noise: float) -> str:
+    if noise < 0.005:
+        return "Hardly any customer lay between groups"
+    return f"Only {noise:.0%} of the customers lay between groups (they joined the nearest one)"
+
+
 def _stability_sentence(chosen: Candidate) -> str:
     if not chosen.stability:
         return ""
     values = list(chosen.stability.values())
     unstable = sum(v < UNSTABLE_BELOW for v in values)
-    text = (f"Refitted on subsamples, its segments are found again with a Jaccard agreement of "
-            f"{min(values):.2f} to {max(values):.2f}")
+    low, high = f"{min(values):.2f}", f"{max(values):.2f}"
+    text = ("Refitted on subsamples, its segments are found again with a Jaccard agreement of "
+            + (low if low == high else f"{low} to {high}"))
     if unstable:
         return text + f"; {unstable} segment{'s are' if unstable > 1 else ' is'} below {UNSTABLE_BELOW} and flagged unstable."
     return text + "."
