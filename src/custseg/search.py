@@ -276,8 +276,8 @@ def _kmeans_refit(k: int, n_init: int):
 def fit_rows(matrix: np.ndarray, settings: Settings) -> np.ndarray:
     """The rows centres are fitted on: all customers, or a seeded sample of ``fit_sample``.
 
-    Centres of a 250,000-customer sample are as good as those of millions for a handful of
-    segments (even a 1% segment has 2,500 customers in it), at a fraction of the cost;
+    Centres of a 100,000-customer sample are as good as those of millions for a handful of
+    segments (even a 1% segment has 1,000 customers in it), at a fraction of the cost;
     labels and scores still use every customer.
     """
     if len(matrix) <= settings.fit_sample:

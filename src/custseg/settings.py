@@ -99,7 +99,7 @@ class Settings:
     mixture_sample: int = 10000
     stability_sample: int = 1000
     stability_resamples: int = 10
-    fit_sample: int = 250_000
+    fit_sample: int = 100_000
     report: bool = True
     kind: str = "auto"
     customer_col: str | None = None
