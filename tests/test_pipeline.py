@@ -143,3 +143,17 @@ def test_too_few_customers_for_k():
     customers, _ = generate_customers(8, 2, random_state=0)
     with pytest.raises(InputError, match="8 usable customers"):
         segment(customers)
+
+
+def test_a_numpy_array_is_a_customer_table():
+    customers, truth = generate_customers(600, 3, random_state=4)
+    values = customers.select_dtypes("number").drop(columns=["customer_id"], errors="ignore").to_numpy()
+    result = segment(values, report=False)
+    assert result.table.roles.features == [f"x{j + 1}" for j in range(values.shape[1])]
+    assert len(result.labels) == 600 and result.chosen["k"] == 3
+    assert adjusted_rand_score(truth, result.labels) >= 0.99
+    seg = Segmenter(k_max=6).fit(values)
+    assert seg.n_segments_ == 3
+    np.testing.assert_array_equal(seg.predict(values), seg.labels_)
+    with pytest.raises(InputError, match=r"2 dimensions .* shape \(5,\)"):
+        segment(np.arange(5.0))

@@ -220,9 +220,10 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
 
     Parameters
     ----------
-    data : DataFrame, str or path
+    data : DataFrame, 2-D array, str or path
         One row per customer, or one row per order line (see ``Settings.kind``), or a file
-        to read (CSV/TSV/TXT, compressed CSV, Parquet, a glob of files, Excel, JSON).
+        to read (CSV/TSV/TXT, compressed CSV, Parquet, a glob of files, Excel, JSON). An
+        array's columns are named ``x1..xd`` and its rows numbered from 1.
     settings : Settings, optional
         Defaults to ``Settings()``; keyword ``overrides`` replace single fields.
     on_progress : callable, optional
@@ -241,6 +242,7 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     """
     settings = (settings or Settings()).replace(**overrides).validated()
     progress = on_progress or (lambda step, done, total: None)
+    data = frame_from_array(data)
     frame, source, transactions = _customer_table(data, settings, progress)
     if transactions is not None:
         table_settings = settings.replace(
@@ -272,6 +274,22 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     plot_data = _plot_data(table, matrix, found, settings.random_state)
     return Result(settings, source, table, plan, found, segments, found.chosen.labels, plot_data,
                   transactions, rfm)
+
+
+def frame_from_array(data):
+    """A 2-D array as a customer table (columns ``x1..xd``); anything else unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> frame_from_array(np.array([[1.5, 2.0], [3.0, 4.0]])).columns.tolist()
+    ['x1', 'x2']
+    """
+    if not isinstance(data, np.ndarray):
+        return data
+    if data.ndim != 2 or data.shape[1] == 0:
+        raise InputError(f"an array of customers must have 2 dimensions with at least one column, got shape {data.shape}")
+    return pd.DataFrame(data, columns=[f"x{j + 1}" for j in range(data.shape[1])])
 
 
 def _check_enough_customers(table: CleanTable, settings: Settings) -> None:
@@ -484,7 +502,7 @@ class Segmenter:
         return self
 
     def fit(self, X, y=None) -> "Segmenter":
-        """Segment the customers in ``X`` (DataFrame or path)."""
+        """Segment the customers in ``X`` (DataFrame, 2-D array or path)."""
         self.result_ = segment(X, Settings(**self._params))
         self.labels_ = self.result_.labels
         self.n_segments_ = int(self.result_.found.chosen.k)
@@ -498,7 +516,7 @@ class Segmenter:
             from sklearn.exceptions import NotFittedError
 
             raise NotFittedError("this Segmenter is not fitted yet; call fit first")
-        return self.model_.assign(self.model_.customer_table(X))[1]
+        return self.model_.assign(self.model_.customer_table(frame_from_array(X)))[1]
 
     def fit_predict(self, X, y=None) -> np.ndarray:
         """Fit, then return ``labels_``."""
