@@ -1,11 +1,12 @@
 """How a fitted segmentation puts a customer (a row of the model matrix) into a segment.
 
-Every algorithm ends in one of two plain forms, so models save as numbers, not code:
+Every algorithm ends in one of three plain forms, so models save as numbers, not code:
 
 - ``centroids``: the nearest segment centre (K-Means);
 - ``nearest``: the segment of the nearest reference point (hierarchical: the customers
-  or micro-cluster centres it was fitted on; HDBSCAN: the sampled customers it placed;
-  DBSCAN: its core points), and noise (-1) when that point is farther than ``radius``;
+  or micro-cluster centres it was fitted on; HDBSCAN: its sampled customers, those it
+  called noise taking the segment of their nearest placed one; DBSCAN: its core points),
+  and noise (-1) when that point is farther than ``radius``;
 - ``gaussian``: the most probable component of a Gaussian mixture (means in ``points``,
   Cholesky factors of the precisions and log weights beside them).
 

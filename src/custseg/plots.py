@@ -735,16 +735,26 @@ def plot_segment_sizes(summary: dict) -> Figure | None:
     )
 
 
+def _labelled_bars(fig: Figure, labels, values, colors, bar_height: float):
+    """One horizontal bar per label, top to bottom, on a new axes with a vertical grid."""
+    y = np.arange(len(labels))
+    ax = fig.add_subplot()
+    ax.barh(y, values, color=colors, height=bar_height)
+    ax.set_yticks(y, labels=[_short(label, 34) for label in labels])
+    ax.invert_yaxis()
+    ax.tick_params(axis="y", length=0)
+    ax.spines["left"].set_visible(False)
+    ax.grid(axis="x")
+    ax.set_axisbelow(True)
+    return ax
+
+
 def _size_bars(labels, sizes, shares, colors, *, row_height: float, bar_height: float,
                title: str | None = None) -> Figure:
     """Horizontal bars of customer counts, each labelled with its count and share."""
     sizes = np.asarray(sizes, dtype=float)
-    y = np.arange(len(labels))
     fig = _new_figure(8.0, 0.95 + row_height * len(labels))
-    ax = fig.add_subplot()
-    ax.barh(y, sizes, color=colors, height=bar_height)
-    ax.set_yticks(y, labels=[_short(label, 34) for label in labels])
-    ax.invert_yaxis()
+    ax = _labelled_bars(fig, labels, sizes, colors, bar_height)
     top = float(sizes.max()) if sizes.size and sizes.max() > 0 else 1.0
     for i, share in enumerate(shares):
         label = f"{int(sizes[i]):,}" + (f"  ({share:.1%})" if share is not None else "")
@@ -752,10 +762,6 @@ def _size_bars(labels, sizes, shares, colors, *, row_height: float, bar_height: 
     ax.set_xlim(0, top * 1.25)
     ax.xaxis.set_major_formatter(_count_formatter())
     ax.set_xlabel("customers")
-    ax.tick_params(axis="y", length=0)
-    ax.spines["left"].set_visible(False)
-    ax.grid(axis="x")
-    ax.set_axisbelow(True)
     if title:
         ax.set_title(title)
     _fit(fig, [[ax]])
@@ -772,12 +778,9 @@ def plot_stability(summary: dict) -> Figure | None:
         return None
     colors = segment_colors(s["id"] for s in _ordered_segments(summary))
     values = np.array([float(s["stability"]) for s in segments])
-    y = np.arange(len(segments))
     fig = _new_figure(8.0, 1.15 + 0.42 * len(segments))
-    ax = fig.add_subplot()
-    ax.barh(y, values, color=[colors[int(s["id"])] for s in segments], height=0.68)
-    ax.set_yticks(y, labels=[_short(s.get("name") or f"Segment {s['id']}", 34) for s in segments])
-    ax.invert_yaxis()
+    ax = _labelled_bars(fig, [s.get("name") or f"Segment {s['id']}" for s in segments], values,
+                        [colors[int(s["id"])] for s in segments], 0.68)
     for line, text in ((UNSTABLE_BELOW, "unstable below"), (HIGHLY_STABLE_FROM, "highly stable")):
         ax.axvline(line, color=_TEXT, linestyle="--", linewidth=1)
         ax.text(line, -0.75, f"{text} {line}", ha="center", va="bottom", fontsize=8, color=_TEXT)
@@ -786,10 +789,6 @@ def plot_stability(summary: dict) -> Figure | None:
     ax.set_xlim(0, 1.12)
     ax.set_ylim(len(segments) - 0.5, -1.1)
     ax.set_xlabel("stability: mean Jaccard agreement with the segment found again on subsamples")
-    ax.tick_params(axis="y", length=0)
-    ax.spines["left"].set_visible(False)
-    ax.grid(axis="x")
-    ax.set_axisbelow(True)
     _fit(fig, [[ax]])
     return fig
 

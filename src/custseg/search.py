@@ -30,7 +30,7 @@ import numpy as np
 
 from .assign import Assigner, nearest_centre
 from .settings import Settings
-from .stability import STABLE_FROM, UNSTABLE_BELOW, segment_stability, stability_sample
+from .stability import STABLE_FROM, UNSTABLE_BELOW, segment_stability
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -215,14 +215,8 @@ def search(matrix: np.ndarray, settings: Settings, on_progress: ProgressCallback
     deciding = [c for c in candidates if c.algorithm in (*SILHOUETTE_ALGORITHMS, "hdbscan")] or candidates
     progress("measuring stability", 0, len(deciding))
     sampling["stability"] = measure_stability(deciding, matrix, settings)
-    sampling["fit"] = {"used": n > settings.fit_sample, "sample_size": min(n, settings.fit_sample),
-                       "threshold": settings.fit_sample}
-    sampling["silhouette"] = {
-        "used": n > settings.silhouette_sample,
-        "sample_size": min(n, settings.silhouette_sample),
-        "threshold": settings.silhouette_sample,
-        "min_per_segment": MIN_PER_SEGMENT,
-    }
+    sampling["fit"] = _sample_note(n, settings.fit_sample)
+    sampling["silhouette"] = {**_sample_note(n, settings.silhouette_sample), "min_per_segment": MIN_PER_SEGMENT}
     elbow = {a: _elbow([c for c in candidates if c.algorithm == a]) for a in ("kmeans", "hierarchical")
              if a in settings.algorithms}
     choice = choose(candidates, elbow, n, (settings.k_min, settings.k_max),
@@ -282,8 +276,7 @@ def fit_rows(matrix: np.ndarray, settings: Settings) -> np.ndarray:
     """
     if len(matrix) <= settings.fit_sample:
         return matrix
-    rng = np.random.default_rng(settings.random_state)
-    return matrix[np.sort(rng.choice(len(matrix), settings.fit_sample, replace=False))]
+    return matrix[_seeded_sample(len(matrix), settings.fit_sample, settings.random_state)]
 
 
 def _candidate(algorithm: str, assigner: Assigner, matrix: np.ndarray, params: dict,
@@ -468,23 +461,20 @@ def truncated_dendrogram(tree: np.ndarray, weights: np.ndarray, leaves: int = 10
 def _gmm_candidates(matrix: np.ndarray, ks: list[int], settings: Settings):
     """Gaussian mixtures (full covariances) for each k, fitted on a seeded sample of at most
     ``mixture_sample`` customers; every customer goes to its most probable component."""
-    from sklearn.mixture import GaussianMixture
-
     n = len(matrix)
-    used = n > settings.mixture_sample
     rows = matrix[_seeded_sample(n, settings.mixture_sample, settings.random_state)]
     out = []
     for k in ks:
         if k >= len(rows):
             break
-        model = _fit_mixture(GaussianMixture, k, rows, settings.random_state)
+        model = _fit_mixture(k, rows, settings.random_state)
         assigner = Assigner("gaussian", model.means_, np.arange(k), None, model.precisions_cholesky_,
                             np.log(model.weights_))
         candidate = _candidate("gmm", assigner, matrix, {"covariance": "full"})
         candidate.bic = float(model.bic(rows))
         candidate.refit = _gmm_refit(k)
         out.append(candidate)
-    return out, {"used": used, "sample_size": min(n, settings.mixture_sample), "threshold": settings.mixture_sample}
+    return out, _sample_note(n, settings.mixture_sample)
 
 
 #: Added to the covariances' diagonals: clipped or coded columns put many customers on
@@ -492,8 +482,9 @@ def _gmm_candidates(matrix: np.ndarray, ks: list[int], settings: Settings):
 GMM_REG_COVAR = 1e-4
 
 
-def _fit_mixture(GaussianMixture, k: int, rows: np.ndarray, seed: int):
+def _fit_mixture(k: int, rows: np.ndarray, seed: int):
     from sklearn.exceptions import ConvergenceWarning
+    from sklearn.mixture import GaussianMixture
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -503,9 +494,7 @@ def _fit_mixture(GaussianMixture, k: int, rows: np.ndarray, seed: int):
 
 def _gmm_refit(k: int):
     def refit(points: np.ndarray, seed: int) -> np.ndarray:
-        from sklearn.mixture import GaussianMixture
-
-        return _fit_mixture(GaussianMixture, k, points, seed).predict(points)
+        return _fit_mixture(k, points, seed).predict(points)
     return refit
 
 
@@ -515,6 +504,11 @@ def _seeded_sample(n: int, size: int, random_state: int) -> np.ndarray:
         return np.arange(n)
     rng = np.random.default_rng(random_state)
     return np.sort(rng.choice(n, size, replace=False))
+
+
+def _sample_note(n: int, threshold: int) -> dict:
+    """What ``summary.json`` says of a step that runs on a sample above ``threshold``."""
+    return {"used": n > threshold, "sample_size": min(n, threshold), "threshold": threshold}
 
 
 # --------------------------------------------------------------------------- HDBSCAN
@@ -553,8 +547,7 @@ def _hdbscan_candidates(matrix: np.ndarray, settings: Settings):
         candidate.density_smallest = int(np.bincount(raw[placed]).min())
         candidate.refit = _hdbscan_refit(size, len(points))
         out.append(candidate)
-    sampling = {"used": n > settings.dbscan_sample, "sample_size": len(points), "threshold": settings.dbscan_sample}
-    return out, sampling
+    return out, _sample_note(n, settings.dbscan_sample)
 
 
 def _join_nearest(points: np.ndarray, raw: np.ndarray) -> np.ndarray:
@@ -600,7 +593,7 @@ def _dbscan_candidates(matrix: np.ndarray, settings: Settings):
     points = matrix[index]
     min_samples = int(min(max(4, 2 * d), max(len(points) // 10, 2)))
     distances, knee = k_distance_eps(points, min_samples)
-    sampling = {"used": n > settings.dbscan_sample, "sample_size": len(points), "threshold": settings.dbscan_sample}
+    sampling = _sample_note(n, settings.dbscan_sample)
     curve = {"distances": _downsample(distances, 1000), "eps": knee, "min_samples": min_samples}
     tried = [knee] + [float(np.percentile(distances, q)) for q in DBSCAN_EPS_PERCENTILES]
     out = []
@@ -886,7 +879,7 @@ def measure_stability(candidates: list[Candidate], matrix: np.ndarray, settings:
     All candidates are measured on the same seeded sample of ``stability_sample``
     customers and the same subsamples, so their figures compare.
     """
-    index = stability_sample(len(matrix), settings.stability_sample, settings.random_state)
+    index = _seeded_sample(len(matrix), settings.stability_sample, settings.random_state)
     points = matrix[index]
     for candidate in candidates:
         if candidate.refit is None or candidate.k < 1:
@@ -895,8 +888,7 @@ def measure_stability(candidates: list[Candidate], matrix: np.ndarray, settings:
             points, candidate.labels[index], candidate.refit, resamples=settings.stability_resamples,
             fraction=STABILITY_FRACTION, random_state=settings.random_state,
         )
-    return {"used": len(matrix) > settings.stability_sample, "sample_size": len(index),
-            "threshold": settings.stability_sample, "resamples": settings.stability_resamples,
+    return {**_sample_note(len(matrix), settings.stability_sample), "resamples": settings.stability_resamples,
             "fraction": STABILITY_FRACTION}
 
 
@@ -932,15 +924,13 @@ def eligible(candidate: Candidate, n: int, k_range: tuple[int, int] | None = Non
     )
 
 
-def density_admissible(candidate: Candidate, n: int) -> bool:
+def density_admissible(candidate: Candidate) -> bool:
     """Whether an HDBSCAN result is evidence of natural groups: few customers were noise
     before joining a segment, no segment was a dense speck, and every segment is larger
     than the wcnn neighbourhood (a finite wcnn index)."""
-    if candidate.algorithm != "hdbscan" or candidate.density_noise is None:
-        return False
-    fitted_on = candidate.density_smallest is not None
     return (
-        fitted_on
+        candidate.algorithm == "hdbscan"
+        and candidate.density_noise is not None and candidate.density_smallest is not None
         and candidate.density_noise <= DENSITY_MAX_NOISE
         and candidate.density_smallest >= DENSITY_MIN_SEGMENT
         and candidate.smallest_share >= MIN_SEGMENT_SHARE
@@ -988,7 +978,7 @@ def choose(candidates: list[Candidate], elbow: dict, n: int, k_range: tuple[int,
     """
     pool = [c for c in candidates if eligible(c, n, k_range)]
     density_range = k_range if density_k_max is None or k_range is None else (k_range[0], density_k_max)
-    density = [c for c in candidates if eligible(c, n, density_range) and density_admissible(c, n)]
+    density = [c for c in candidates if eligible(c, n, density_range) and density_admissible(c)]
     fallback = not pool
     if fallback:
         pool = [c for c in candidates if c.silhouette is not None] or candidates

@@ -28,14 +28,6 @@ HIGHLY_STABLE_FROM = 0.85
 Refit = Callable[[np.ndarray, int], np.ndarray]
 
 
-def stability_sample(n: int, size: int, random_state: int) -> np.ndarray:
-    """Sorted indices of the (seeded) customers that stability is measured on."""
-    if n <= size:
-        return np.arange(n)
-    rng = np.random.default_rng(random_state)
-    return np.sort(rng.choice(n, size, replace=False))
-
-
 def segment_stability(points: np.ndarray, labels: np.ndarray, refit: Refit, *, resamples: int,
                       fraction: float, random_state: int) -> dict[int, float]:
     """Mean best-match Jaccard of every segment over subsample refits.
