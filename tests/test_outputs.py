@@ -222,9 +222,9 @@ def test_segments_csv_of_a_run_equals_the_cell_by_cell_writer(tmp_path):
     prefixes = ["=1+", "+x", "-y", "@z", "a\r", "id-", "\t"]
     customers["customer_id"] = [f"{prefixes[i % len(prefixes)]}{i}" for i in range(len(customers))]
     result = segment(customers, algorithms=("kmeans",), k_max=4, outliers="flag")
-    for item, prefix in zip(result.segments, ["=", "-", "@", "+"]):
+    for item, prefix in zip(result.segment_info, ["=", "-", "@", "+"]):
         item["name"] = prefix + item["name"]          # names a spreadsheet would run
-    names = {s["id"]: s["name"] for s in result.segments}
+    names = {s["id"]: s["name"] for s in result.segment_info}
     before = pd.DataFrame({
         "customer_id": result.table.ids.to_numpy(),
         "segment": result.labels,

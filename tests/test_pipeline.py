@@ -112,14 +112,15 @@ def test_dirty_values_are_handled_and_counted():
 def test_estimator_follows_scikit_learn_conventions():
     customers, truth = generate_customers(500, 3, random_state=4)
     estimator = Segmenter(algorithms=("kmeans",), k_max=6, random_state=0)
-    assert estimator.get_params() == {"algorithms": ("kmeans",), "k_max": 6, "random_state": 0}
+    params = estimator.get_params()
+    assert (params["algorithms"], params["k_max"], params["k_min"], params["random_state"]) == (("kmeans",), 6, 2, 0)
     assert not hasattr(estimator, "labels_")
     labels = estimator.fit_predict(customers)
     assert estimator.n_segments_ == 3
     assert adjusted_rand_score(truth, labels) >= 0.95
     np.testing.assert_array_equal(estimator.predict(customers), labels)
     assert set(estimator.segment_names_) == {0, 1, 2}
-    with pytest.raises(TypeError, match="unknown parameter"):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'n_clusters'"):
         Segmenter(n_clusters=3)
 
 
@@ -141,8 +142,19 @@ def test_bad_settings_raise_settings_error(overrides, message):
 
 def test_too_few_customers_for_k():
     customers, _ = generate_customers(8, 2, random_state=0)
-    with pytest.raises(InputError, match="8 usable customers"):
-        segment(customers)
+    with pytest.raises(InputError, match="8 usable customers .* too few for up to k=9 segments; give --k with a maximum below 8"):
+        segment(customers, k_max=9)
+    with pytest.raises(InputError, match="2 usable customers .* fewer than the smallest k \\+ 1 = 3"):
+        segment(customers.head(2))
+
+
+def test_default_k_range_fits_a_small_table():
+    """With the default range, 8 customers are tried with 2..4 segments (half of them)."""
+    customers, _ = generate_customers(8, 2, random_state=0)
+    result = segment(customers, algorithms=("kmeans",))
+    assert result.settings.k_max == 4
+    assert sorted(c["k"] for c in result.summary["candidates"]) == [2, 3, 4]
+    assert segment(generate_customers(30, 2, random_state=0)[0], algorithms=("kmeans",)).settings.k_max == 10
 
 
 def test_a_numpy_array_is_a_customer_table():

@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "segment": "custseg.pipeline",
-    "Segmenter": "custseg.pipeline",
+    "Segmenter": "custseg.estimator",
     "Result": "custseg.pipeline",
     "Settings": "custseg.settings",
     "CustsegError": "custseg.errors",

@@ -126,6 +126,7 @@ class CleanTable:
     ledger: Ledger
     params: CleaningParams
     outlier_rows: np.ndarray    # bool per used row: any feature beyond its fences
+    rows: np.ndarray            # position in the input of each used row
 
 
 # --------------------------------------------------------------------------- parsing
@@ -403,6 +404,7 @@ def clean_customers(df: pd.DataFrame, settings: Settings) -> CleanTable:
 
     data = data.loc[keep].reset_index(drop=True)
     ids = ids.loc[keep].reset_index(drop=True)
+    rows = np.flatnonzero(keep)
     if len(data) == 0:
         raise InputError(f"no rows left after cleaning (dropped: {_dropped_text(ledger)})")
 
@@ -415,7 +417,7 @@ def clean_customers(df: pd.DataFrame, settings: Settings) -> CleanTable:
         else:
             categorical_fill[name] = _impute(data, name, ledger, numeric=False)
     params = CleaningParams(rules, categorical_fill, code_columns)
-    return CleanTable(data, ids, roles, ledger, params, outlier_rows)
+    return CleanTable(data, ids, roles, ledger, params, outlier_rows, rows)
 
 
 def _num(value: float) -> float | None:

@@ -71,10 +71,10 @@ def _settings(config: Optional[Path], **options):
 
 def _show_result(result, paths: dict) -> None:
     chosen = result.found.chosen
-    table = Table(title=f"{len(result.segments)} segments, {chosen.label}", title_justify="left")
+    table = Table(title=f"{len(result.segment_info)} segments, {chosen.label}", title_justify="left")
     for column in ("segment", "name", "customers", "share", "first action"):
         table.add_column(column, overflow="fold")
-    for item in result.segments:
+    for item in result.segment_info:
         action = item["actions"][0]["action"] if item["actions"] else ""
         table.add_row(str(item["id"]), Text(item["name"]), f"{item['size']:,}", f"{item['share']:.1%}", Text(action))
     out_console.print(table)

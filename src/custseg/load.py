@@ -114,9 +114,14 @@ def read_table(path: str | os.PathLike) -> tuple[pd.DataFrame, TableSource]:
 
     Examples
     --------
-    >>> table, source = read_table("customers.csv")  # doctest: +SKIP
-    >>> source.format, source.delimiter  # doctest: +SKIP
-    ('csv', ',')
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "customers.csv"
+    ...     _ = path.write_text("id;age;income\\n1;34;52,5\\n2;51;61,0\\n")
+    ...     table, source = read_table(path)
+    >>> source.format, source.delimiter, table.shape
+    ('csv', ';', (2, 3))
     """
     file = _existing_file(path)
     head, compressed = _read_head(file)

@@ -29,7 +29,19 @@ MODEL_FILENAME = "model.json"
 
 @dataclass
 class Model:
-    """Cleaning rules, feature transforms and the segment assignment of one run."""
+    """Cleaning rules, feature transforms and the segment assignment of one run.
+
+    Get one from a run (``result.model``, ``Segmenter().fit(X).model_``) or a file
+    (`load_model`).
+
+    Examples
+    --------
+    >>> from custseg import generate_customers, segment
+    >>> customers, _ = generate_customers(300, 3, random_state=2)
+    >>> model = segment(customers, algorithms=("kmeans",), k_max=4).model
+    >>> model.algorithm, sorted(model.segment_names)
+    ('kmeans', [0, 1, 2])
+    """
 
     roles: ColumnRoles
     cleaning: CleaningParams
@@ -49,6 +61,15 @@ class Model:
         as_of : str, optional
             Reference date for a transaction log; default the run's fixed ``--as-of`` if it
             had one, else the day after the last transaction in ``data`` (the run's rule).
+
+        Examples
+        --------
+        >>> from custseg import generate_transactions, segment
+        >>> lines = generate_transactions(200, 3, random_state=4)[0]
+        >>> model = segment(lines, algorithms=("kmeans",), k_max=4).model
+        >>> customers = model.customer_table(lines)
+        >>> customers.columns[:3].tolist()
+        ['CustomerID', 'recency_days', 'frequency']
         """
         if self.transactions is None:
             if isinstance(data, pd.DataFrame):
@@ -72,9 +93,19 @@ class Model:
             Segment of every row; -1 is noise (DBSCAN) or a row that cannot be assigned.
         usable : ndarray of bool
             False for rows with no usable feature value at all (they get -1).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from custseg import generate_customers, segment
+        >>> customers, _ = generate_customers(300, 3, random_state=2)
+        >>> model = segment(customers, algorithms=("kmeans",), k_max=4).model
+        >>> blank = customers.head(2).assign(**{c: None for c in model.roles.features})
+        >>> ids, labels, usable = model.assign(pd.concat([customers.head(2), blank]))
+        >>> labels[2:].tolist(), usable.tolist()
+        ([-1, -1], [True, True, False, False])
         """
-        cleaned, usable = apply_cleaning(data, self.roles, self.cleaning)
-        matrix = self.plan.transform(cleaned)
+        matrix, usable = self._matrix(data)
         labels = self.assigner.predict(matrix)
         labels[~usable] = -1
         if self.roles.id is not None and self.roles.id in data.columns:
@@ -83,12 +114,48 @@ class Model:
             ids = pd.Series(np.arange(1, len(data) + 1), name="row")
         return ids, labels, usable
 
+    def matrix(self, data: pd.DataFrame) -> np.ndarray:
+        """The model matrix of new customers: cleaned with the fitted rules, transformed
+        with the fitted plan (one row per row of ``data``).
+
+        Examples
+        --------
+        >>> from custseg import generate_customers, segment
+        >>> customers, _ = generate_customers(300, 3, random_state=2)
+        >>> model = segment(customers, algorithms=("kmeans",), k_max=4).model
+        >>> model.matrix(customers).shape == (300, len(model.plan.output_columns))
+        True
+        """
+        return self._matrix(data)[0]
+
+    def _matrix(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        cleaned, usable = apply_cleaning(data, self.roles, self.cleaning)
+        return self.plan.transform(cleaned), usable
+
     def name_of(self, segment: int) -> str:
-        """Name of a segment id."""
+        """Name of a segment id.
+
+        Examples
+        --------
+        >>> from custseg import generate_customers, segment
+        >>> customers, _ = generate_customers(300, 3, random_state=2)
+        >>> model = segment(customers, algorithms=("kmeans",), k_max=4).model
+        >>> model.name_of(-1)
+        'Unusual customers (no segment)'
+        """
         return self.segment_names.get(int(segment), "Unusual customers (no segment)")
 
     def to_dict(self) -> dict:
-        """The whole model as plain values."""
+        """The whole model as plain values (what `save` writes as JSON).
+
+        Examples
+        --------
+        >>> from custseg import generate_customers, segment
+        >>> customers, _ = generate_customers(300, 3, random_state=2)
+        >>> data = segment(customers, algorithms=("kmeans",), k_max=4).model.to_dict()
+        >>> data["format"], data["assigner"]["kind"]
+        ('custseg-model', 'centroids')
+        """
         return {
             "format": MODEL_FORMAT,
             "format_version": MODEL_FORMAT_VERSION,
@@ -107,12 +174,32 @@ class Model:
         }
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the model as JSON, atomically."""
+        """Write the model as JSON, atomically; returns the path.
+
+        Examples
+        --------
+        >>> import json, tempfile
+        >>> from pathlib import Path
+        >>> from custseg import generate_customers, segment
+        >>> customers, _ = generate_customers(300, 3, random_state=2)
+        >>> model = segment(customers, algorithms=("kmeans",), k_max=4).model
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     json.loads(model.save(Path(folder) / "model.json").read_text())["algorithm"]
+        'kmeans'
+        """
         return write_atomic(path, json.dumps(self.to_dict(), ensure_ascii=False) + "\n")
 
     @classmethod
     def from_dict(cls, data: dict) -> "Model":
-        """Build a model from `to_dict` output; raise `ModelError` if it is not one."""
+        """Build a model from `to_dict` output; raise `ModelError` if it is not one.
+
+        Examples
+        --------
+        >>> Model.from_dict({"format": "something else"})
+        Traceback (most recent call last):
+        ...
+        custseg.errors.ModelError: not a custseg model (no 'format: custseg-model' field)
+        """
         if not isinstance(data, dict) or data.get("format") != MODEL_FORMAT:
             raise ModelError("not a custseg model (no 'format: custseg-model' field)")
         version = data.get("format_version")
@@ -137,7 +224,20 @@ class Model:
 
 
 def load_model(path: str | os.PathLike) -> Model:
-    """Read a model file written by `Model.save`; raise `ModelError` with the file name."""
+    """Read a model file written by `Model.save`; raise `ModelError` with the file name.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from custseg import generate_customers, load_model, segment
+    >>> customers, _ = generate_customers(300, 3, random_state=2)
+    >>> result = segment(customers, algorithms=("kmeans",), k_max=4)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     model = load_model(result.model.save(Path(folder) / "model.json"))
+    >>> bool((model.assign(customers)[1] == result.labels).all())
+    True
+    """
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")

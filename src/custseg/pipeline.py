@@ -30,34 +30,69 @@ PLOT_SAMPLE = 2000
 
 @dataclass
 class Result:
-    """Everything a run found. Render it with `write`, `to_html` or `summary`."""
+    """Everything a run found. Render it with `write`, `to_html` or `summary`.
+
+    In a notebook, ``segments``, ``profiles``, ``candidates`` and ``ledger`` are DataFrames,
+    ``plot(name)`` draws any figure of the report, and the result itself shows as a short
+    table of the segments with the reason for the choice.
+
+    Examples
+    --------
+    >>> from custseg import generate_customers, segment
+    >>> customers, _ = generate_customers(300, 3, random_state=2)
+    >>> result = segment(customers, algorithms=("kmeans",), k_max=4)
+    >>> result.profiles[["name", "size"]].shape
+    (3, 2)
+    >>> result.chosen["decided_by"]
+    'silhouette'
+    """
 
     settings: Settings
     source: dict
     table: CleanTable
     plan: FeaturePlan
     found: SearchResult
-    segments: list[dict]
+    segment_info: list[dict]                # profile, name, rules, actions of each segment
     labels: np.ndarray
     plot_data: dict = field(repr=False)
     transactions: object | None = None      # TransactionFeatures for a transaction log
     rfm: pd.DataFrame | None = None         # RFM scores of the used customers, in their order
+    input_columns: list[str] | None = None  # columns of the customer table as given (not for logs)
 
     @property
     def chosen(self) -> dict:
-        """Chosen algorithm, k, silhouette, reason and disagreements."""
+        """Chosen algorithm, k, silhouette, reason and disagreements (``summary["chosen"]``).
+
+        Examples
+        --------
+        >>> from custseg import generate_customers, segment
+        >>> customers, _ = generate_customers(300, 3, random_state=2)
+        >>> chosen = segment(customers, algorithms=("kmeans",), k_max=4).chosen
+        >>> chosen["algorithm"], chosen["k"]
+        ('kmeans', 3)
+        """
         return self.summary["chosen"]
 
     @property
     def model(self) -> Model:
-        """The model that assigns new customers to these segments."""
+        """The model that assigns new customers to these segments.
+
+        Examples
+        --------
+        >>> from custseg import generate_customers, segment
+        >>> customers, _ = generate_customers(300, 3, random_state=2)
+        >>> result = segment(customers, algorithms=("kmeans",), k_max=4)
+        >>> ids, labels, usable = result.model.assign(customers)
+        >>> bool((labels == result.labels).all())
+        True
+        """
         return Model(
             roles=self.table.roles,
             cleaning=self.table.params,
             plan=self.plan,
             assigner=self.found.chosen.assigner,
             algorithm=self.found.chosen.algorithm,
-            segment_names={s["id"]: s["name"] for s in self.segments},
+            segment_names={s["id"]: s["name"] for s in self.segment_info},
             transactions=None if self.transactions is None else {
                 "columns": self.transactions.columns.to_dict(), "as_of": self.settings.as_of,
             },
@@ -65,7 +100,16 @@ class Result:
 
     @cached_property
     def summary(self) -> dict:
-        """The run as plain data: the content of ``summary.json`` (see docs/summary.md)."""
+        """The run as plain data: the content of ``summary.json`` (see docs/summary.md).
+
+        Examples
+        --------
+        >>> from custseg import generate_customers, segment
+        >>> customers, _ = generate_customers(300, 3, random_state=2)
+        >>> summary = segment(customers, algorithms=("kmeans",), k_max=4).summary
+        >>> summary["input"]["rows_read"], len(summary["segments"])
+        (300, 3)
+        """
         roles, chosen = self.table.roles, self.found.chosen
         plan = self.plan
         pca = None
@@ -78,7 +122,7 @@ class Result:
                 },
             }
         silhouette = chosen.silhouette
-        findings = key_findings(self.segments, silhouette, self.found.structure)
+        findings = key_findings(self.segment_info, silhouette, self.found.structure)
         return plain({
             "custseg_version": __version__,
             "environment": environment(),
@@ -111,7 +155,7 @@ class Result:
             },
             "sampling": self.found.sampling,
             "findings": findings,
-            "segments": self.segments,
+            "segments": self.segment_info,
             "overall": {"categories": overall_categories(self.table.data, roles.categorical)},
             "transactions": None if self.transactions is None else self.transactions.to_dict(),
             "rfm": None if self.rfm is None else self._rfm_summary(),
@@ -146,11 +190,18 @@ class Result:
         """``segments.csv`` as a frame: id, segment, segment_name (and outlier when flagged).
 
         ``segment_name`` is categorical: one string per segment, not one per customer.
+
+        Examples
+        --------
+        >>> from custseg import generate_customers, segment
+        >>> customers, _ = generate_customers(300, 3, random_state=2)
+        >>> segment(customers, algorithms=("kmeans",), k_max=4).segments_frame().columns.tolist()
+        ['customer_id', 'segment', 'segment_name']
         """
         frame = pd.DataFrame({
             self.table.roles.id_name: self.table.ids.to_numpy(),
             "segment": self.labels,
-            "segment_name": _segment_names(self.labels, self.segments),
+            "segment_name": _segment_names(self.labels, self.segment_info),
         })
         if self.settings.outliers == "flag":
             frame["outlier"] = self.table.outlier_rows
@@ -159,10 +210,151 @@ class Result:
             frame["rfm_segment"] = self.rfm["rfm_segment"].to_numpy()
         return frame
 
+    @property
+    def segments(self) -> pd.DataFrame:
+        """One row per used customer: id, segment, segment_name and the cleaned columns.
+
+        The columns are those the profiles describe (numeric and categorical, after
+        parsing, imputation and clipping), so a segment can be explored with pandas.
+
+        Examples
+        --------
+        >>> from custseg import generate_customers, segment
+        >>> customers, _ = generate_customers(300, 3, random_state=2)
+        >>> result = segment(customers, algorithms=("kmeans",), k_max=4)
+        >>> len(result.segments), result.segments.columns[:3].tolist()
+        (300, ['customer_id', 'segment', 'segment_name'])
+        """
+        roles = self.table.roles
+        profiled = self.table.data[[c for c in roles.numeric + roles.categorical if c in self.table.data]]
+        return pd.concat([self.segments_frame(), profiled.reset_index(drop=True)], axis=1)
+
+    @property
+    def profiles(self) -> pd.DataFrame:
+        """One row per segment (largest first, noise last), indexed by segment id.
+
+        Columns: name, size, share, stability (mean Jaccard under resampling, or NaN where
+        not measured), description, top_action, then the mean of every numeric column.
+
+        Examples
+        --------
+        >>> from custseg import generate_customers, segment
+        >>> customers, _ = generate_customers(300, 3, random_state=2)
+        >>> profiles = segment(customers, algorithms=("kmeans",), k_max=4).profiles
+        >>> int(profiles["size"].sum()), profiles.index.name
+        (300, 'segment')
+        """
+        rows = []
+        for item in self.segment_info:
+            actions = item.get("actions") or []
+            rows.append({
+                "segment": item["id"], "name": item["name"], "size": item["size"], "share": item["share"],
+                "stability": np.nan if item.get("stability") is None else item["stability"],
+                "description": item.get("description"),
+                "top_action": actions[0]["action"] if actions else None,
+                **{column: stats["mean"] for column, stats in item["profile"].items()},
+            })
+        return pd.DataFrame(rows).set_index("segment")
+
+    @property
+    def candidates(self) -> pd.DataFrame:
+        """Every candidate segmentation tried, with its scores; ``chosen`` marks the one kept.
+
+        Examples
+        --------
+        >>> from custseg import generate_customers, segment
+        >>> customers, _ = generate_customers(300, 3, random_state=2)
+        >>> table = segment(customers, algorithms=("kmeans",), k_max=4).candidates
+        >>> table.loc[table["chosen"], ["algorithm", "k"]].values.tolist()
+        [['kmeans', 3]]
+        """
+        chosen = self.found.chosen
+        frame = pd.DataFrame([c.scores() for c in self.found.candidates])
+        frame["chosen"] = [c is chosen for c in self.found.candidates]
+        return frame
+
+    @property
+    def ledger(self) -> pd.DataFrame:
+        """Where every input row went: rows read, used and dropped (by reason), and cells
+        fixed (by reason and column).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from custseg import segment
+        >>> table = pd.DataFrame({"id": [1, 2, 2, 3, 4, 5, 6, 7],
+        ...                       "x": [1.0, 2, 2, 9, 8, None, 1.5, 8.5],
+        ...                       "y": [1.0, 1, 1, 7, 8, 2, None, 7.5]})
+        >>> ledger = segment(table, algorithms=("kmeans",), k_max=2).ledger
+        >>> ledger[["what", "column", "count"]].values.tolist()
+        [['rows read', '', 8], ['rows used', '', 7], ['rows dropped', '', 1], ['cells fixed', 'x', 1], ['cells fixed', 'y', 1]]
+        >>> ledger["reason"].tolist()[2:]
+        ['duplicate id', 'missing value (imputed)', 'missing value (imputed)']
+        """
+        ledger = self.table.ledger
+        rows = [("rows read", "", "", ledger.rows_read), ("rows used", "", "", ledger.rows_used)]
+        rows += [("rows dropped", reason, "", n) for reason, n in ledger.rows_dropped.items()]
+        rows += [("cells fixed", reason, column, n)
+                 for reason, columns in ledger.cells_fixed.items() for column, n in columns.items()]
+        return pd.DataFrame(rows, columns=["what", "reason", "column", "count"])
+
+    def plot(self, name: str | None = None):
+        """One figure of the report as a Matplotlib `Figure`, or the names there are.
+
+        Parameters
+        ----------
+        name : str, optional
+            A figure name (``result.plot()`` lists them) or one of the short aliases
+            ``"pca_map"``, ``"heatmap"``, ``"sizes"``.
+
+        Returns
+        -------
+        matplotlib.figure.Figure or list of str
+            The figure, or without ``name`` the names of every figure.
+
+        Raises
+        ------
+        ValueError
+            For an unknown name, or a figure that does not apply to this run (no dendrogram
+            when Ward was not tried, no RFM figures for a customer table).
+
+        Examples
+        --------
+        >>> from custseg import generate_customers, segment
+        >>> customers, _ = generate_customers(300, 3, random_state=2)
+        >>> result = segment(customers, algorithms=("kmeans",), k_max=4)
+        >>> "elbow" in result.plot()
+        True
+        >>> result.plot("elbow").axes[0].get_xlabel()
+        'number of segments k'
+        """
+        from .plots import FIGURES, FIGURE_ALIASES
+
+        functions = dict(FIGURES)
+        if name is None:
+            return list(functions)
+        key = FIGURE_ALIASES.get(name, name)
+        if key not in functions:
+            raise ValueError(f"no figure named {name!r}; the figures are: {', '.join(functions)}")
+        figure = functions[key](self.summary)
+        if figure is None:
+            raise ValueError(f"the {key!r} figure does not apply to this run (its data is not in this result)")
+        return figure
+
     def write(self, out_dir: str | os.PathLike, report: bool | None = None) -> dict[str, Path]:
         """Write ``segments.csv``, ``summary.json``, ``model.json`` and ``report.html``.
 
         Returns the paths written, by kind.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from custseg import generate_customers, segment
+        >>> customers, _ = generate_customers(300, 3, random_state=2)
+        >>> result = segment(customers, algorithms=("kmeans",), k_max=4)
+        >>> with tempfile.TemporaryDirectory() as out:
+        ...     sorted(result.write(out, report=False))
+        ['model', 'segments', 'summary']
         """
         out = Path(out_dir)
         paths = {
@@ -177,12 +369,25 @@ class Result:
         return paths
 
     def to_html(self, path: str | os.PathLike) -> Path:
-        """Write the self-contained HTML report."""
+        """Write the self-contained HTML report.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from custseg import generate_customers, segment
+        >>> customers, _ = generate_customers(300, 3, random_state=2)
+        >>> result = segment(customers, algorithms=("kmeans",), k_max=4)
+        >>> with tempfile.TemporaryDirectory() as out:
+        ...     result.to_html(Path(out) / "report.html").read_text().startswith("<!DOCTYPE html>")
+        True
+        """
         from .report import write_report
 
         return write_report(self.summary, path)
 
     def _repr_html_(self) -> str:
+        """A short table of the segments and the reason for the choice (never the whole report)."""
         from .report import summary_html
 
         return summary_html(self.summary)
@@ -253,7 +458,7 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
         table_settings = settings
     progress("cleaning", 0, 1)
     table = clean_customers(frame, table_settings)
-    _check_enough_customers(table, settings)
+    settings = _fitted_k_range(table, settings)
     roles = table.roles
     plan = fit_features(
         table.data,
@@ -273,7 +478,7 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
         rfm = rfm_scores(raw.loc[table.ids.to_numpy()].reset_index(drop=True))
     plot_data = _plot_data(table, matrix, found, settings.random_state)
     return Result(settings, source, table, plan, found, segments, found.chosen.labels, plot_data,
-                  transactions, rfm)
+                  transactions, rfm, None if transactions is not None else [str(c) for c in frame.columns])
 
 
 def frame_from_array(data):
@@ -292,10 +497,18 @@ def frame_from_array(data):
     return pd.DataFrame(data, columns=[f"x{j + 1}" for j in range(data.shape[1])])
 
 
-def _check_enough_customers(table: CleanTable, settings: Settings) -> None:
+def _fitted_k_range(table: CleanTable, settings: Settings) -> Settings:
+    """The settings with a k range the used customers allow.
+
+    The default range stops at half the customers for small tables (and below their
+    number: the silhouette needs that); a range the user gave is never changed: too few
+    customers for it is an `InputError` that says what to give instead.
+    """
     used = table.ledger.rows_used
-    if used > settings.k_max:
-        return
+    if used > settings.k_max and not (settings.k_range_is_default and used // 2 < settings.k_max):
+        return settings
+    if settings.k_range_is_default and used - 1 >= settings.k_min:
+        return settings.replace(k_max=max(settings.k_min, used // 2))
     if used > settings.k_min:
         raise InputError(
             f"{used} usable customers (of {table.ledger.rows_read} rows) are too few for up to "
@@ -454,70 +667,3 @@ def _plot_data(table: CleanTable, matrix: np.ndarray, found: SearchResult, rando
         "k_distance": found.k_distance,
         "silhouette": silhouette,
     }
-
-
-class Segmenter:
-    """Customer segmentation as a scikit-learn-style estimator.
-
-    Parameters are those of `custseg.settings.Settings` (keyword-only). ``fit`` takes a
-    customer DataFrame; fitted attributes end in ``_``.
-
-    Attributes
-    ----------
-    result_ : Result
-        Everything the run found.
-    labels_ : ndarray
-        Segment of each used customer (-1 is noise).
-    n_segments_ : int
-    segment_names_ : dict
-        Segment id to name.
-    model_ : Model
-
-    Examples
-    --------
-    >>> from custseg import Segmenter, generate_customers
-    >>> customers, _ = generate_customers(400, 3, random_state=1)
-    >>> seg = Segmenter(algorithms=("kmeans",), k_max=6).fit(customers)
-    >>> seg.n_segments_
-    3
-    >>> bool((seg.predict(customers) == seg.labels_).all())
-    True
-    """
-
-    def __init__(self, **params):
-        unknown = set(params) - set(Settings.__dataclass_fields__)
-        if unknown:
-            raise TypeError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
-        self._params = dict(params)
-        for key, value in params.items():
-            setattr(self, key, value)
-
-    def get_params(self, deep: bool = True) -> dict:
-        """Parameters given at construction."""
-        return dict(self._params)
-
-    def set_params(self, **params) -> "Segmenter":
-        """Change parameters; returns self."""
-        self.__init__(**{**self._params, **params})
-        return self
-
-    def fit(self, X, y=None) -> "Segmenter":
-        """Segment the customers in ``X`` (DataFrame, 2-D array or path)."""
-        self.result_ = segment(X, Settings(**self._params))
-        self.labels_ = self.result_.labels
-        self.n_segments_ = int(self.result_.found.chosen.k)
-        self.segment_names_ = {s["id"]: s["name"] for s in self.result_.segments}
-        self.model_ = self.result_.model
-        return self
-
-    def predict(self, X) -> np.ndarray:
-        """Segment of each row of ``X`` (same columns as at fit time)."""
-        if not hasattr(self, "model_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("this Segmenter is not fitted yet; call fit first")
-        return self.model_.assign(self.model_.customer_table(frame_from_array(X)))[1]
-
-    def fit_predict(self, X, y=None) -> np.ndarray:
-        """Fit, then return ``labels_``."""
-        return self.fit(X).labels_

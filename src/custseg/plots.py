@@ -2152,5 +2152,8 @@ FIGURES = (
     ("rfm_sizes", plot_rfm_sizes),
     ("rfm_crosswalk", plot_rfm_crosswalk),
 )
+#: Short names accepted by ``Result.plot`` for the figures most often asked for.
+FIGURE_ALIASES = {"pca_map": "segment_map", "map": "segment_map", "heatmap": "profile_heatmap",
+                  "sizes": "segment_sizes"}
 #: Figures that only transaction-log runs (with ``rfm`` in the summary) have.
 RFM_FIGURES = ("rfm_sizes", "rfm_crosswalk")

@@ -342,7 +342,8 @@ def write_report(summary: dict, path) -> Path:
 def summary_html(summary: dict) -> str:
     """A short HTML table of the result, for Jupyter's ``_repr_html_``.
 
-    Shows the chosen algorithm and k, and each segment's name, size, share and top action.
+    Shows the chosen algorithm and k, why it was chosen, and each segment's name, size,
+    share and top action.
     """
     context = _context(summary)
     return _environment().from_string(_SUMMARY_TEMPLATE).render(**context)
@@ -376,6 +377,9 @@ _SUMMARY_TEMPLATE = """\
 <p style="margin:0 0 6px 0"><strong>custseg</strong>: {{ model_line }}
 {%- if chosen.silhouette is not none %}, silhouette {{ chosen.silhouette|fixed(3) }}{% endif %}
 {%- if lines_line %}, {{ lines_line }}{% elif rows_used is not none %}, {{ rows_used|count }} customers{% endif %}</p>
+{%- if chosen.reason %}
+<p style="margin:0 0 6px 0;color:#444;max-width:60em">{{ chosen.reason }}</p>
+{%- endif %}
 <table style="border-collapse:collapse">
 <thead><tr>
 <th style="text-align:left;padding:3px 8px;border-bottom:1px solid #bbb">segment</th>

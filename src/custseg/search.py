@@ -112,6 +112,10 @@ class Candidate:
     stability: dict[int, float] | None = None
     refit: Callable | None = field(default=None, repr=False, compare=False)
 
+    def __getstate__(self) -> dict:
+        """Pickle without ``refit`` (a closure, used only while stability is measured)."""
+        return {**self.__dict__, "refit": None}
+
     @property
     def label(self) -> str:
         """Human name, e.g. ``K-Means with 5 segments``."""
@@ -882,7 +886,7 @@ def measure_stability(candidates: list[Candidate], matrix: np.ndarray, settings:
     index = _seeded_sample(len(matrix), settings.stability_sample, settings.random_state)
     points = matrix[index]
     for candidate in candidates:
-        if candidate.refit is None or candidate.k < 1:
+        if candidate.refit is None or candidate.k < 1 or candidate.k >= round(STABILITY_FRACTION * len(points)):
             continue
         candidate.stability = segment_stability(
             points, candidate.labels[index], candidate.refit, resamples=settings.stability_resamples,

@@ -79,6 +79,14 @@ class Settings:
         after its last transaction.
     customers_file : str or None
         A customer table (demographics) joined to a transaction log on the customer id.
+
+    Examples
+    --------
+    >>> from custseg import Settings, segment, generate_customers
+    >>> settings = Settings(algorithms=("kmeans", "hierarchical"), k_max=6, random_state=3)
+    >>> customers, _ = generate_customers(300, 3, random_state=2)
+    >>> segment(customers, settings).chosen["k"]
+    3
     """
 
     id_col: str | None = None
@@ -113,7 +121,15 @@ class Settings:
     command: str | None = field(default=None, compare=False)
 
     def validated(self) -> "Settings":
-        """Return ``self`` after checking every value; raise `SettingsError` otherwise."""
+        """Return ``self`` after checking every value; raise `SettingsError` otherwise.
+
+        Examples
+        --------
+        >>> Settings(k_min=5, k_max=3).validated()
+        Traceback (most recent call last):
+        ...
+        custseg.errors.SettingsError: --k must satisfy 2 <= MIN <= MAX, got 5..3
+        """
         unknown = [a for a in self.algorithms if a not in ALGORITHMS]
         if unknown or not self.algorithms:
             raise SettingsError(
@@ -147,22 +163,46 @@ class Settings:
 
     @property
     def k_range_is_default(self) -> bool:
-        """Whether the k range is the default one (the user asked for no other)."""
+        """Whether the k range is the default one (the user asked for no other).
+
+        Examples
+        --------
+        >>> Settings().k_range_is_default, Settings(k_max=6).k_range_is_default
+        (True, False)
+        """
         fields = type(self).__dataclass_fields__
         return (self.k_min, self.k_max) == (fields["k_min"].default, fields["k_max"].default)
 
     @property
     def transaction_overrides(self) -> dict[str, str]:
-        """Transaction-log columns named by the user, by role."""
+        """Transaction-log columns named by the user, by role.
+
+        Examples
+        --------
+        >>> Settings(date_col="OrderDate").transaction_overrides
+        {'date': 'OrderDate'}
+        """
         roles = ("customer", "invoice", "date", "quantity", "price", "amount")
         return {role: getattr(self, f"{role}_col") for role in roles if getattr(self, f"{role}_col")}
 
     def replace(self, **changes) -> "Settings":
-        """Return a copy with ``changes`` applied."""
+        """Return a copy with ``changes`` applied.
+
+        Examples
+        --------
+        >>> Settings().replace(k_max=6).k_max
+        6
+        """
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
-        """Settings as plain JSON-able values."""
+        """Settings as plain JSON-able values.
+
+        Examples
+        --------
+        >>> Settings(algorithms=("kmeans",)).to_dict()["algorithms"]
+        ['kmeans']
+        """
         out = dataclasses.asdict(self)
         for key, value in out.items():
             if isinstance(value, tuple):
@@ -171,7 +211,13 @@ class Settings:
 
     @classmethod
     def from_dict(cls, values: dict) -> "Settings":
-        """Build settings from plain values (a TOML table or a saved summary)."""
+        """Build settings from plain values (a TOML table or a saved summary).
+
+        Examples
+        --------
+        >>> Settings.from_dict({"algorithms": "kmeans,gmm", "k_max": 6}).algorithms
+        ('kmeans', 'gmm')
+        """
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -185,7 +231,18 @@ class Settings:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "Settings":
-        """Read settings from the ``[custseg]`` table (or the top level) of a TOML file."""
+        """Read settings from the ``[custseg]`` table (or the top level) of a TOML file.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = Path(folder) / "custseg.toml"
+        ...     _ = path.write_text('[custseg]\\nk_max = 6\\nalgorithms = ["kmeans"]\\n')
+        ...     Settings.from_toml(path).k_max
+        6
+        """
         try:
             with open(path, "rb") as handle:
                 data = tomllib.load(handle)
