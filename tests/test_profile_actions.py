@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from custseg.actions import suggest_actions
-from custseg.profile import comparison, concept_of, key_findings, overall_categories, profile_segments, segment_rules
+from custseg.profile import (
+    column_label, comparison, concept_of, key_findings, overall_categories, profile_segments, readable, segment_rules,
+)
 
 FEATURES = ["Annual Income", "Spending Score"]
 
@@ -79,8 +81,8 @@ def test_names_and_descriptions():
     assert first["name"] == "High income, low spending"
     assert second["name"] == "Low income, high spending"
     assert first["description"] == (
-        "3 customers (50.0%). Annual Income 1.0 SD above average (90 vs 60); "
-        "Spending Score 1.0 SD below average (20 vs 45)."
+        "3 customers (50.0%). Annual income 1.0 SD above average (90 vs 60); "
+        "spending score 1.0 SD below average (20 vs 45)."
     )
 
 
@@ -158,12 +160,12 @@ def test_vip_action_with_numbers():
     actions = suggest_actions(profiles[0], FEATURES)
     assert actions == [{
         "action": "Treat as VIPs: premium service, early access and exclusive offers.",
-        "reason": ("Annual Income is 0.8 SD above average (100 vs 66.7) and "
-                   "Spending Score is 0.8 SD above average (100 vs 66.7)"),
+        "reason": ("annual income is 0.8 SD above average (100 vs 66.7) and "
+                   "spending score is 0.8 SD above average (100 vs 66.7)"),
     }]
     low = suggest_actions(profiles[2], FEATURES)
     assert low[0]["action"].startswith("Keep service costs low")
-    assert "Annual Income is 1.4 SD below average (10 vs 66.7)" in low[0]["reason"]
+    assert "annual income is 1.4 SD below average (10 vs 66.7)" in low[0]["reason"]
 
 
 def test_pair_rule_then_weaker_single_rule():
@@ -178,17 +180,17 @@ def test_pair_rule_then_weaker_single_rule():
     actions = suggest_actions(first, features)
     assert actions == [
         {"action": "Upsell: they can afford more; test premium products and find out what holds them back.",
-         "reason": ("Annual Income is 1.0 SD above average (90 vs 60) and "
-                    "Spending Score is 1.0 SD below average (20 vs 45)")},
+         "reason": ("annual income is 1.0 SD above average (90 vs 60) and "
+                    "spending score is 1.0 SD below average (20 vs 45)")},
         {"action": "Favour e-mail, print and in-store service; stress quality and reassurance.",
-         "reason": "Age is 0.8 SD above average (45 vs 40)"},
+         "reason": "age is 0.8 SD above average (45 vs 40)"},
     ]
     assert suggest_actions(second, features) == [
         {"action": "Reward their loyalty with value bundles and points; avoid pushing credit.",
-         "reason": ("Annual Income is 1.0 SD below average (30 vs 60) and "
-                    "Spending Score is 1.0 SD above average (70 vs 45)")},
+         "reason": ("annual income is 1.0 SD below average (30 vs 60) and "
+                    "spending score is 1.0 SD above average (70 vs 45)")},
         {"action": "Reach them on social media and mobile channels, with trend-led creative.",
-         "reason": "Age is 0.8 SD below average (35 vs 40)"},
+         "reason": "age is 0.8 SD below average (35 vs 40)"},
     ]
 
 
@@ -198,16 +200,40 @@ def test_generic_actions_for_unknown_columns():
     labels = np.array([0, 0, 0, 1, 1, 1])
     first, second = profile_segments(data, labels, ["Widget_count (units)"], [], ["Widget_count (units)"])
     # mean 5.5, sd 4.5: z = +1 and -1
-    assert first["name"] == "High Widget count"
-    assert second["name"] == "Low Widget count"
+    assert first["name"] == "High widget count"
+    assert second["name"] == "Low widget count"
     assert suggest_actions(first, ["Widget_count (units)"]) == [{
-        "action": "Build offers around Widget count: cross-sell and bundle where they already spend.",
-        "reason": "Widget count is 1.0 SD above average (10 vs 5.5)",
+        "action": "Build offers around widget count: cross-sell and bundle where they already spend.",
+        "reason": "widget count is 1.0 SD above average (10 vs 5.5)",
     }]
     assert suggest_actions(second, ["Widget_count (units)"]) == [{
-        "action": "Test an introductory offer on Widget count, where they are below average.",
-        "reason": "Widget count is 1.0 SD below average (1 vs 5.5)",
+        "action": "Test an introductory offer on widget count, where they are below average.",
+        "reason": "widget count is 1.0 SD below average (1 vs 5.5)",
     }]
+
+
+def test_names_spell_out_jargon_and_prefer_readable_features():
+    """Field codes are not names: known abbreviations are spelt out, readable features lead,
+    and a segment known only by codes is called "Segment N: ..."."""
+    assert column_label("pdays") == "days since last contact"
+    assert column_label("MntWines") == "spend on wines"
+    assert column_label("Delicassen") == "delicatessen"
+    assert [readable(c) for c in ("pdays", "x1", "V12", "ps_ind_03", "Detergents_Paper", "age")] == [
+        True, False, False, False, True, True]
+    # x7 moves most (z = +1.0), then MntWines (z = +1.0 too, listed second), then pdays (-1.0).
+    data = pd.DataFrame({
+        "x7": [10.0, 10, 10, 1, 1, 1],
+        "MntWines": [900.0, 900, 900, 100, 100, 100],
+        "pdays": [1.0, 1, 1, 10, 10, 10],
+    })
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    first, second = profile_segments(data, labels, list(data), [], list(data))
+    assert [t["feature"] for t in first["top_features"]] == ["x7", "MntWines", "pdays"]
+    assert first["name"] == "High spend on wines, low days since last contact"
+    assert second["name"] == "Low spend on wines, high days since last contact"
+    coded = pd.DataFrame({"x1": [5.0, 5, 5, 1, 1, 1], "x2": [0.0, 0, 0, 3, 3, 3]})
+    first, second = profile_segments(coded, labels, ["x1", "x2"], [], ["x1", "x2"])
+    assert (first["name"], second["name"]) == ("Segment 0: high x1, low x2", "Segment 1: low x1, high x2")
 
 
 def test_average_customers():

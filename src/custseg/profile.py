@@ -37,6 +37,24 @@ VOCABULARY = [
 ]
 
 
+#: Abbreviations and coded field names of customer exports, as readable words. Matched on
+#: whole words of the column name (split at underscores, spaces and camelCase).
+READABLE_WORDS = {
+    "avg": "average", "amt": "amount", "qty": "quantity", "num": "number of", "nbr": "number of",
+    "cnt": "count of", "tot": "total", "txn": "transactions", "txns": "transactions",
+    "trx": "transactions", "cust": "customer", "freq": "frequency", "mnt": "spend on",
+    "dt": "date", "yr": "year", "yrs": "years", "mth": "month", "mths": "months", "pct": "percent",
+    "perc": "percent", "bal": "balance", "acct": "account", "purch": "purchases",
+    "prod": "product", "prods": "products", "rev": "revenue", "disc": "discount",
+    "dur": "duration", "cc": "credit card", "cmp": "campaign", "emp": "employment",
+    "pdays": "days since last contact", "kidhome": "children at home",
+    "teenhome": "teenagers at home", "delicassen": "delicatessen", "recency": "recency",
+}
+#: Short words that are words, not codes.
+_SHORT_WORDS = {"age", "app", "at", "by", "day", "fee", "for", "in", "of", "on", "per", "tax", "to",
+                "tv", "web", "vip", "id", "and", "new", "old", "net", "kid", "kids", "car"}
+
+
 @dataclass(frozen=True)
 class Concept:
     """What a column means for naming and for suggesting actions."""
@@ -57,9 +75,34 @@ def concept_of(column: str) -> Concept:
 
 
 def column_label(column: str) -> str:
-    """Short readable label: units in brackets dropped, underscores as spaces."""
-    label = re.sub(r"\s*[\(\[].*?[\)\]]", "", str(column)).replace("_", " ").strip()
-    return label or str(column)
+    """Short readable label: units in brackets dropped, words split at underscores and
+    camelCase, in lower case (acronyms kept), known abbreviations spelt out.
+
+    Examples
+    --------
+    >>> column_label("Annual Income (k$)"), column_label("MntWines"), column_label("pdays")
+    ('annual income', 'spend on wines', 'days since last contact')
+    >>> column_label("NumWebPurchases"), column_label("RFM_score")
+    ('number of web purchases', 'RFM score')
+    """
+    text = re.sub(r"\s*[\(\[].*?[\)\]]", "", str(column))
+    text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)
+    tokens = re.findall(r"[A-Za-z]+[0-9]*|[0-9]+", text)
+    words = [READABLE_WORDS.get(t.lower(), t if t.isupper() and len(t) > 1 else t.lower()) for t in tokens]
+    return " ".join(words) or str(column)
+
+
+def readable(column: str) -> bool:
+    """Whether a column's label reads as words (``annual income``) rather than a code
+    (``x1``, ``v12``, ``ps_ind``): no word with digits, and no short word that is not one."""
+    for word in column_label(column).split():
+        if any(ch.isdigit() for ch in word) and not word.isdigit():
+            return False
+        if word.isdigit() or (len(word) <= 3 and word.lower() not in _SHORT_WORDS):
+            return False
+        if not re.search(r"[aeiouy]", word.lower()):
+            return False
+    return True
 
 
 def profile_segments(data: pd.DataFrame, labels: np.ndarray, numeric: list[str], categorical: list[str],
@@ -182,7 +225,9 @@ def segment_name(segment: dict, depth: int = 2) -> str:
     if segment["id"] == -1:
         return "Unusual customers (no segment)"
     phrases = []
-    for item in segment["top_features"][:depth]:
+    # The clearest features first: of those that set the segment apart, readable ones lead.
+    top = sorted(segment["top_features"], key=lambda item: not readable(item["feature"]))[:depth]
+    for item in top:
         phrase = _phrase(item["feature"], item["z"])
         if phrase in phrases:
             continue
@@ -196,6 +241,9 @@ def segment_name(segment: dict, depth: int = 2) -> str:
     if not phrases:
         return "Average customers"
     name = ", ".join(phrases)
+    if top and not any(readable(item["feature"]) for item in top):
+        # Nothing but codes to name it by: say it is a segment, then what sets it apart.
+        return f"Segment {segment['id']}: {name}"
     return name[0].upper() + name[1:]
 
 
