@@ -20,7 +20,7 @@ import pandas as pd
 
 from .dates import date_rule, derive
 from .errors import InputError
-from .sentinels import INDICATOR_SHARE, ColumnCodes, apply_codes, code_text, find_codes, indicator_name
+from .sentinels import INDICATOR_SHARE, MISSING_LEVELS, ColumnCodes, apply_codes, code_text, find_codes, indicator_name
 from .settings import Settings, parse_sentinels
 from .stats import log_helps, robust_fences
 
@@ -326,12 +326,15 @@ class _Found:
             hit = codes.by_code[code_text(number)]
             if hit.sum() >= INDICATOR_SHARE * size:
                 self._indicator(name, code_text(number), hit, {"numbers": [number], "levels": []}, parsed, numeric)
-        if codes.levels:
+        standard = [level for level in codes.levels if level in MISSING_LEVELS]
+        groups = [("unknown", standard)] if standard else []
+        groups += [(level, [level]) for level in codes.levels if level not in MISSING_LEVELS]
+        for code, levels in groups:
             hit = np.zeros(size, dtype=bool)
-            for level in codes.levels:
+            for level in levels:
                 hit |= codes.by_code[level]
             if hit.sum() >= INDICATOR_SHARE * size:
-                self._indicator(name, "unknown", hit, {"numbers": [], "levels": list(codes.levels)}, parsed, numeric)
+                self._indicator(name, code, hit, {"numbers": [], "levels": levels}, parsed, numeric)
 
     def _indicator(self, column: str, code: str, hit: np.ndarray, rule: dict, parsed: dict, numeric: list) -> None:
         feature = indicator_name(column, code, self.taken)

@@ -14,8 +14,9 @@ in a numeric column, such text counts as a code for missing rather than an unpar
 
 Codes become missing values (imputed like any other). When a code is carried by at least
 `INDICATOR_SHARE` (5%) of the rows, the fact itself is kept as a 0/1 feature named
-``<column>_is_<code>`` (``pdays_is_999``; ``<column>_is_unknown`` for the text levels of a
-column together), because "never contacted" means something the imputed value cannot say.
+``<column>_is_<code>`` (``pdays_is_999``; ``<column>_is_unknown`` for the `MISSING_LEVELS`
+of a column together, ``<column>_is_<level>`` for a level the user named), because "never
+contacted" means something the imputed value cannot say.
 """
 
 from __future__ import annotations
