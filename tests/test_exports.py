@@ -120,14 +120,15 @@ def test_workbook_rows_of_every_sheet_reach_the_ledger(tmp_path):
         customers.iloc[:25].to_excel(writer, sheet_name="Q1", index=False)
         customers.iloc[25:].to_excel(writer, sheet_name="Q2", index=False)
         pd.DataFrame({"total": [40]}).to_excel(writer, sheet_name="Totals", index=False)
-    summary = segment(path, **SMALL_RUN).summary
+    result = segment(path, **{**SMALL_RUN, "report": True})
+    summary = result.summary
     assert (summary["input"]["rows_read"], summary["input"]["rows_used"]) == (40, 40)
     assert summary["input"]["not_read"] == [
         {"sheet": "Totals", "rows": 1, "reason": "header differs from sheet 'Q1': lacks customer_id, income, score; adds total"}
     ]
     assert summary["source"]["sheets"] == ["Q1", "Q2"]
     assert summary["columns"]["categorical"] == ["sheet"]
-    html = segment(path, **{**SMALL_RUN, "report": True}).to_html(tmp_path / "report.html").read_text()
+    html = result.to_html(tmp_path / "report.html").read_text()
     assert 'data-test="not-read"' in html and "Totals" in html
     assert "Q1, Q2 (stacked; each row&#39;s sheet in column sheet)" in html
 
@@ -514,3 +515,134 @@ def test_settings_validate_the_new_options(tmp_path):
     settings = Settings.from_toml(config).validated()
     assert (settings.header, settings.sheet) == ("no", "2011")
     assert settings.sentinels == ("pdays=999", "pdays=-1", "job=unknown")
+
+
+# --------------------------------------------------------------------------- real data
+
+
+@pytest.fixture(scope="module")
+def retail_lines(tmp_path_factory) -> pd.DataFrame:
+    """20,000 Online Retail lines around the turn of the year (10,000 of December 2010,
+    10,000 of January 2011), as text."""
+    from conftest import SHARED_DATA
+
+    path = SHARED_DATA / "online_retail.csv.gz"
+    if not path.exists():
+        pytest.skip(f"real data not found at {path}")
+    lines = pd.read_csv(path, dtype=str, keep_default_na=False, nrows=60_000)
+    first_2011 = int(np.flatnonzero(lines["InvoiceDate"].str.startswith("2011-"))[0])
+    return lines.iloc[first_2011 - 10_000:first_2011 + 10_000].reset_index(drop=True)
+
+
+def test_online_retail_in_yearly_sheets_gives_the_ledger_of_the_csv(retail_lines, tmp_path):
+    retail_lines.to_csv(tmp_path / "retail.csv", index=False)
+    december = retail_lines["InvoiceDate"].str.startswith("2010-")
+    with pd.ExcelWriter(tmp_path / "retail.xlsx") as writer:
+        retail_lines[december].to_excel(writer, sheet_name="Year 2010", index=False)
+        retail_lines[~december].to_excel(writer, sheet_name="Year 2011", index=False)
+        pd.DataFrame({"About": ["UCI Online Retail, two yearly sheets"]}).to_excel(writer, sheet_name="Read me", index=False)
+    from_csv = customers_from_transactions(tmp_path / "retail.csv")
+    from_book = customers_from_transactions(tmp_path / "retail.xlsx")
+    csv_ledger, book_ledger = from_csv.ledger.to_dict(), from_book.ledger.to_dict()
+    assert book_ledger["not_read"] == [{"sheet": "Read me", "rows": 1, "reason": (
+        "header differs from sheet 'Year 2010': lacks InvoiceNo, StockCode, Description, Quantity, "
+        "InvoiceDate, ... (8 in all); adds About")}]
+    assert {**book_ledger, "not_read": []} == csv_ledger
+    assert (csv_ledger["rows_read"], csv_ledger["rows_used"]) == (20_000, 11_286)
+    assert csv_ledger["rows_dropped"] == {"no customer id": 8_623, "exact duplicate": 87, "zero or negative price": 4}
+    assert from_book.checks == from_csv.checks
+    pd.testing.assert_frame_equal(from_book.customers, from_csv.customers)
+    assert from_book.reading["sheets"] == ["Year 2010", "Year 2011"]
+
+
+def test_cdnow_style_whitespace_log_gives_the_ledger_of_the_csv(retail_lines, tmp_path):
+    lines = retail_lines[retail_lines["CustomerID"] != ""]
+    log = pd.DataFrame({
+        "customer": lines["CustomerID"].str.removesuffix(".0"),
+        "date": pd.to_datetime(lines["InvoiceDate"]).dt.strftime("%Y%m%d"),
+        "cds": lines["Quantity"],
+        "dollars": (lines["Quantity"].astype(float) * lines["UnitPrice"].astype(float)).map("{:.2f}".format),
+    })
+    log.to_csv(tmp_path / "cdnow.csv", index=False)
+    text = "".join(f" {c:>5} {d} {q:>5} {a:>10}\n" for c, d, q, a in log.itertuples(index=False))
+    (tmp_path / "CDNOW_master.txt").write_text(text)
+    roles = {"customer": "customer", "date": "date", "quantity": "cds", "amount": "dollars"}
+    from_csv = customers_from_transactions(tmp_path / "cdnow.csv", overrides=roles)
+    numbered = {role: f"column_{i + 1}" for i, role in enumerate(roles)}
+    from_text = customers_from_transactions(tmp_path / "CDNOW_master.txt", overrides=numbered)
+    assert from_text.reading["layout"] == "whitespace" and from_text.reading["header"] is False
+    assert from_text.ledger.to_dict() == from_csv.ledger.to_dict()
+    assert (from_csv.ledger.rows_read, from_csv.ledger.rows_used) == (20_000 - 8_623, 7_300)
+    pd.testing.assert_frame_equal(from_text.customers.rename(columns={"column_1": "customer"}), from_csv.customers)
+
+
+def test_mall_zipped_headerless_or_in_sheets_is_segmented_like_the_csv(mall, tmp_path):
+    settings = dict(SMALL_RUN, features=("Annual Income (k$)", "Spending Score (1-100)"))
+    reference = segment(mall, **settings)
+    with zipfile.ZipFile(tmp_path / "mall.zip", "w") as archive:
+        archive.write(mall, "Mall_Customers.csv")
+    zipped = segment(tmp_path / "mall.zip", **settings)
+    assert zipped.summary["source"]["member"] == "Mall_Customers.csv"
+    assert zipped.summary["input"] == reference.summary["input"]
+    assert (zipped.labels == reference.labels).all()
+
+    body = mall.read_bytes().split(b"\r\n", 1)[1]            # the same rows, no header
+    (tmp_path / "mall_no_header.csv").write_bytes(body)
+    headerless = segment(tmp_path / "mall_no_header.csv", **{**settings, "features": ("column_4", "column_5")})
+    assert headerless.summary["source"]["header"] is False
+    assert (headerless.table.ledger.rows_read, headerless.table.ledger.rows_used) == (200, 200)
+    assert headerless.table.roles.id is None                 # column_1 holds the ids, unnamed
+    assert (headerless.labels == reference.labels).all()
+
+    table = pd.read_csv(mall, dtype=str)
+    with pd.ExcelWriter(tmp_path / "mall.xlsx") as writer:
+        for genre, rows in table.groupby("Genre"):
+            rows.to_excel(writer, sheet_name=genre, index=False)
+    sheets = segment(tmp_path / "mall.xlsx", **settings)
+    assert sheets.summary["source"]["sheets"] == ["Female", "Male"]
+    assert (sheets.table.ledger.rows_read, sheets.table.ledger.rows_used) == (200, 200)
+    assert "sheet" in sheets.table.roles.categorical
+
+
+def test_retail_customer_export_with_dates_and_a_999_code(retail_lines, tmp_path):
+    """A CRM-style export made from the lines: the first purchase written day-first, and
+    the days since the last return with 999 for customers who never returned anything."""
+    retail_lines.to_csv(tmp_path / "retail.csv", index=False)
+    found = customers_from_transactions(tmp_path / "retail.csv")
+    as_of = pd.Timestamp(found.as_of)
+    customers = found.customers.set_index("CustomerID")
+    lines = retail_lines[(retail_lines["CustomerID"] != "") & retail_lines["InvoiceNo"].str.startswith("C")]
+    last_return = pd.to_datetime(lines["InvoiceDate"]).groupby(lines["CustomerID"].str.removesuffix(".0")).max()
+    days = (as_of - last_return.dt.normalize()).dt.days.reindex(customers.index)
+    export = pd.DataFrame({
+        "CustomerID": customers.index,
+        "first_purchase": (as_of - pd.to_timedelta(customers["tenure_days"], unit="D")).dt.strftime("%d/%m/%Y"),
+        "days_since_last_return": days.fillna(999).astype(int).astype(str).to_numpy(),
+        "monetary": customers["monetary"].round(2).astype(str).to_numpy(),
+        "frequency": customers["frequency"].astype(int).astype(str).to_numpy(),
+    })
+    export.to_csv(tmp_path / "crm.csv", index=False)
+    never = int(days.isna().sum())
+
+    result = segment(tmp_path / "crm.csv", **{**SMALL_RUN, "as_of": found.as_of.isoformat()})
+    ledger = result.summary["input"]
+    assert (ledger["rows_read"], ledger["rows_used"], ledger["rows_dropped"]) == (len(customers), len(customers), {})
+    assert ledger["sentinels"] == {"days_since_last_return": [
+        {"code": "999", "rows": never, "indicator": "days_since_last_return_is_999", "found": "detected"}]}
+    assert result.summary["features"] == [
+        "tenure_days", "days_since_last_return", "days_since_last_return_is_999", "monetary", "frequency"]
+    assert result.table.params.derived["tenure_days"]["format"] == "%d/%m/%Y"
+    tenure = result.table.data["tenure_days"].to_numpy()
+    fence = result.table.params.numeric_rules["tenure_days"]["fence"]
+    expected = customers["tenure_days"].to_numpy()
+    if fence:
+        expected = np.clip(expected, *(v if v is not None else np.nan for v in fence))
+    np.testing.assert_array_equal(tenure, expected)
+    assert (len(customers), never) == (439, 359)
+
+
+def test_real_customer_tables_hold_no_codes_or_dates(mall, wholesale):
+    for path in (mall, wholesale):
+        table, _ = read_table(path)
+        result = clean_customers(table, Settings())
+        assert result.ledger.sentinels == {} and result.roles.derived == {}, path.name
