@@ -96,33 +96,46 @@ def indicator_name(column: str, code: str, taken) -> str:
     return name
 
 
-def _numeric_candidates(values: np.ndarray) -> list[float]:
-    """Values frequent enough to be codes, most frequent first (found on a sample)."""
-    present = values[~np.isnan(values)]
-    if present.size > SAMPLE:
-        present = present[np.linspace(0, present.size - 1, SAMPLE).round().astype("int64")]
-    levels, counts = np.unique(present, return_counts=True)
+def _sample(present: np.ndarray) -> np.ndarray:
+    """At most `SAMPLE` evenly spaced values (all of them when there are fewer)."""
+    if present.size <= SAMPLE:
+        return present
+    return present[np.linspace(0, present.size - 1, SAMPLE).round().astype("int64")]
+
+
+def _numeric_candidates(sample: np.ndarray) -> list[float]:
+    """Values frequent enough in the sample to be codes, most frequent first; never zero."""
+    levels, counts = np.unique(sample, return_counts=True)
     if levels.size < 3:
         return []
     order = np.argsort(-counts, kind="stable")
-    keep = counts[order] >= TYPICAL_SHARE * present.size / 2
+    keep = counts[order] >= TYPICAL_SHARE * sample.size / 2
     return [float(v) for v in levels[order][keep] if v != 0]
+
+
+def _outside(code: float, rest: np.ndarray) -> bool:
+    """Negative where the rest is >= 0, or above all of the rest."""
+    if rest.size == 0:
+        return False
+    return bool(rest.min() >= 0) if code < 0 else bool(code > rest.max())
 
 
 def _stands_apart(code: float, rest: np.ndarray, typical: bool) -> bool:
     """Whether ``code`` lies outside the other values (``rest``) as a code does."""
-    if rest.size == 0:
+    if not _outside(code, rest):
         return False
     if code < 0:
-        return bool(rest.min() >= 0)
-    if code <= rest.max():
-        return False
+        return True
     fences = robust_fences(rest, log_helps(rest))
     return typical if fences is None else bool(code > fences[1])
 
 
 def numeric_codes(values: np.ndarray) -> list[float]:
     """Values of a numeric column that are codes for missing (see the module docstring).
+
+    Candidates are found on an evenly spaced sample and first checked there (a value that
+    is not outside the sample's other values is not outside all of them); the survivors
+    are counted and checked on the whole column.
 
     Examples
     --------
@@ -133,8 +146,11 @@ def numeric_codes(values: np.ndarray) -> list[float]:
     present = values[~np.isnan(values)]
     if present.size < MIN_VALUES:
         return []
+    sample = _sample(present)
     codes: list[float] = []
-    for value in _numeric_candidates(values):
+    for value in _numeric_candidates(sample):
+        if not _outside(value, sample[~np.isin(sample, [*codes, value])]):
+            continue
         typical = value in TYPICAL_CODES
         share = float((present == value).mean())
         if share < (TYPICAL_SHARE if typical else FREQUENT_SHARE):
