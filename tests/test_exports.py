@@ -109,6 +109,17 @@ def test_sheet_column_takes_a_free_name(tmp_path):
     assert table["sheet_2"].tolist() == ["a", "b"]
 
 
+def test_headerless_sheet_keeps_its_first_row(tmp_path):
+    book = openpyxl.Workbook()
+    for row in (["0001", 10, "2024-01-05"], ["0002", 12.5, "2024-02-01"], ["0003", 7, "2024-03-09"]):
+        book.active.append(row)
+    book.save(tmp_path / "rows.xlsx")
+    table, source = read_table(tmp_path / "rows.xlsx")
+    assert table.to_dict("list") == {"column_1": ["0001", "0002", "0003"], "column_2": [10.0, 12.5, 7.0],
+                                     "column_3": ["2024-01-05", "2024-02-01", "2024-03-09"]}
+    assert source.header is False
+
+
 def test_workbook_rows_of_every_sheet_reach_the_ledger(tmp_path):
     customers = pd.DataFrame({
         "customer_id": [f"C{i:03d}" for i in range(40)],
@@ -575,6 +586,13 @@ def test_cdnow_style_whitespace_log_gives_the_ledger_of_the_csv(retail_lines, tm
     assert (from_csv.ledger.rows_read, from_csv.ledger.rows_used) == (20_000 - 8_623, 7_300)
     pd.testing.assert_frame_equal(from_text.customers.rename(columns={"column_1": "customer"}), from_csv.customers)
 
+    with zipfile.ZipFile(tmp_path / "cdnow.zip", "w") as archive:
+        archive.write(tmp_path / "CDNOW_master.txt", "CDNOW_master.txt")
+    columns = {f"{role}_col": name for role, name in numbered.items()}
+    result = segment(tmp_path / "cdnow.zip", kind="transactions", **columns, **SMALL_RUN)
+    assert result.summary["transactions"]["ledger"] == from_csv.ledger.to_dict()
+    assert (result.summary["source"]["member"], result.summary["source"]["layout"]) == ("CDNOW_master.txt", "whitespace")
+
 
 def test_mall_zipped_headerless_or_in_sheets_is_segmented_like_the_csv(mall, tmp_path):
     settings = dict(SMALL_RUN, features=("Annual Income (k$)", "Spending Score (1-100)"))
@@ -624,7 +642,7 @@ def test_retail_customer_export_with_dates_and_a_999_code(retail_lines, tmp_path
     export.to_csv(tmp_path / "crm.csv", index=False)
     never = int(days.isna().sum())
 
-    result = segment(tmp_path / "crm.csv", **{**SMALL_RUN, "as_of": found.as_of.isoformat()})
+    result = segment(tmp_path / "crm.csv", **{**SMALL_RUN, "as_of": found.as_of.isoformat(), "report": True})
     ledger = result.summary["input"]
     assert (ledger["rows_read"], ledger["rows_used"], ledger["rows_dropped"]) == (len(customers), len(customers), {})
     assert ledger["sentinels"] == {"days_since_last_return": [
@@ -639,6 +657,9 @@ def test_retail_customer_export_with_dates_and_a_999_code(retail_lines, tmp_path
         expected = np.clip(expected, *(v if v is not None else np.nan for v in fence))
     np.testing.assert_array_equal(tenure, expected)
     assert (len(customers), never) == (439, 359)
+    html = result.to_html(tmp_path / "report.html").read_text()
+    assert 'data-test="sentinels"' in html and "days_since_last_return_is_999" in html
+    assert 'data-test="derived"' in html and "days from the date in first_purchase (read as %d/%m/%Y)" in html
 
 
 def test_real_customer_tables_hold_no_codes_or_dates(mall, wholesale):
