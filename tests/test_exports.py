@@ -96,6 +96,20 @@ def test_sheet_option_reads_one_sheet_and_lists_the_others(tmp_path):
     )
 
 
+def test_a_later_sheet_with_repeated_names_is_listed_not_fatal(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.append(["id", "spend"])
+    book.active.append(["0001", 5])
+    odd = book.create_sheet("Pivot")
+    odd.append(["x", "x"])
+    odd.append([1, 2])
+    book.save(tmp_path / "p.xlsx")
+    table, source = read_table(tmp_path / "p.xlsx")
+    assert len(table) == 1
+    assert source.not_read == [{"sheet": "Pivot", "rows": 1,
+                                "reason": "header differs from sheet 'Sheet' (duplicate column names)"}]
+
+
 def test_sheet_column_takes_a_free_name(tmp_path):
     book = openpyxl.Workbook()
     for title in ("a", "b"):

@@ -629,9 +629,10 @@ def text_layout(file: Path, head: bytes, header: str = "auto") -> TextLayout:
         kind, rows = "delimited", _sample_rows(text, delimiter, limit=10_000)
     if not rows:
         raise InputError(f"{file} is empty (only whitespace)")
-    has_header = {"yes": True, "no": False}.get(header) if header != "auto" else first_row_is_header(
-        [fields for _, fields in rows[:500]]
-    )
+    if header == "auto":
+        has_header = first_row_is_header([fields for _, fields in rows[:500]])
+    else:
+        has_header = header == "yes"
     names, extra = _text_names(file, rows, has_header, kind)
     return TextLayout(encoding, kind, delimiter if kind == "delimited" else None, colspecs, names, extra, has_header)
 
@@ -963,12 +964,20 @@ def _chosen_sheets(file: Path, sheets: list[_Sheet], wanted: str | None) -> tupl
     for sheet in sheets:
         if sheet.empty:
             others.append({"sheet": sheet.name, "rows": 0, "reason": "empty"})
-        elif sheet.header == filled[0].header and sheet.names(file) == names:
+        elif sheet is filled[0] or (sheet.header == filled[0].header and _names_or_none(sheet, file) == names):
             chosen.append(sheet)
         else:
             reason = _header_difference(names, sheet, filled[0].name, file)
             others.append({"sheet": sheet.name, "rows": None, "reason": reason})
     return chosen, others
+
+
+def _names_or_none(sheet: _Sheet, file: Path) -> list[str] | None:
+    """A sheet's column names; None when its header repeats a name (it cannot match)."""
+    try:
+        return sheet.names(file)
+    except InputError:
+        return None
 
 
 def _sheet_named(file: Path, sheets: list[_Sheet], wanted: str) -> _Sheet:
