@@ -51,3 +51,21 @@ def test_nearest_reference_point_equals_the_unbounded_single_thread_search(radiu
     got = Assigner("nearest", points, labels, radius=radius).predict(matrix)
     np.testing.assert_array_equal(got, expected)
     assert got.dtype == np.int64
+
+
+def test_a_version_1_model_file_still_assigns(tmp_path):
+    """Version 2 only adds cleaning rules; a version-1 file (without them) reads as before."""
+    import json
+
+    from custseg import generate_customers, load_model, segment
+
+    customers, _ = generate_customers(300, 3, random_state=2)
+    result = segment(customers, algorithms=("kmeans",), k_max=4)
+    data = result.model.to_dict()
+    assert data["format_version"] == 2
+    data["format_version"] = 1
+    for key in ("missing_codes", "derived", "indicators"):
+        data["cleaning"].pop(key)
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(data))
+    np.testing.assert_array_equal(load_model(path).assign(customers)[1], result.labels)

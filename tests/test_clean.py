@@ -353,15 +353,27 @@ def test_impossible_value_ranges_come_from_whole_words(column, expected):
     assert _plausible_range(column) == expected
 
 
-def test_date_columns_are_left_out_with_a_reason():
+def test_date_columns_of_unknown_meaning_are_left_out_with_a_reason():
+    frame = pd.DataFrame({
+        "id": [str(i) for i in range(30)],
+        "last_login": [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(30)],
+        "spend": [str(10 + (i * 7) % 30) for i in range(30)],
+    })
+    roles = clean_customers(frame, Settings()).roles
+    assert roles.excluded["last_login"].startswith("dates of unknown meaning, not used")
+    assert roles.features == ["spend"]
+
+
+def test_a_signup_date_becomes_tenure_days():
     frame = pd.DataFrame({
         "id": [str(i) for i in range(30)],
         "signup": [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(30)],
         "spend": [str(10 + (i * 7) % 30) for i in range(30)],
     })
-    roles = clean_customers(frame, Settings()).roles
-    assert roles.excluded["signup"].startswith("dates")
-    assert roles.features == ["spend"]
+    result = clean_customers(frame, Settings(as_of="2025-01-01"))
+    assert result.roles.features == ["tenure_days", "spend"]
+    assert "signup" not in result.roles.excluded
+    assert result.data["tenure_days"].iloc[:2].tolist() == [366.0, 334.0]   # from 2024-01-01, 2024-02-02
 
 
 # --------------------------------------------------------------------------- numeric reading on a sample

@@ -130,6 +130,12 @@ def test_all_columns_are_strings_and_blanks_stay_blank(tmp_path):
         "delimiter": ",",
         "rows": 3,
         "columns": 3,
+        "layout": "delimited",
+        "header": True,
+        "member": None,
+        "sheets": None,
+        "sheet_column": None,
+        "not_read": [],
     }
 
 

@@ -19,7 +19,7 @@ def test_mall_income_and_score_give_the_known_five_segments(mall):
     assert summary["chosen"]["k"] == 5
     assert summary["chosen"]["silhouette"] >= 0.53
     assert summary["input"] == {"rows_read": 200, "rows_used": 200, "rows_dropped": {},
-                                "cells_fixed": {}, "outliers": {}}
+                                "cells_fixed": {}, "outliers": {}, "sentinels": {}, "not_read": []}
     frame = result.segments_frame()
     assert list(frame.columns) == ["CustomerID", "segment", "segment_name"]
     assert len(frame) == 200 and frame["CustomerID"].iloc[0] == "0001"

@@ -231,6 +231,8 @@ def test_names_spell_out_jargon_and_prefer_readable_features():
     assert [t["feature"] for t in first["top_features"]] == ["x7", "MntWines", "pdays"]
     assert first["name"] == "High spend on wines, low days since last contact"
     assert second["name"] == "Low spend on wines, high days since last contact"
+    assert (concept_of("pdays_is_999").high, concept_of("job_is_unknown").low) == (
+        "mostly days since last contact 999", "seldom job unknown")
     coded = pd.DataFrame({"x1": [5.0, 5, 5, 1, 1, 1], "x2": [0.0, 0, 0, 3, 3, 3]})
     first, second = profile_segments(coded, labels, ["x1", "x2"], [], ["x1", "x2"])
     assert (first["name"], second["name"]) == ("Segment 0: high x1, low x2", "Segment 1: low x1, high x2")

@@ -1,9 +1,16 @@
-"""Clean a customer table: column roles, parsing, impossible values, duplicates, missing
-values and outliers. Every input row is either used or counted as dropped with a reason.
+"""Clean a customer table: column roles, parsing, codes for missing, dates that become
+features, impossible values, duplicates, missing values and outliers. Every input row is
+either used or counted as dropped with a reason.
+
+Codes for missing (999, -1, "unknown"; `custseg.sentinels`) become missing values, with a
+0/1 indicator feature where they are frequent; a birth year or date becomes ``age`` and a
+sign-up or first-purchase date ``tenure_days`` (`custseg.dates`). Both are fitted rules,
+kept in `CleaningParams` and applied unchanged to new customers by `apply_cleaning`.
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -11,8 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .dates import date_rule, derive
 from .errors import InputError
-from .settings import Settings
+from .sentinels import INDICATOR_SHARE, MISSING_LEVELS, ColumnCodes, apply_codes, code_text, find_codes, indicator_name
+from .settings import Settings, parse_sentinels
 from .stats import log_helps, robust_fences
 
 #: Normalised header names that identify a customer id column.
@@ -51,6 +60,7 @@ class ColumnRoles:
     categorical: list[str]
     features: list[str]
     excluded: dict[str, str] = field(default_factory=dict)
+    derived: dict[str, str] = field(default_factory=dict)   # feature made by custseg -> what it is
 
     @property
     def id_name(self) -> str:
@@ -66,6 +76,10 @@ class Ledger:
     rows_dropped: dict[str, int] = field(default_factory=dict)
     cells_fixed: dict[str, dict[str, int]] = field(default_factory=dict)
     outliers: dict[str, dict] = field(default_factory=dict)
+    #: column -> [{"code", "rows" (among rows read), "indicator" (feature or None), "found"}]
+    sentinels: dict[str, list[dict]] = field(default_factory=dict)
+    #: parts of the input not read: [{"sheet", "rows", "reason"}]
+    not_read: list[dict] = field(default_factory=list)
 
     @property
     def rows_used(self) -> int:
@@ -91,6 +105,8 @@ class Ledger:
             "rows_dropped": dict(self.rows_dropped),
             "cells_fixed": {k: dict(v) for k, v in self.cells_fixed.items()},
             "outliers": {k: dict(v) for k, v in self.outliers.items()},
+            "sentinels": {k: [dict(item) for item in v] for k, v in self.sentinels.items()},
+            "not_read": [dict(item) for item in self.not_read],
         }
 
 
@@ -101,6 +117,13 @@ class CleaningParams:
     numeric_rules: dict[str, dict]      # column -> {"decimal_comma", "low", "high", "fill", "fence"}
     categorical_fill: dict[str, str]    # column -> most frequent level
     code_columns: list[str]             # categoricals stored as whole-number codes
+    #: input column -> {"numbers": [999.0], "levels": ["unknown"]}: codes read as missing
+    missing_codes: dict[str, dict] = field(default_factory=dict)
+    #: feature -> {"source", "kind": "age" | "tenure_days", "from": "year" | "yyyymmdd" | "date",
+    #: "format", "as_of"}: features computed from a birth or start date
+    derived: dict[str, dict] = field(default_factory=dict)
+    #: feature -> {"column", "numbers", "levels"}: 1 where the column holds one of the codes
+    indicators: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """JSON-able form for the model file."""
@@ -108,12 +131,20 @@ class CleaningParams:
             "numeric_rules": self.numeric_rules,
             "categorical_fill": self.categorical_fill,
             "code_columns": self.code_columns,
+            "missing_codes": self.missing_codes,
+            "derived": self.derived,
+            "indicators": self.indicators,
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> "CleaningParams":
-        """Inverse of `to_dict`."""
-        return cls(dict(data["numeric_rules"]), dict(data["categorical_fill"]), list(data["code_columns"]))
+        """Inverse of `to_dict` (a model file written before codes and derived features
+        has none of them)."""
+        return cls(
+            dict(data["numeric_rules"]), dict(data["categorical_fill"]), list(data["code_columns"]),
+            dict(data.get("missing_codes") or {}), dict(data.get("derived") or {}),
+            dict(data.get("indicators") or {}),
+        )
 
 
 @dataclass
@@ -242,7 +273,115 @@ def _is_row_number(values: np.ndarray) -> bool:
     return x.size == values.size and x.size > 2 and bool(np.all(np.diff(x) == 1))
 
 
-def detect_roles(df: pd.DataFrame, settings: Settings, parsed: dict) -> ColumnRoles:
+@dataclass
+class _Found:
+    """What `detect_roles` finds besides the roles: codes for missing, derived features and
+    indicators, with the settings that shape them."""
+
+    as_of: datetime.date
+    date_format: str | None
+    detect_codes: bool
+    given_codes: dict[str, tuple[str, ...]]
+    computed: frozenset
+    wanted: tuple[str, ...] | None
+    taken: set[str]
+    codes: dict[str, ColumnCodes] = field(default_factory=dict)
+    derived: dict[str, dict] = field(default_factory=dict)
+    indicators: dict[str, dict] = field(default_factory=dict)
+    words: dict[str, str] = field(default_factory=dict)
+    renamed: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, names: list[str], computed=()) -> "_Found":
+        detect, given = parse_sentinels(settings.sentinels)
+        as_of = datetime.date.fromisoformat(str(settings.as_of)) if settings.as_of else datetime.date.today()
+        from .dates import strftime_pattern
+
+        date_format = strftime_pattern(settings.date_format) if settings.date_format else None
+        return cls(as_of, date_format, detect, given, frozenset(computed), settings.features, set(names))
+
+    def column_codes(self, name: str, column: pd.Series, values: np.ndarray | None) -> ColumnCodes:
+        """Codes for missing in a column (none looked for in columns custseg computed)."""
+        detect = self.detect_codes and name not in self.computed
+        given = self.given_codes.get(name, ())
+        if not detect and not given:
+            return ColumnCodes(mask=np.zeros(len(column), dtype=bool))
+        return find_codes(column, values, detect=detect, given=given)
+
+    def free(self, base: str) -> str:
+        """``base``, or a numbered variant, not yet a column; reserved from now on."""
+        name, n = base, 1
+        while name in self.taken:
+            n += 1
+            name = f"{base}_{n}"
+        self.taken.add(name)
+        return name
+
+    def keep_codes(self, name: str, codes: ColumnCodes, parsed: dict, numeric: list) -> None:
+        """Record the codes of a used column, and add an indicator feature for each frequent one."""
+        if not codes:
+            return
+        self.codes[name] = codes
+        size = len(codes.mask)
+        for number in codes.numbers:
+            hit = codes.by_code[code_text(number)]
+            if hit.sum() >= INDICATOR_SHARE * size:
+                self._indicator(name, code_text(number), hit, {"numbers": [number], "levels": []}, parsed, numeric)
+        standard = [level for level in codes.levels if level in MISSING_LEVELS]
+        groups = [("unknown", standard)] if standard else []
+        groups += [(level, [level]) for level in codes.levels if level not in MISSING_LEVELS]
+        for code, levels in groups:
+            hit = np.zeros(size, dtype=bool)
+            for level in levels:
+                hit |= codes.by_code[level]
+            if hit.sum() >= INDICATOR_SHARE * size:
+                self._indicator(name, code, hit, {"numbers": [], "levels": levels}, parsed, numeric)
+
+    def _indicator(self, column: str, code: str, hit: np.ndarray, rule: dict, parsed: dict, numeric: list) -> None:
+        feature = indicator_name(column, code, self.taken)
+        self.taken.add(feature)
+        parsed[feature] = (hit.astype("float64"), np.zeros(hit.size, dtype=bool), False)
+        numeric.append(feature)
+        self.indicators[feature] = {"column": column, **rule}
+        shown = " or ".join(repr(v) for v in rule["levels"]) if rule["levels"] else code
+        self.words[feature] = f"1 where {column} holds {shown} (a code for missing), else 0"
+
+    def add_derived(self, name: str, rule: dict, values: np.ndarray, bad: np.ndarray,
+                    parsed: dict, numeric: list) -> None:
+        """Add the feature a birth or start date of column ``name`` becomes."""
+        base = rule["kind"]
+        feature = self.free(base if base not in self.taken else f"{base}_from_{name}")
+        parsed[feature] = (values, bad, False)
+        numeric.append(feature)
+        self.derived[feature] = {"source": name, **rule}
+        self.renamed[name] = feature
+        self.words[feature] = _derived_words(name, rule)
+
+    def optional(self, name: str) -> bool:
+        """Whether the user asked for features that leave column ``name`` out."""
+        return self.wanted is not None and name not in self.wanted
+
+
+def _derived_words(name: str, rule: dict) -> str:
+    fmt = f" (read as {rule['format']})" if rule.get("format") else ""
+    if rule["kind"] == "age":
+        what = "birth years" if rule["from"] == "year" else "birth dates"
+        return f"age in years at {rule['as_of']}, from the {what} in {name}{fmt}"
+    return f"days from the date in {name}{fmt} to {rule['as_of']}"
+
+
+def _check_named(option: str, wanted, names: list[str], allowed=None) -> None:
+    allowed = set(names) if allowed is None else allowed
+    missing = [c for c in wanted if c not in allowed]
+    if missing:
+        raise InputError(
+            f"{option} names {len(missing)} column(s) not in the data: {', '.join(missing)}; "
+            f"columns are: {', '.join(names)}"
+        )
+
+
+def detect_roles(df: pd.DataFrame, settings: Settings, parsed: dict, *, computed=(),
+                 found: _Found | None = None) -> ColumnRoles:
     """Decide the id, numeric, categorical, feature and excluded columns.
 
     Parameters
@@ -250,18 +389,22 @@ def detect_roles(df: pd.DataFrame, settings: Settings, parsed: dict) -> ColumnRo
     df : DataFrame
         The table as read.
     settings : Settings
-        ``id_col``, ``features`` and ``exclude`` override the guesses.
+        ``id_col``, ``features``, ``exclude``, ``sentinels``, ``date_format`` and ``as_of``
+        override the guesses.
     parsed : dict
-        Filled with ``column -> (values, unparseable, decimal_comma)`` for numeric columns.
+        Filled with ``column -> (values, unparseable, decimal_comma)`` for numeric columns,
+        derived features and indicators (codes for missing are NaN there).
+    computed : sequence of str, optional
+        Columns that custseg computed (behaviour features of a transaction log): no codes
+        for missing or dates are looked for in them.
+    found : _Found, optional
+        Filled with the codes, derived features and indicators (made from ``settings``
+        when not given).
     """
     names = [str(c) for c in df.columns]
-    for option, wanted in (("--features", settings.features or ()), ("--exclude", settings.exclude)):
-        missing = [c for c in wanted if c not in names]
-        if missing:
-            raise InputError(
-                f"{option} names {len(missing)} column(s) not in the data: {', '.join(missing)}; "
-                f"columns are: {', '.join(names)}"
-            )
+    _check_named("--exclude", settings.exclude, names)
+    found = found or _Found.from_settings(settings, names, computed)
+    _check_named("--sentinel", list(found.given_codes), names)
     id_col = _find_id(df, settings)
     numeric, categorical, excluded = [], [], {}
     for name in names:
@@ -270,56 +413,103 @@ def detect_roles(df: pd.DataFrame, settings: Settings, parsed: dict) -> ColumnRo
         if name in settings.exclude:
             excluded[name] = "excluded by --exclude"
             continue
-        reason = _classify(df[name], name, parsed, numeric, categorical)
+        reason = _classify(df[name], name, parsed, numeric, categorical, found)
         if reason:
             excluded[name] = reason
     if settings.features:
-        unusable = [c for c in settings.features if c not in numeric and c not in categorical]
+        _check_named("--features", settings.features, names, set(names) | set(found.words))
+        wanted = list(dict.fromkeys(found.renamed.get(c, c) for c in settings.features))
+        unusable = [c for c in wanted if c not in numeric and c not in categorical]
         if unusable:
             detail = "; ".join(f"{c}: {excluded.get(c, 'the id column')}" for c in unusable)
             raise InputError(f"--features names column(s) that cannot be used: {detail}")
-        features = list(settings.features)
+        features = wanted
     else:
         features = list(numeric) if numeric else list(categorical)
     if not features:
         detail = "; ".join(f"{c}: {r}" for c, r in excluded.items()) or "no columns besides the id"
         raise InputError(f"no usable numeric or categorical feature ({detail})")
-    return ColumnRoles(id_col, numeric, categorical, features, excluded)
+    return ColumnRoles(id_col, numeric, categorical, features, excluded, dict(found.words))
 
 
-def _classify(column: pd.Series, name: str, parsed: dict, numeric: list, categorical: list) -> str | None:
-    """Append ``name`` to ``numeric`` or ``categorical``; return an exclusion reason otherwise.
+def _classify(column: pd.Series, name: str, parsed: dict, numeric: list, categorical: list,
+              found: _Found) -> str | None:
+    """Append ``name`` (or the feature it becomes) to ``numeric`` or ``categorical``; return
+    an exclusion reason otherwise.
 
     Numeric readings (also of whole-number code columns) are stored in ``parsed``.
     """
-    reading = _numeric_reading(column)
+    reading = None if pd.api.types.is_datetime64_any_dtype(column) else _numeric_reading(column)
     if reading is None:
-        text = _text(column)
-        levels = text.nunique(dropna=True)
-        if levels == 0:
-            return "empty"
-        if levels == 1:
-            return "constant (one value)"
-        if _looks_like_dates(text):
-            return "dates (not used as a feature; derive e.g. tenure in days to use them)"
-        if levels > MAX_CATEGORIES:
-            if levels >= 0.9 * text.notna().sum():
-                return f"id-like or free text ({levels} distinct values)"
-            return f"too many categories ({levels}) to describe segments"
-        categorical.append(name)
-        return None
-    values = reading[0]
+        return _classify_text(column, name, parsed, numeric, categorical, found)
+    return _classify_numbers(column, name, reading, parsed, numeric, categorical, found)
+
+
+def _classify_text(column: pd.Series, name: str, parsed: dict, numeric: list, categorical: list,
+                   found: _Found) -> str | None:
+    codes = found.column_codes(name, column, None)
+    text = _text(column)
+    if codes:
+        text = text.mask(codes.mask)
+    levels = text.nunique(dropna=True)
+    if levels == 0:
+        return "empty"
+    if levels == 1:
+        return "constant (one value)"
+    if pd.api.types.is_datetime64_any_dtype(column) or _looks_like_dates(text):
+        return _classify_dates(column, name, text, codes, parsed, numeric, found)
+    if levels > MAX_CATEGORIES:
+        if levels >= 0.9 * text.notna().sum():
+            return f"id-like or free text ({levels} distinct values)"
+        return f"too many categories ({levels}) to describe segments"
+    categorical.append(name)
+    found.keep_codes(name, codes, parsed, numeric)
+    return None
+
+
+def _classify_dates(column: pd.Series, name: str, text: pd.Series, codes: ColumnCodes, parsed: dict,
+                    numeric: list, found: _Found) -> str | None:
+    """A birth or start date becomes a feature; other dates are left out, with the reason."""
+    try:
+        rule = date_rule(name, column, text, None, found.as_of, found.date_format)
+    except InputError as exc:
+        if found.optional(name):
+            return f"dates that cannot be read unambiguously: {exc}"
+        raise InputError(f"{exc}, or leave the column out with --exclude") from None
+    if rule is None:
+        return ("dates of unknown meaning, not used (a birth date becomes age, a sign-up or "
+                "first-purchase date tenure_days; name the column so)")
+    source = column.where(~codes.mask) if codes else column
+    values, bad = derive(source, rule)
+    found.add_derived(name, rule, values, bad, parsed, numeric)
+    found.keep_codes(name, codes, parsed, numeric)
+    return None
+
+
+def _classify_numbers(column: pd.Series, name: str, reading: tuple, parsed: dict, numeric: list,
+                      categorical: list, found: _Found) -> str | None:
+    values, bad, decimal_comma = reading
+    codes = found.column_codes(name, column, values)
+    if codes:
+        values = np.where(codes.mask, np.nan, values)
+        bad = bad & ~codes.mask
     distinct = np.unique(values[~np.isnan(values)])
     if distinct.size <= 1:
         return "constant (one value)"
     if _is_row_number(values):
         return "id-like (numbers the rows)"
-    parsed[name] = reading
-    whole = bool(np.all(distinct == np.round(distinct)))
-    if whole and distinct.size <= MAX_CODE_VALUES and len(column) >= 20:
-        categorical.append(name)
+    rule = None if name in found.computed else date_rule(name, column, None, values, found.as_of, None)
+    if rule is not None:
+        derived, unread = derive(column, rule, values)
+        found.add_derived(name, {**rule, "decimal_comma": decimal_comma}, derived, bad | unread, parsed, numeric)
     else:
-        numeric.append(name)
+        parsed[name] = (values, bad, decimal_comma)
+        whole = bool(np.all(distinct == np.round(distinct)))
+        if whole and distinct.size <= MAX_CODE_VALUES and len(column) >= 20:
+            categorical.append(name)
+        else:
+            numeric.append(name)
+    found.keep_codes(name, codes, parsed, numeric)
     return None
 
 
@@ -347,7 +537,7 @@ def _plausible_range(name: str) -> tuple[float, float]:
     return -np.inf, np.inf
 
 
-def clean_customers(df: pd.DataFrame, settings: Settings) -> CleanTable:
+def clean_customers(df: pd.DataFrame, settings: Settings, *, computed=()) -> CleanTable:
     """Run the cleaning stage on a customer table.
 
     Parameters
@@ -355,7 +545,10 @@ def clean_customers(df: pd.DataFrame, settings: Settings) -> CleanTable:
     df : DataFrame
         One row per customer, as read from the file.
     settings : Settings
-        Column overrides and the missing-value and outlier policies.
+        Column overrides, codes for missing, the date format and reference date, and the
+        missing-value and outlier policies.
+    computed : sequence of str, optional
+        Columns custseg computed (behaviour features): no codes or dates looked for there.
 
     Returns
     -------
@@ -367,7 +560,8 @@ def clean_customers(df: pd.DataFrame, settings: Settings) -> CleanTable:
         raise InputError("the table has no rows")
     ledger = Ledger(rows_read=len(df))
     parsed: dict = {}
-    roles = detect_roles(df, settings, parsed)
+    found = _Found.from_settings(settings, [str(c) for c in df.columns], computed)
+    roles = detect_roles(df, settings, parsed, found=found)
     ids = _ids(df, roles)
     keep = ids.notna().to_numpy().copy()
     ledger.drop("missing id", int((~keep).sum()))
@@ -377,7 +571,10 @@ def clean_customers(df: pd.DataFrame, settings: Settings) -> CleanTable:
 
     data = pd.DataFrame(index=df.index)
     rules: dict[str, dict] = {}
-    problems: dict[str, dict[str, np.ndarray]] = {"unparseable value": {}, "impossible value": {}}
+    problems: dict[str, dict[str, np.ndarray]] = {
+        "missing-value code": {name: codes.mask for name, codes in found.codes.items()},
+        "unparseable value": {}, "impossible value": {},
+    }
     for name in roles.numeric:
         values, bad, decimal_comma = parsed[name]
         low, high = _plausible_range(name)
@@ -388,7 +585,11 @@ def clean_customers(df: pd.DataFrame, settings: Settings) -> CleanTable:
         rules[name] = {"decimal_comma": decimal_comma, "low": _num(low), "high": _num(high)}
     code_columns = [name for name in roles.categorical if name in parsed]
     for name in roles.categorical:
-        data[name] = _codes(df[name]) if name in parsed else _text(df[name])
+        if name in parsed:
+            data[name] = _codes_from(parsed[name][0], df.index)
+        else:
+            codes = found.codes.get(name)
+            data[name] = _text(df[name]).mask(codes.mask) if codes else _text(df[name])
 
     features = data[roles.features]
     all_missing = features.isna().all(axis=1).to_numpy() & keep
@@ -401,6 +602,7 @@ def clean_customers(df: pd.DataFrame, settings: Settings) -> CleanTable:
     for reason, masks in problems.items():
         for name, mask in masks.items():
             ledger.fix(reason, name, int((mask & keep).sum()))
+    ledger.sentinels = _sentinel_report(found)
 
     data = data.loc[keep].reset_index(drop=True)
     ids = ids.loc[keep].reset_index(drop=True)
@@ -416,19 +618,38 @@ def clean_customers(df: pd.DataFrame, settings: Settings) -> CleanTable:
             rules[name]["fill"] = _impute(data, name, ledger, numeric=True)
         else:
             categorical_fill[name] = _impute(data, name, ledger, numeric=False)
-    params = CleaningParams(rules, categorical_fill, code_columns)
+    params = CleaningParams(
+        rules, categorical_fill, code_columns,
+        missing_codes={name: codes.to_rule() for name, codes in found.codes.items()},
+        derived=found.derived, indicators=found.indicators,
+    )
     return CleanTable(data, ids, roles, ledger, params, outlier_rows, rows)
+
+
+def _sentinel_report(found: _Found) -> dict[str, list[dict]]:
+    """Per column, each code for missing with its rows, indicator and how it was found."""
+    indicator_of = {}
+    for feature, rule in found.indicators.items():
+        for code in [*(code_text(v) for v in rule["numbers"]), *rule["levels"]]:
+            indicator_of[(rule["column"], code)] = feature
+    return {
+        name: [
+            {"code": code, "rows": rows, "indicator": indicator_of.get((name, code)),
+             "found": "given" if code in codes.given else "detected"}
+            for code, rows in codes.rows.items()
+        ]
+        for name, codes in found.codes.items()
+    }
 
 
 def _num(value: float) -> float | None:
     return None if not np.isfinite(value) else float(value)
 
 
-def _codes(column: pd.Series) -> pd.Series:
+def _codes_from(values: np.ndarray, index: pd.Index) -> pd.Series:
     """Whole-number codes (e.g. Region 1/2/3) as text levels '1', '2', '3'."""
-    values, _ = parse_numbers(column)
     text = pd.Series(values).map(lambda v: None if np.isnan(v) else f"{v:.0f}")
-    return text.astype("string").set_axis(column.index)
+    return text.astype("string").set_axis(index)
 
 
 def _ids(df: pd.DataFrame, roles: ColumnRoles) -> pd.Series:
@@ -513,10 +734,15 @@ def _impute(data: pd.DataFrame, name: str, ledger: Ledger, numeric: bool):
 def apply_cleaning(df: pd.DataFrame, roles: ColumnRoles, params: CleaningParams) -> tuple[pd.DataFrame, np.ndarray]:
     """Clean new customers with the rules fitted on the training data.
 
+    Codes for missing, derived features (age, tenure_days at the fitted reference date)
+    and indicators are computed with the fitted rules, then values are checked, clipped and
+    filled as at fit time.
+
     Returns the feature table and a boolean mask of rows that could be cleaned (rows
     whose feature values are all missing cannot be assigned).
     """
-    missing = [c for c in roles.features if c not in df.columns]
+    needed = list(dict.fromkeys(_source_column(name, params) for name in roles.features))
+    missing = [c for c in needed if c not in df.columns]
     if missing:
         raise InputError(
             f"the data lacks {len(missing)} column(s) the model needs: {', '.join(missing)}"
@@ -524,14 +750,9 @@ def apply_cleaning(df: pd.DataFrame, roles: ColumnRoles, params: CleaningParams)
     data = pd.DataFrame(index=df.index)
     for name in roles.features:
         if name in params.numeric_rules:
-            rule = params.numeric_rules[name]
-            values, _ = parse_numbers(df[name], rule["decimal_comma"])
-            low = -np.inf if rule["low"] is None else rule["low"]
-            high = np.inf if rule["high"] is None else rule["high"]
-            values = np.where((values < low) | (values > high), np.nan, values)
-            data[name] = values
+            data[name] = _numeric_feature(df, name, params)
         else:
-            data[name] = _codes(df[name]) if name in params.code_columns else _text(df[name])
+            data[name] = _categorical_feature(df, name, params)
     usable = ~data.isna().all(axis=1).to_numpy()
     for name in roles.features:
         if name in params.numeric_rules:
@@ -544,3 +765,47 @@ def apply_cleaning(df: pd.DataFrame, roles: ColumnRoles, params: CleaningParams)
         else:
             data[name] = data[name].fillna(params.categorical_fill[name])
     return data, usable
+
+
+def _source_column(feature: str, params: CleaningParams) -> str:
+    """The input column a feature is computed from."""
+    if feature in params.derived:
+        return params.derived[feature]["source"]
+    if feature in params.indicators:
+        return params.indicators[feature]["column"]
+    return feature
+
+
+def _numeric_feature(df: pd.DataFrame, name: str, params: CleaningParams) -> np.ndarray:
+    """A numeric feature of new customers: parsed (or derived, or an indicator), codes for
+    missing removed, impossible values missing."""
+    rule = params.numeric_rules[name]
+    source = _source_column(name, params)
+    column = df[source]
+    derived = params.derived.get(name)
+    decimal_comma = derived.get("decimal_comma", False) if derived else rule["decimal_comma"]
+    values, _ = parse_numbers(column, decimal_comma)
+    if name in params.indicators:
+        return apply_codes(column, values, params.indicators[name]).astype("float64")
+    codes = params.missing_codes.get(source)
+    if codes:
+        hit = apply_codes(column, values, codes)
+        values = np.where(hit, np.nan, values)
+        column = column.where(~hit)
+    if derived:
+        values, _ = derive(column, derived, values)
+    low = -np.inf if rule["low"] is None else rule["low"]
+    high = np.inf if rule["high"] is None else rule["high"]
+    return np.where((values < low) | (values > high), np.nan, values)
+
+
+def _categorical_feature(df: pd.DataFrame, name: str, params: CleaningParams) -> pd.Series:
+    column = df[name]
+    codes = params.missing_codes.get(name)
+    if name in params.code_columns:
+        values, _ = parse_numbers(column)
+        if codes:
+            values = np.where(apply_codes(column, values, codes), np.nan, values)
+        return _codes_from(values, column.index)
+    text = _text(column)
+    return text.mask(apply_codes(column, None, codes)) if codes else text

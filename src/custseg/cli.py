@@ -118,8 +118,13 @@ def run(
     quantity_col: Optional[str] = typer.Option(None, "--quantity-col", help="Transaction log: quantity column (default: detected)."),
     price_col: Optional[str] = typer.Option(None, "--price-col", help="Transaction log: unit price column (default: detected)."),
     amount_col: Optional[str] = typer.Option(None, "--amount-col", help="Transaction log: line amount column, for logs without a price (default: detected)."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Transaction log: reference date YYYY-MM-DD for recency (default: the day after the last transaction)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Reference date YYYY-MM-DD: for recency in a transaction log (default: the day after the last transaction), and for age and tenure_days from dates in a customer table (default: today)."),
     customers_file: Optional[Path] = typer.Option(None, "--customers", help="Transaction log: a customer table (demographics) joined on the customer id."),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel: the sheet to read (default: every sheet whose header matches the first one, stacked, with a 'sheet' column)."),
+    member: Optional[str] = typer.Option(None, "--member", help="Archive (.zip, .tar, .tar.gz, .tgz): the table to read inside it (default: the only one)."),
+    header: Optional[str] = typer.Option(None, "--header", help="auto (default: detected from the rows below), yes or no: whether the first row holds the column names; without one columns are named column_1..n."),
+    date_format: Optional[str] = typer.Option(None, "--date-format", help="Format of birth and sign-up dates, e.g. %d/%m/%Y or dd/mm/yyyy (default: decided from the values; a column that reads both ways is refused)."),
+    sentinel: Optional[list[str]] = typer.Option(None, "--sentinel", help="COL=VALUE: a code that means missing (e.g. pdays=999, job=unknown), repeatable, added to those detected; 'none' switches detection off."),
     no_report: bool = typer.Option(False, "--no-report", help="Skip report.html (for batch jobs)."),
     as_json: bool = typer.Option(False, "--json", help="Print summary.json to stdout instead of the table."),
 ) -> None:
@@ -141,6 +146,8 @@ def run(
         kind=kind, customer_col=customer_col, invoice_col=invoice_col, date_col=date_col,
         quantity_col=quantity_col, price_col=price_col, amount_col=amount_col, as_of=as_of,
         customers_file=str(customers_file) if customers_file else None,
+        sheet=sheet, member=member, header=header, date_format=date_format,
+        sentinels=tuple(sentinel) if sentinel else None,
     )
     with _progress() as progress:
         result = segment(data, settings, on_progress=progress)

@@ -51,8 +51,9 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         ``docs/python.md`` for a progress bar).
     **other parameters
         ``n_init``, the sample sizes (``fit_sample``, ``silhouette_sample``, ...),
-        ``stability_resamples``, ``kind``, ``as_of``, ``customers_file`` and the transaction
-        log columns mean what they mean in `custseg.Settings`.
+        ``stability_resamples``, ``kind``, ``as_of``, ``customers_file``, the transaction
+        log columns and the reading options (``sheet``, ``member``, ``header``,
+        ``date_format``, ``sentinels``) mean what they mean in `custseg.Settings`.
 
     Attributes
     ----------
@@ -103,8 +104,9 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                  stability_resamples: int = 10, fit_sample: int = 100_000, kind: str = "auto",
                  customer_col: str | None = None, invoice_col: str | None = None, date_col: str | None = None,
                  quantity_col: str | None = None, price_col: str | None = None, amount_col: str | None = None,
-                 as_of: str | None = None, customers_file: str | None = None,
-                 on_progress: ProgressCallback | None = None):
+                 as_of: str | None = None, customers_file: str | None = None, sheet: str | None = None,
+                 member: str | None = None, header: str = "auto", date_format: str | None = None,
+                 sentinels: tuple[str, ...] = (), on_progress: ProgressCallback | None = None):
         self.algorithms = algorithms
         self.k_min = k_min
         self.k_max = k_max
@@ -133,6 +135,11 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.amount_col = amount_col
         self.as_of = as_of
         self.customers_file = customers_file
+        self.sheet = sheet
+        self.member = member
+        self.header = header
+        self.date_format = date_format
+        self.sentinels = sentinels
         self.on_progress = on_progress
 
     def settings(self) -> Settings:
@@ -144,7 +151,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         6
         """
         values = {f.name: getattr(self, f.name) for f in fields(Settings) if f.name not in _NOT_PARAMETERS}
-        for name in ("algorithms", "features", "exclude"):
+        for name in ("algorithms", "features", "exclude", "sentinels"):
             if isinstance(values[name], (list, np.ndarray)):
                 values[name] = tuple(values[name])
         return Settings(**values, report=False).validated()

@@ -23,7 +23,11 @@ from .features import FeaturePlan
 from .outputs import write_atomic
 
 MODEL_FORMAT = "custseg-model"
-MODEL_FORMAT_VERSION = 1
+#: Version 2 adds codes for missing, derived date features and indicators to the cleaning
+#: rules: a custseg that reads only version 1 would silently skip them, so it must refuse.
+MODEL_FORMAT_VERSION = 2
+#: Versions this custseg reads (a version-1 model has none of the version-2 rules).
+READABLE_FORMAT_VERSIONS = (1, 2)
 MODEL_FILENAME = "model.json"
 
 
@@ -203,10 +207,10 @@ class Model:
         if not isinstance(data, dict) or data.get("format") != MODEL_FORMAT:
             raise ModelError("not a custseg model (no 'format: custseg-model' field)")
         version = data.get("format_version")
-        if version != MODEL_FORMAT_VERSION:
+        if version not in READABLE_FORMAT_VERSIONS:
             raise ModelError(
                 f"model format version {version} is not supported by custseg {__version__} "
-                f"(reads version {MODEL_FORMAT_VERSION}); refit with this version"
+                f"(reads versions {', '.join(map(str, READABLE_FORMAT_VERSIONS))}); refit with this version"
             )
         try:
             roles = ColumnRoles(**data["roles"])
@@ -219,6 +223,8 @@ class Model:
                 segment_names={int(s["id"]): str(s["name"]) for s in data["segments"]},
                 transactions=data.get("transactions"),
             )
+        except ModelError:
+            raise
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"model is incomplete or corrupt ({type(exc).__name__}: {exc})") from None
 

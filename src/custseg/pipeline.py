@@ -132,6 +132,7 @@ class Result:
             "columns": {
                 "id": roles.id, "id_name": roles.id_name, "numeric": roles.numeric,
                 "categorical": roles.categorical, "excluded": roles.excluded,
+                "derived": roles.derived,
             },
             "features": roles.features,
             "transforms": [
@@ -449,15 +450,20 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     progress = on_progress or (lambda step, done, total: None)
     data = frame_from_array(data)
     frame, source, transactions = _customer_table(data, settings, progress)
+    computed = ()
     if transactions is not None:
+        computed = _computed_columns(frame, source)
         table_settings = settings.replace(
             id_col=frame.columns[0],
-            features=settings.features or _behaviour_features(frame, source),
+            features=settings.features or _behaviour_features(frame, source, settings),
+            as_of=transactions.as_of.isoformat(),
         )
     else:
         table_settings = settings
     progress("cleaning", 0, 1)
-    table = clean_customers(frame, table_settings)
+    table = clean_customers(frame, table_settings, computed=computed)
+    if transactions is None:
+        table.ledger.not_read = list(source.get("not_read") or [])
     settings = _fitted_k_range(table, settings)
     roles = table.roles
     plan = fit_features(
@@ -548,13 +554,16 @@ def _customer_table(data, settings: Settings, progress: ProgressCallback):
     Returns the table, a description of the source, and the transaction features (None
     for a customer table).
     """
+    from .load import ReadOptions
+
+    read = ReadOptions.from_settings(settings)
     frame = data if isinstance(data, pd.DataFrame) else None
     kind = settings.kind
     if kind == "auto":
         from .load import read_columns
         from .transactions import detect_transaction_columns
 
-        columns = list(frame.columns) if frame is not None else read_columns(data)
+        columns = list(frame.columns) if frame is not None else read_columns(data, read)
         found = detect_transaction_columns([str(c) for c in columns], settings.transaction_overrides)
         kind = "transactions" if found is not None else "customers"
     if kind == "transactions":
@@ -563,8 +572,9 @@ def _customer_table(data, settings: Settings, progress: ProgressCallback):
         progress("computing customer features from order lines", 0, 1)
         transactions = customers_from_transactions(
             data, overrides=settings.transaction_overrides, as_of=settings.as_of, on_progress=progress,
+            read=read,
         )
-        source = _source(data, "transactions")
+        source = {**_source(data, "transactions"), **transactions.reading}
         customers = transactions.customers
         if settings.customers_file:
             customers = _join_customers(customers, settings.customers_file, source)
@@ -574,7 +584,7 @@ def _customer_table(data, settings: Settings, progress: ProgressCallback):
     from .load import read_table
 
     progress("reading", 0, 1)
-    frame, table_source = read_table(data)
+    frame, table_source = read_table(data, read)
     return frame, {**table_source.to_dict(), "kind": "customers"}, None
 
 
@@ -587,9 +597,17 @@ def _source(data, kind: str) -> dict:
             "kind": kind}
 
 
-def _behaviour_features(customers: pd.DataFrame, source: dict) -> tuple[str, ...]:
+def _computed_columns(customers: pd.DataFrame, source: dict) -> tuple[str, ...]:
+    """Columns of the customer table that custseg computed from the order lines (not those
+    joined from a customer table): no codes for missing or dates are looked for there."""
+    joined = set(source.get("join", {}).get("columns", []))
+    return tuple(str(c) for c in customers.columns if c not in joined)
+
+
+def _behaviour_features(customers: pd.DataFrame, source: dict, settings: Settings | None = None) -> tuple[str, ...]:
     """Default clustering features of a transaction log: the behaviour features it has
-    values for, plus the numeric columns of a joined customer table."""
+    values for, plus the numeric columns of a joined customer table (with the features
+    they become: age from a birth year, indicators of codes for missing)."""
     from .clean import detect_roles
     from .transactions import CLUSTER_FEATURES
 
@@ -598,8 +616,10 @@ def _behaviour_features(customers: pd.DataFrame, source: dict) -> tuple[str, ...
     chosen = [c for c in CLUSTER_FEATURES if c in customers and customers[c].nunique() > 1]
     joined = source.get("join", {}).get("columns", [])
     if joined:
-        crm = customers[[customers.columns[0], *joined]]
-        chosen += detect_roles(crm, Settings(id_col=customers.columns[0]), {}).numeric
+        computed = _computed_columns(customers, source)
+        crm_settings = (settings or Settings()).replace(id_col=customers.columns[0], features=None)
+        roles = detect_roles(customers, crm_settings, {}, computed=computed)
+        chosen += [c for c in roles.numeric if c not in computed]
     return tuple(chosen)
 
 

@@ -67,6 +67,11 @@ class Concept:
 def concept_of(column: str) -> Concept:
     """The vocabulary entry for a column name, or a generic one built from the name."""
     label = column_label(column)
+    indicator = re.fullmatch(r"(.+)_is_(.+)", str(column))
+    if indicator:
+        # A 0/1 indicator of a code for missing (``pdays_is_999``, ``job_is_unknown``).
+        fact = f"{column_label(indicator.group(1))} {indicator.group(2)}"
+        return Concept(None, f"mostly {fact}", f"seldom {fact}")
     words = name_words(column)
     for pattern, key, high, low in VOCABULARY:
         if re.search(pattern, words):

@@ -489,6 +489,13 @@ def _context(summary: dict) -> dict:
         "source": source,
         "source_kind": _KIND_LABELS.get(source.get("kind"), source.get("kind")),
         "delimiter": _delimiter_label(source.get("delimiter")),
+        "reading": _reading_facts(source),
+        "not_read": _not_read_rows(inputs, summary.get("transactions")),
+        "sentinels": [
+            {"column": column, **item}
+            for column, items in (inputs.get("sentinels") or {}).items() for item in (items or [])
+        ],
+        "derived": list((columns.get("derived") or {}).items()),
         "rows_read": inputs.get("rows_read"),
         "rows_used": inputs.get("rows_used"),
         "rows_dropped_total": sum((n or 0) for n in (inputs.get("rows_dropped") or {}).values()),
@@ -926,6 +933,36 @@ def _algorithm_label(algorithm) -> str:
     from .plots import algorithm_label
 
     return algorithm_label(algorithm)
+
+
+_LAYOUT_LABELS = {"whitespace": "whitespace-aligned columns", "fixed-width": "fixed-width columns"}
+
+
+def _reading_facts(source: dict) -> list[dict]:
+    """How the file was read, where that is worth saying: archive member, sheets stacked,
+    a text layout other than delimited, a missing header row."""
+    facts = []
+    if source.get("member"):
+        facts.append({"label": "Archive member", "value": str(source["member"])})
+    sheets = source.get("sheets") or []
+    if len(sheets) > 1:
+        column = source.get("sheet_column") or "sheet"
+        facts.append({"label": "Sheets read",
+                      "value": f"{', '.join(map(str, sheets))} (stacked; each row's sheet in column {column})"})
+    elif sheets:
+        facts.append({"label": "Sheet read", "value": str(sheets[0])})
+    if source.get("layout") in _LAYOUT_LABELS:
+        facts.append({"label": "Layout", "value": _LAYOUT_LABELS[source["layout"]]})
+    if source.get("header") is False:
+        facts.append({"label": "Header row", "value": "none found: columns named column_1, column_2, ..."})
+    return facts
+
+
+def _not_read_rows(inputs: dict, transactions) -> list[dict]:
+    """Parts of the file not read (sheets), with their rows and why."""
+    items = inputs.get("not_read") or ((transactions or {}).get("ledger") or {}).get("not_read") or []
+    return [{"sheet": str(i.get("sheet")), "rows": i.get("rows"), "reason": str(i.get("reason") or "")}
+            for i in items]
 
 
 def _delimiter_label(delimiter) -> str | None:

@@ -18,6 +18,7 @@ DEFAULT_ALGORITHMS = ("kmeans", "hierarchical", "gmm", "hdbscan")
 MISSING_POLICIES = ("impute", "drop")
 OUTLIER_POLICIES = ("clip", "flag", "keep")
 KINDS = ("auto", "customers", "transactions")
+HEADER_CHOICES = ("auto", "yes", "no")
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,26 @@ class Settings:
     customer_col, invoice_col, date_col, quantity_col, price_col, amount_col : str or None
         Columns of a transaction log; ``None`` detects them.
     as_of : str or None
-        Reference date (``YYYY-MM-DD``) for recency in a transaction log; default the day
-        after its last transaction.
+        Reference date (``YYYY-MM-DD``) for recency in a transaction log (default the day
+        after its last transaction), and for ``age`` and ``tenure_days`` derived from birth
+        and sign-up dates in a customer table (default today; give it for reproducible runs).
     customers_file : str or None
         A customer table (demographics) joined to a transaction log on the customer id.
+    sheet : str or None
+        Workbook sheet to read; ``None`` reads every sheet whose header matches the first
+        one, stacked, with the sheet name in a column ``sheet``.
+    member : str or None
+        Table to read inside a ``.zip`` or ``.tar`` archive; ``None`` reads the only one.
+    header : {"auto", "yes", "no"}
+        Whether the first row of a text file (or sheet) holds the column names; ``auto``
+        decides from the rows under it (without one, columns are named ``column_1..n``).
+    date_format : str or None
+        Format of the dates that become features (``%d/%m/%Y`` or ``dd/mm/yyyy``); ``None``
+        decides from the values, and refuses a column whose dates read both ways.
+    sentinels : tuple of str
+        Codes for missing, as ``"COL=VALUE"`` (``"pdays=999"``, ``"job=unknown"``), added to
+        those detected; the entry ``"none"`` switches detection off. A TOML table
+        ``{pdays = 999}`` is accepted too.
 
     Examples
     --------
@@ -118,6 +135,11 @@ class Settings:
     amount_col: str | None = None
     as_of: str | None = None
     customers_file: str | None = None
+    sheet: str | None = None
+    member: str | None = None
+    header: str = "auto"
+    date_format: str | None = None
+    sentinels: tuple[str, ...] = ()
     command: str | None = field(default=None, compare=False)
 
     def validated(self) -> "Settings":
@@ -143,6 +165,7 @@ class Settings:
                 datetime.date.fromisoformat(str(self.as_of))
             except ValueError:
                 raise SettingsError(f"--as-of must be a date like 2011-12-10, got {self.as_of!r}") from None
+        self._validate_reading()
         if self.missing not in MISSING_POLICIES:
             raise SettingsError(f"--missing must be one of {', '.join(MISSING_POLICIES)}, got {self.missing!r}")
         if self.outliers not in OUTLIER_POLICIES:
@@ -160,6 +183,25 @@ class Settings:
                 f"ward_micro_clusters={self.ward_micro_clusters} should be >= k_max={self.k_max}"
             )
         return self
+
+    def _validate_reading(self) -> None:
+        """Check ``sheet``, ``member``, ``header``, ``date_format`` and ``sentinels``."""
+        for name in ("sheet", "member"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise SettingsError(f"--{name} must be a non-empty name, got {value!r}")
+        if self.header not in HEADER_CHOICES:
+            raise SettingsError(f"--header must be one of {', '.join(HEADER_CHOICES)}, got {self.header!r}")
+        if self.date_format is not None:
+            from .dates import strftime_pattern
+
+            try:
+                strftime_pattern(self.date_format)
+            except ValueError as exc:
+                raise SettingsError(
+                    f"--date-format must be a date pattern such as %d/%m/%Y or dd/mm/yyyy: {exc}"
+                ) from None
+        parse_sentinels(self.sentinels)
 
     @property
     def k_range_is_default(self) -> bool:
@@ -226,6 +268,10 @@ class Settings:
         for key, value in values.items():
             if key in ("features", "exclude", "algorithms") and value is not None:
                 value = tuple(parse_list(value) if isinstance(value, str) else value)
+            if key == "sentinels":
+                value = sentinel_entries(value)
+            if key == "header" and isinstance(value, bool):
+                value = "yes" if value else "no"
             clean[key] = value
         return cls(**clean)
 
@@ -278,3 +324,42 @@ def parse_pca(text: str) -> str | int:
     if value.isdigit() and int(value) >= 1:
         return int(value)
     raise SettingsError(f"--pca must be auto, off or a positive whole number, got {text!r}")
+
+
+def sentinel_entries(value) -> tuple[str, ...]:
+    """``sentinels`` as ``"COL=VALUE"`` entries, from a TOML table (``{pdays = 999}``, a list
+    of values per column allowed), a list of entries, or one comma-separated string."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return parse_list(value)
+    if isinstance(value, dict):
+        entries = []
+        for column, codes in value.items():
+            for code in codes if isinstance(codes, (list, tuple)) else [codes]:
+                entries.append(f"{column}={code}")
+        return tuple(entries)
+    return tuple(str(entry) for entry in value)
+
+
+def parse_sentinels(entries) -> tuple[bool, dict[str, tuple[str, ...]]]:
+    """Whether to detect codes for missing, and the codes given per column.
+
+    Examples
+    --------
+    >>> parse_sentinels(("pdays=999", "poutcome=unknown", "pdays=-1"))
+    (True, {'pdays': ('999', '-1'), 'poutcome': ('unknown',)})
+    >>> parse_sentinels(("none",))
+    (False, {})
+    """
+    detect, given = True, {}
+    for entry in entries:
+        text = str(entry).strip()
+        if text.lower() == "none":
+            detect = False
+            continue
+        column, equals, code = text.rpartition("=")
+        if not equals or not column.strip() or not code.strip():
+            raise SettingsError(f"--sentinel must be COL=VALUE (e.g. pdays=999) or none, got {entry!r}")
+        given.setdefault(column.strip(), []).append(code.strip())
+    return detect, {column: tuple(codes) for column, codes in given.items()}

@@ -14,9 +14,14 @@ Reading
   values (``%Y-%m-%d %H:%M:%S``, ``%m/%d/%Y %H:%M``, ``%Y%m%d``, ...; when day-first and
   month-first both fit the sample, the whole column decides). Parquet is read by
   ``read_parquet``; a glob such as ``"daily/*.csv"`` reads every matching file with
-  ``union_by_name``. Excel and JSON files are read by pandas (`custseg.load.read_table`)
-  and, like a DataFrame given directly, registered as a DuckDB view: only these inputs pass
-  through pandas; file lines never do.
+  ``union_by_name``. A CSV without a header row is read with ``header = false`` and columns
+  ``column_1..n`` (see `custseg.load.text_layout`). Excel (every sheet whose header matches
+  the first, stacked), JSON, and whitespace-aligned or fixed-width text are read by pandas
+  (`custseg.load.read_table`) and, like a DataFrame given directly, registered as a DuckDB
+  view: only these inputs pass through pandas; delimited file lines never do. A ``.zip`` or
+  ``.tar`` archive holding one table is extracted to the private temporary folder first.
+  The ``sheet`` column added to stacked sheets records where a line came from; it is not
+  part of a line's identity (a line repeated on two sheets is an exact duplicate).
 * DuckDB runs with ``DUCKDB_THREADS`` (2) threads, a ``DUCKDB_MEMORY_LIMIT`` (3 GB) memory
   limit and a private temporary folder to spill to, so memory stays bounded on large logs
   (100,000,000 lines: 3.3 GiB peak; at 2 GB the duplicate detection cannot finish).
@@ -122,6 +127,7 @@ import math
 import os
 import re
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -408,6 +414,11 @@ class TransactionFeatures:
         Reference date used.
     columns : TransactionColumns
         The column roles used.
+    date_format : str or None
+        Format the dates were read with (None when the column held dates already).
+    reading : dict
+        What was read (`custseg.load.TableSource` fields: format, layout, header, member,
+        sheets, sheet_column, not_read); ``not_read`` is also in ``ledger.not_read``.
     """
 
     customers: pd.DataFrame
@@ -418,6 +429,7 @@ class TransactionFeatures:
     as_of: datetime.date
     columns: TransactionColumns
     date_format: str | None = field(default=None)
+    reading: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """Ledger, checks, customer counts (``customers_found``, ``customers_kept``,
@@ -741,6 +753,8 @@ class _Source:
     types: dict[str, str]            # name -> DuckDB type as read without explicit types
     csv: dict | None = None          # read_csv arguments for CSV inputs
     varchar_sql: str | None = None   # relation with every column as text (for diagnosis)
+    reading: dict = field(default_factory=dict)   # what was read: layout, header, member, sheets, ...
+    provenance: str | None = None    # column added by the reader (the sheet), not part of a line
 
 
 def _sql_literal(value: str) -> str:
@@ -772,21 +786,17 @@ def _kind_of(file: str) -> tuple[str, bool]:
     return kind, compressed
 
 
-def _csv_header(file: str) -> tuple[list[str], str, str]:
-    """Column names, delimiter and DuckDB encoding of a delimited text file, as
-    `custseg.load` sees them (names stripped; empty trailing fields named ``__extra_N``)."""
-    from .load import SAMPLE_BYTES, _choose_delimiter, _encoding_of, _read_head, _refuse_binary, _sample_text, _text_header
+def _csv_layout(file: str, header: str = "auto"):
+    """The `custseg.load.TextLayout` of a text file, as `custseg.load` sees it (names
+    stripped; empty trailing fields named ``__extra_N``)."""
+    from .load import _read_head, text_layout
 
     head, _ = _read_head(Path(file))
-    encoding = _encoding_of(head)
-    _refuse_binary(Path(file), head, encoding)
-    text = _sample_text(head, encoding, truncated=len(head) == SAMPLE_BYTES)
-    if not text.strip():
-        raise InputError(f"{file} is empty (only whitespace)")
-    delimiter = _choose_delimiter(text)
-    names, extra = _text_header(Path(file), text, delimiter)
-    duck = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16"}.get(encoding, "latin-1")
-    return names + extra, delimiter, duck
+    return text_layout(Path(file), head, header)
+
+
+def _duck_encoding(encoding: str) -> str:
+    return {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16"}.get(encoding, "latin-1")
 
 
 def _read_csv_sql(options: dict, types: dict[str, str] | None = None) -> str:
@@ -798,8 +808,9 @@ def _read_csv_sql(options: dict, types: dict[str, str] | None = None) -> str:
     """
     types = types or {}
     listed = "[" + ", ".join(_sql_literal(f) for f in options["files"]) + "]"
+    header = "true" if options.get("header", True) else "false"
     args = [
-        listed, "header = true", f"delim = {_sql_literal(options['delim'])}", "quote = '\"'",
+        listed, f"header = {header}", f"delim = {_sql_literal(options['delim'])}", "quote = '\"'",
         "escape = '\"'", f"encoding = {_sql_literal(options['encoding'])}", "filename = false",
     ]
     if options.get("columns"):
@@ -832,16 +843,25 @@ def _duck_error(label: str, exc: Exception) -> InputError:
     return InputError(f"{label} could not be read: {detail}")
 
 
-def _open(con, source) -> _Source:
-    """Open ``source`` in DuckDB as the view ``raw_lines``."""
+def _open(con, source, read=None, label: str | None = None) -> _Source:
+    """Open ``source`` in DuckDB as the view ``raw_lines``.
+
+    ``read`` is a `custseg.load.ReadOptions` (sheet, header); ``label`` names the input in
+    messages (default the path).
+    """
     import duckdb
 
+    from .load import ReadOptions
+
+    read = read or ReadOptions()
     if isinstance(source, pd.DataFrame):
         return _open_frame(con, source, "the DataFrame")
     path = os.fspath(source)
     files = _files(path)
     kind, _ = _kind_of(files[0])
-    label = path
+    label = label or path
+    if read.sheet is not None and kind != "excel":
+        raise InputError(f"--sheet applies to Excel workbooks; {label} is not one")
     if kind == "parquet":
         listed = "[" + ", ".join(_sql_literal(f) for f in files) + "]"
         relation = f"read_parquet({listed}, union_by_name = true)"
@@ -850,25 +870,41 @@ def _open(con, source) -> _Source:
         except duckdb.Error as exc:
             raise _duck_error(label, exc) from None
         con.execute(f"CREATE VIEW raw_lines AS SELECT * FROM {relation}")
-        return _Source(label, list(types), types, varchar_sql="raw_lines")
+        return _Source(label, list(types), types, varchar_sql="raw_lines", reading={"format": "parquet"})
     if kind == "text":
-        headers = [_csv_header(f) for f in files]
-        names, delim, encoding = headers[0]
-        same = all(h == headers[0] for h in headers)
-        options = {"files": files, "delim": delim, "encoding": encoding, "columns": names if same else None}
-        relation = _read_csv_sql(options)
-        try:
-            types = _describe(con, relation)
-        except duckdb.Error as exc:
-            raise _duck_error(label, exc) from None
-        con.execute(f"CREATE VIEW raw_lines AS SELECT * FROM {relation}")
-        return _Source(label, list(types), types, csv=options, varchar_sql="raw_lines")
+        layouts = [_csv_layout(f, read.header) for f in files]
+        if all(layout.kind == "delimited" for layout in layouts):
+            return _open_csv(con, files, layouts, label)
     if len(files) > 1:
         raise InputError(f"{path}: a glob of {kind} files is not supported; use CSV or Parquet files")
     from .load import read_table
 
-    frame, _ = read_table(files[0])
-    return _open_frame(con, frame, label)
+    frame, table_source = read_table(files[0], read)
+    src = _open_frame(con, frame, label)
+    src.reading = {k: v for k, v in table_source.to_dict().items() if k not in ("path", "name", "rows", "columns")}
+    src.provenance = table_source.sheet_column
+    return src
+
+
+def _open_csv(con, files: list[str], layouts: list, label: str) -> _Source:
+    """Delimited text files opened by DuckDB's ``read_csv`` as the view ``raw_lines``."""
+    import duckdb
+
+    headers = [(layout.names + layout.extra, layout.delimiter, _duck_encoding(layout.encoding), layout.header)
+               for layout in layouts]
+    names, delim, encoding, header = headers[0]
+    same = all(h == headers[0] for h in headers)
+    options = {"files": files, "delim": delim, "encoding": encoding, "header": header,
+               "columns": names if same else None}
+    relation = _read_csv_sql(options)
+    try:
+        types = _describe(con, relation)
+    except duckdb.Error as exc:
+        raise _duck_error(label, exc) from None
+    con.execute(f"CREATE VIEW raw_lines AS SELECT * FROM {relation}")
+    reading = {"format": "tsv" if delim == "\t" else "csv", "encoding": layouts[0].encoding,
+               "delimiter": delim, "layout": "delimited", "header": header}
+    return _Source(label, list(types), types, csv=options, varchar_sql="raw_lines", reading=reading)
 
 
 def _open_frame(con, frame: pd.DataFrame, label: str) -> _Source:
@@ -1078,7 +1114,8 @@ def _sorted_ids(ids: pd.Series) -> np.ndarray:
     return text.sort_values(kind="stable").index.to_numpy()
 
 
-def _read_lines(con, source, columns: TransactionColumns | None, overrides: dict | None):
+def _read_lines(con, source, columns: TransactionColumns | None, overrides: dict | None,
+                read=None, label: str | None = None):
     """Open ``source`` in ``con`` and build the table ``lines`` (`lines_query`).
 
     Returns the source, the column roles and the date format used.
@@ -1090,14 +1127,16 @@ def _read_lines(con, source, columns: TransactionColumns | None, overrides: dict
         con.execute("SET TimeZone = 'UTC'")
     except duckdb.Error:  # pragma: no cover - ICU missing
         pass
-    src = _open(con, source)
+    src = _open(con, source, read, label)
     if columns is None:
         columns = detect_transaction_columns(src.names, overrides)
         if columns is None:
+            hint = ("" if src.reading.get("header", True) else
+                    " (the file has no header row: name them with --customer-col, --date-col, ...)")
             raise InputError(
                 f"{src.label} does not look like a transaction log: it needs a customer "
                 f"column, a date column, and quantity and price columns or an amount "
-                f"column; columns are: {', '.join(src.names)}"
+                f"column; columns are: {', '.join(src.names)}{hint}"
             )
     missing = [n for n in columns.used() if n not in src.names]
     if missing:
@@ -1106,8 +1145,29 @@ def _read_lines(con, source, columns: TransactionColumns | None, overrides: dict
             f"columns are: {', '.join(src.names)}"
         )
     fmt, names = _typed_view(con, src, columns)
-    _materialise_lines(con, src, columns, fmt, names)
+    _materialise_lines(con, src, columns, fmt, [n for n in names if n != src.provenance])
     return src, columns, fmt
+
+
+@contextmanager
+def _local_input(source, read):
+    """The input as DuckDB can open it: an archive's table extracted for the ``with`` block.
+
+    Yields the source to open, its label for messages (None: the path) and the archive
+    member read (None when it is not an archive).
+    """
+    from .load import archive_kind, unpacked
+
+    path = None if isinstance(source, pd.DataFrame) else os.fspath(source)
+    archived = (path is not None and not any(c in path for c in "*?[") and os.path.isfile(path)
+                and archive_kind(Path(path)) is not None)
+    if not archived:
+        if read is not None and read.member is not None:
+            raise InputError(f"--member applies to .zip and .tar archives; {path} is not one")
+        yield source, None, None
+        return
+    with unpacked(path, read.member if read else None) as (inner, member):
+        yield str(inner), f"{path}:{member}", member
 
 
 def _default_as_of(con) -> datetime.date:
@@ -1126,6 +1186,7 @@ def customers_from_transactions(
     as_of=None,
     overrides: dict | None = None,
     on_progress: ProgressCallback | None = None,
+    read=None,
 ) -> TransactionFeatures:
     """Build one row of behaviour features per customer from a transaction log.
 
@@ -1134,8 +1195,10 @@ def customers_from_transactions(
     Parameters
     ----------
     source : str, path or DataFrame
-        A CSV/TSV file (optionally ``.gz``), a Parquet file, a glob such as
-        ``"daily/*.csv"``, an Excel or JSON file, or a DataFrame of order lines.
+        A CSV/TSV file (optionally ``.gz``, with or without a header row), a Parquet file, a
+        glob such as ``"daily/*.csv"``, an Excel workbook, a JSON file, whitespace-aligned or
+        fixed-width text, a ``.zip``/``.tar`` archive holding one of these, or a DataFrame of
+        order lines.
     columns : TransactionColumns, optional
         Column roles; detected from the names by default.
     as_of : date, datetime or str, optional
@@ -1144,6 +1207,8 @@ def customers_from_transactions(
         Role -> column name, used when ``columns`` is not given.
     on_progress : callable, optional
         Called as ``on_progress(step, done, total)``.
+    read : custseg.load.ReadOptions, optional
+        Sheet, archive member and header choice (see `custseg.load.read_table`).
 
     Returns
     -------
@@ -1169,7 +1234,8 @@ def customers_from_transactions(
     total_steps = 3
     wanted_as_of = _as_date(as_of)
     progress("reading order lines", 0, total_steps)
-    with tempfile.TemporaryDirectory(prefix="custseg-duckdb-") as spill:
+    with tempfile.TemporaryDirectory(prefix="custseg-duckdb-") as spill, \
+            _local_input(source, read) as (local, label, member):
         config = {
             "threads": DUCKDB_THREADS,
             "memory_limit": DUCKDB_MEMORY_LIMIT,
@@ -1178,7 +1244,7 @@ def customers_from_transactions(
         }
         try:
             with duckdb.connect(config=config) as con:
-                src, columns, fmt = _read_lines(con, source, columns, overrides)
+                src, columns, fmt = _read_lines(con, local, columns, overrides, read, label)
                 progress("checking order lines", 1, total_steps)
                 used_as_of = wanted_as_of or _default_as_of(con)
                 queries = customer_queries(columns, used_as_of)
@@ -1231,8 +1297,10 @@ def customers_from_transactions(
             f"({found:,} customers found: {detail})"
         )
     customers = _customer_table(kept, columns)
+    reading = {**src.reading, "member": member}
+    ledger.not_read = list(reading.get("not_read") or [])
     return TransactionFeatures(customers, ledger, checks, found, customers_dropped, used_as_of,
-                               columns, None if fmt is None else fmt)
+                               columns, None if fmt is None else fmt, reading)
 
 
 def _customer_table(kept: pd.DataFrame, columns: TransactionColumns) -> pd.DataFrame:

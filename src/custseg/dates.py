@@ -1,0 +1,270 @@
+"""Dates and years in a customer table that become features: ``age`` and ``tenure_days``.
+
+A column's name says what its dates mean: a birth date or birth year (``birth_date``,
+``dob``, ``year_of_birth``, ``yob``, ``born``) becomes ``age``, in whole years at the
+reference date; a sign-up, registration or first-purchase date (``signup_date``,
+``customer_since``, ``first_purchase``, ``registered``, ``joined``, ...) becomes
+``tenure_days``, the days from it to the reference date. Dates whose name says nothing of
+the kind are left out, as before.
+
+The format of a text column is decided from all its distinct values: every format of
+`DATE_FORMATS` that reads the most of them is a candidate, and when the candidates read day
+and month in different orders (``03/04/2024``: no value has a day above 12) the column is
+refused with a message that names ``--date-format``. Years are whole numbers from 1900 to
+the reference year in a column named for birth; a few values outside (1893) still convert,
+and the impossible-value rules of `custseg.clean` catch the resulting ages.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+__all__ = ["DATE_FORMATS", "date_meaning", "derive", "looks_like_years", "strftime_pattern"]
+
+#: Formats tried on a text column of dates, ISO first. Formats that read day and month in
+#: a different order are told apart by the data.
+DATE_FORMATS = (
+    "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d",
+    "%Y%m%d", "%Y.%m.%d",
+    "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%m-%d-%Y", "%d.%m.%Y",
+    "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M", "%m-%d-%Y %H:%M", "%d.%m.%Y %H:%M",
+    "%d/%m/%y", "%m/%d/%y", "%d-%m-%y", "%m-%d-%y", "%d.%m.%y",
+    "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%Y", "%d-%b-%y",
+)
+#: Share of a column's distinct values the chosen format must read.
+FORMAT_SHARE = 0.9
+#: Share of a column's values that must be whole numbers from 1900 to the reference year.
+YEAR_SHARE = 0.9
+FIRST_YEAR = 1900
+#: Normalised-name fragments (lower case, letters and digits only) that mean a birth date
+#: or year; a name equal to one of `BIRTH_NAMES` does too.
+BIRTH_WORDS = ("birth", "born")
+BIRTH_NAMES = ("dob", "yob", "bday", "bdate")
+#: Fragments that mean the start of the relationship: sign-up, first purchase, ...
+START_WORDS = (
+    "signup", "signedup", "regist", "joined", "joindate", "datejoined", "since", "firstpurchase",
+    "firstorder", "firstbuy", "firsttransaction", "enrol", "onboard", "accountopen", "opened",
+    "createdat", "creationdate", "datecreated", "startdate", "acquired", "acquisition",
+)
+_PATTERN_TOKENS = (("yyyy", "%Y"), ("yy", "%y"), ("mmmm", "%B"), ("mmm", "%b"), ("mm", "%m"),
+                   ("dd", "%d"), ("hh", "%H"), ("nn", "%M"), ("ss", "%S"))
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", str(name).lower())
+
+
+def date_meaning(name: str) -> str | None:
+    """``"birth"``, ``"start"`` or None: what a column's name says its dates mean.
+
+    Examples
+    --------
+    >>> date_meaning("Year_Birth"), date_meaning("Customer Since"), date_meaning("last_login")
+    ('birth', 'start', None)
+    """
+    key = _normalise(name)
+    if key in BIRTH_NAMES or any(word in key for word in BIRTH_WORDS):
+        return "birth"
+    if any(word in key for word in START_WORDS):
+        return "start"
+    return None
+
+
+def strftime_pattern(text: str) -> str:
+    """A ``--date-format`` as a ``strftime`` pattern: ``dd-mm-yyyy`` becomes ``%d-%m-%Y``;
+    a pattern with ``%`` is returned as given.
+
+    Raises
+    ------
+    ValueError
+        If the pattern has no day, month and year, or does not read its own output back.
+
+    Examples
+    --------
+    >>> strftime_pattern("dd/mm/yyyy"), strftime_pattern("%Y%m%d")
+    ('%d/%m/%Y', '%Y%m%d')
+    """
+    pattern = str(text).strip()
+    if "%" not in pattern:
+        for token, directive in _PATTERN_TOKENS:
+            pattern = re.sub(token, directive, pattern, flags=re.IGNORECASE)
+    has = {d for d in re.findall(r"%(.)", pattern)}
+    if not ({"d"} <= has and has & {"m", "b", "B"} and has & {"Y", "y"}):
+        raise ValueError(f"{text!r} needs a day, a month and a year")
+    sample = datetime.datetime(2001, 2, 3, 4, 5, 6)
+    try:
+        if datetime.datetime.strptime(sample.strftime(pattern), pattern).date() != sample.date():
+            raise ValueError(f"{text!r} does not read its own dates back")
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a usable date pattern ({exc})") from None
+    return pattern
+
+
+def looks_like_years(values: np.ndarray, as_of: datetime.date) -> bool:
+    """Whether nearly all non-missing values are whole numbers from 1900 to ``as_of``'s year."""
+    present = values[~np.isnan(values)]
+    if present.size == 0:
+        return False
+    years = (present == np.round(present)) & (present >= FIRST_YEAR) & (present <= as_of.year)
+    return bool(years.mean() >= YEAR_SHARE)
+
+
+def _looks_like_yyyymmdd(values: np.ndarray) -> bool:
+    present = values[~np.isnan(values)]
+    if present.size == 0 or not np.all(present == np.round(present)):
+        return False
+    inside = (present >= FIRST_YEAR * 10_000 + 101) & (present <= 2100_12_31)
+    return bool(inside.mean() >= FORMAT_SHARE)
+
+
+def _day_order(fmt: str) -> str:
+    """Order of year (y), month (m) and day (d) in a format: ``"dmy"``, ``"mdy"``, ``"ymd"``."""
+    order = []
+    for directive in re.findall(r"%(.)", fmt):
+        kind = {"d": "d", "m": "m", "b": "m", "B": "m", "Y": "y", "y": "y"}.get(directive)
+        if kind and kind not in order:
+            order.append(kind)
+    return "".join(order)
+
+
+def _parsed(values: pd.Series, fmt: str) -> pd.Series:
+    return pd.to_datetime(values, format=fmt, errors="coerce")
+
+
+def choose_format(label: str, text: pd.Series, given: str | None = None) -> str:
+    """The format that reads a text column of dates, decided from all its distinct values.
+
+    Parameters
+    ----------
+    label : str
+        The column's name, for messages.
+    text : Series of str
+        The values (stripped; missing as NA).
+    given : str, optional
+        A ``strftime`` pattern from ``--date-format``: used when it reads most values.
+
+    Raises
+    ------
+    InputError
+        If formats that read day and month in different orders all fit best, if no format
+        reads most values, or if ``given`` reads too few of them.
+    """
+    distinct = pd.Series(text.dropna().unique(), dtype="string")
+    if given is not None:
+        read = int(_parsed(distinct, given).notna().sum())
+        if read < FORMAT_SHARE * len(distinct):
+            example = distinct[_parsed(distinct, given).isna()].iloc[0]
+            raise InputError(
+                f"--date-format {given} does not fit column {label!r}: {len(distinct) - read:,} of "
+                f"{len(distinct):,} distinct values do not parse, e.g. {example!r}"
+            )
+        return given
+    head = distinct.iloc[:50]
+    tried = [fmt for fmt in DATE_FORMATS if _parsed(head, fmt).notna().mean() >= 0.5]
+    counts = {fmt: int(_parsed(distinct, fmt).notna().sum()) for fmt in tried}
+    best = max(counts.values(), default=0)
+    if best < FORMAT_SHARE * len(distinct):
+        raise InputError(
+            f"column {label!r} holds dates in no format custseg knows (e.g. {distinct.iloc[0]!r}); "
+            f"give one with --date-format, e.g. --date-format %d/%m/%Y"
+        )
+    fitting = [fmt for fmt, n in counts.items() if n == best]
+    orders = {_day_order(fmt) for fmt in fitting}
+    if len(orders) > 1:
+        shown = " and ".join(fitting[:2])
+        raise InputError(
+            f"column {label!r} holds dates that read both ways ({shown} fit every value, e.g. "
+            f"{distinct.iloc[0]!r}); give the format with --date-format, e.g. --date-format {fitting[0]}"
+        )
+    return fitting[0]
+
+
+def _dates(column: pd.Series, fmt: str | None) -> tuple[pd.Series, np.ndarray]:
+    """A column as datetimes with the format, and the non-blank values that did not parse."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        dates = pd.to_datetime(column)
+        return dates, np.zeros(len(column), dtype=bool)
+    text = column.astype("string").str.strip()
+    text = text.mask(text == "")
+    if fmt is None:
+        dates = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    else:
+        dates = _parsed(text, fmt)
+    bad = (dates.isna() & text.notna()).to_numpy(dtype=bool)
+    return dates, bad
+
+
+def _age_from_dates(dates: pd.Series, as_of: datetime.date) -> np.ndarray:
+    year = dates.dt.year.to_numpy(dtype="float64", na_value=np.nan)
+    month = dates.dt.month.to_numpy(dtype="float64", na_value=np.nan)
+    day = dates.dt.day.to_numpy(dtype="float64", na_value=np.nan)
+    before_birthday = (month > as_of.month) | ((month == as_of.month) & (day > as_of.day))
+    return as_of.year - year - before_birthday.astype("float64")
+
+
+def _days_to(dates: pd.Series, as_of: datetime.date) -> np.ndarray:
+    days = (pd.Timestamp(as_of) - dates.dt.normalize()).dt.days
+    return days.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def derive(column: pd.Series, rule: dict, numbers: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Apply a derivation rule to a column: ``age`` or ``tenure_days`` at ``rule["as_of"]``.
+
+    Parameters
+    ----------
+    column : Series
+        The source column as read (text, numbers or datetimes).
+    rule : dict
+        ``{"kind": "age" | "tenure_days", "from": "year" | "yyyymmdd" | "date",
+        "format": strftime pattern or None, "as_of": "YYYY-MM-DD"}``.
+    numbers : ndarray, optional
+        The column already parsed as numbers (with codes for missing removed); required
+        for ``"year"`` and ``"yyyymmdd"`` rules.
+
+    Returns
+    -------
+    values : ndarray of float64
+        The feature; NaN where the source is missing or does not parse.
+    unparseable : ndarray of bool
+        True where a non-blank source value could not be read.
+    """
+    as_of = datetime.date.fromisoformat(rule["as_of"])
+    if rule["from"] == "year":
+        return as_of.year - numbers, np.zeros(len(numbers), dtype=bool)
+    if rule["from"] == "yyyymmdd":
+        text = pd.Series(numbers).map(lambda v: None if np.isnan(v) else f"{v:.0f}").astype("string")
+        dates, bad = _dates(text, "%Y%m%d")
+    else:
+        dates, bad = _dates(column, rule["format"])
+    values = _age_from_dates(dates, as_of) if rule["kind"] == "age" else _days_to(dates, as_of)
+    return values, bad
+
+
+def date_rule(name: str, column: pd.Series, text: pd.Series | None, numbers: np.ndarray | None,
+              as_of: datetime.date, given_format: str | None) -> dict | None:
+    """The derivation rule for a column, or None when it is not a birth or start date.
+
+    ``text`` is the column as stripped text (codes for missing removed) when it holds
+    dates as text; ``numbers`` its numeric reading when it holds numbers (years, yyyymmdd).
+    """
+    meaning = date_meaning(name)
+    if meaning is None:
+        return None
+    kind = "age" if meaning == "birth" else "tenure_days"
+    rule = {"kind": kind, "format": None, "as_of": as_of.isoformat()}
+    if numbers is not None:
+        if kind == "age" and looks_like_years(numbers, as_of):
+            return {**rule, "from": "year"}
+        if _looks_like_yyyymmdd(numbers):
+            return {**rule, "from": "yyyymmdd", "format": "%Y%m%d"}
+        return None
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return {**rule, "from": "date"}
+    return {**rule, "from": "date", "format": choose_format(name, text, given_format)}
