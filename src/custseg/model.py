@@ -38,6 +38,9 @@ class Model:
     algorithm: str
     segment_names: dict[int, str]
     transactions: dict | None = None   # {"columns": TransactionColumns.to_dict(), "as_of": date or None}
+    #: Statistics of the fitted customers that `custseg.tracking.track` measures drift against
+    #: (see `custseg.tracking.reference_statistics`); None in models written before them.
+    reference: dict | None = None
 
     def customer_table(self, data, as_of: str | None = None) -> pd.DataFrame:
         """The customers to assign: ``data`` itself, a file read as a table, or, for a
@@ -73,8 +76,7 @@ class Model:
         usable : ndarray of bool
             False for rows with no usable feature value at all (they get -1).
         """
-        cleaned, usable = apply_cleaning(data, self.roles, self.cleaning)
-        matrix = self.plan.transform(cleaned)
+        matrix, usable = self.matrix(data)
         labels = self.assigner.predict(matrix)
         labels[~usable] = -1
         if self.roles.id is not None and self.roles.id in data.columns:
@@ -82,6 +84,12 @@ class Model:
         else:
             ids = pd.Series(np.arange(1, len(data) + 1), name="row")
         return ids, labels, usable
+
+    def matrix(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """The model matrix of new customers (cleaned with the run's rules, then transformed)
+        and the mask of rows with at least one usable feature value."""
+        cleaned, usable = apply_cleaning(data, self.roles, self.cleaning)
+        return self.plan.transform(cleaned), usable
 
     def name_of(self, segment: int) -> str:
         """Name of a segment id."""
@@ -104,6 +112,7 @@ class Model:
             "assigner": self.assigner.to_dict(),
             "segments": [{"id": k, "name": v} for k, v in sorted(self.segment_names.items())],
             "transactions": self.transactions,
+            "reference": self.reference,
         }
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -131,9 +140,28 @@ class Model:
                 algorithm=str(data["algorithm"]),
                 segment_names={int(s["id"]): str(s["name"]) for s in data["segments"]},
                 transactions=data.get("transactions"),
+                reference=_checked_reference(data.get("reference")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"model is incomplete or corrupt ({type(exc).__name__}: {exc})") from None
+
+
+def _checked_reference(reference) -> dict | None:
+    """The optional ``reference`` block as read, after checking its shape (ValueError if wrong).
+
+    Models written before drift statistics existed have none: tracking still works, without
+    drift.
+    """
+    if reference is None:
+        return None
+    columns = reference["columns"]
+    if len(reference["sd"]) != len(columns):
+        raise ValueError("reference: one standard deviation per column expected")
+    for item in reference["segments"]:
+        int(item["id"]), int(item["size"])
+        if item["id"] >= 0 and len(item["mean"]) != len(columns):
+            raise ValueError(f"reference: segment {item['id']} needs one mean per column")
+    return reference
 
 
 def load_model(path: str | os.PathLike) -> Model:
