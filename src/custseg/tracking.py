@@ -491,7 +491,8 @@ def _before_state(model, previous):
         else:
             info["path"] = str(previous)
             frame = _read_previous(Path(previous), fitted.roles.id_name)
-    return fitted, _before_from_frame(frame, fitted.roles.id_name, info.get("path") or "the previous segments"), info
+    label = info.get("path") or "the previous segments"
+    return fitted, _before_from_frame(frame, fitted.roles.id_name, label, written="path" in info), info
 
 
 def _read_previous(path: Path, id_name: str) -> pd.DataFrame:
@@ -521,33 +522,53 @@ def _check_previous_columns(columns: list, id_name: str, label: str) -> None:
         )
 
 
-def _before_from_frame(frame: pd.DataFrame, id_name: str, label: str) -> dict:
+def _before_from_frame(frame: pd.DataFrame, id_name: str, label: str, *, written: bool = False) -> dict:
+    """Ids (as arrow text), segments, segment names and RFM segments of the previous run.
+
+    ``written``: the ids come from a segments.csv, so they are already as custseg writes them.
+    """
     _check_previous_columns(list(frame.columns), id_name, label)
-    ids = _id_text(frame[id_name])
     segments = pd.to_numeric(frame["segment"], errors="coerce")
-    if ids.isna().any() or segments.isna().any():
-        raise InputError(f"{label} has {int(ids.isna().sum() + segments.isna().sum())} row(s) without an id or a segment")
-    ids = ids.to_numpy(dtype=object)
-    if not pd.Index(ids).is_unique:
-        raise InputError(f"{label} lists {int(pd.Index(ids).duplicated().sum())} customer id(s) more than once")
+    missing = int(frame[id_name].isna().sum() + segments.isna().sum())
+    if missing:
+        raise InputError(f"{label} has {missing} row(s) without an id or a segment")
+    ids = _id_text(frame[id_name], written=written)
+    encoded = ids.dictionary_encode()
+    if len(encoded.dictionary) != len(ids):
+        raise InputError(f"{label} lists {len(ids) - len(encoded.dictionary):,} customer id(s) more than once")
+    labels = segments.to_numpy(dtype="int64")
     names = {}
     if "segment_name" in frame.columns:
-        pairs = pd.DataFrame({"s": segments.to_numpy(dtype="int64"), "n": frame["segment_name"].astype(str)})
-        names = {int(s): n for s, n in pairs.drop_duplicates("s").itertuples(index=False)}
+        values, first = np.unique(labels, return_index=True)
+        names = {int(v): str(frame["segment_name"].iloc[i]) for v, i in zip(values, first)}
     rfm = frame["rfm_segment"].astype(str).to_numpy(dtype=object) if "rfm_segment" in frame.columns else None
-    return {"ids": ids, "labels": segments.to_numpy(dtype="int64"), "names": names, "rfm": rfm}
+    return {"ids": ids, "labels": labels, "names": names, "rfm": rfm}
 
 
-def _id_text(ids: pd.Series) -> pd.Series:
-    """Customer ids as the text ``segments.csv`` holds them: as pandas writes them, and
-    spreadsheet-safe (`custseg.outputs.safe_cell`). Missing ids stay None."""
+def _id_text(ids: pd.Series, *, written: bool = False):
+    """Customer ids as the text ``segments.csv`` holds them (an arrow string array): as pandas
+    writes them, and spreadsheet-safe (`custseg.outputs.safe_cell`) unless ``written`` already.
+
+    Arrow keeps 1,000,000 ids in one buffer and matches them by hash in a fraction of a
+    second (`_join`), where Python objects take seconds.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     from .outputs import FORMULA_PREFIXES, safe_cell
 
-    text = ids.reset_index(drop=True).astype("string").astype(object)
-    text = text.where(text.notna(), None)
-    suspect = text.str.startswith(FORMULA_PREFIXES, na=False).to_numpy(dtype=bool)
+    text = pa.array(ids.reset_index(drop=True).astype("string"), type=pa.large_string())
+    if written:
+        return text
+    suspect = None
+    for prefix in FORMULA_PREFIXES:
+        hit = pc.starts_with(text, prefix)
+        suspect = hit if suspect is None else pc.or_(suspect, hit)
+    suspect = pc.fill_null(suspect, False).to_numpy(zero_copy_only=False)
     if suspect.any():
-        text[suspect] = [safe_cell(v) for v in text[suspect]]
+        values = text.to_numpy(zero_copy_only=False).astype(object)
+        values[suspect] = [safe_cell(v) for v in values[suspect]]
+        text = pa.array(values, type=pa.large_string())
     return text
 
 
@@ -604,7 +625,7 @@ def _after_state(fitted, data, as_of, progress: ProgressCallback) -> dict:
         rfm = rfm_scores(frame.loc[keep, ["recency_days", "frequency", "monetary"]].reset_index(drop=True))
         rfm = rfm["rfm_segment"].to_numpy(dtype=object)
     return {
-        "ids": _id_text(ids[keep].reset_index(drop=True)).to_numpy(dtype=object), "labels": labels,
+        "ids": _id_text(ids[keep]), "labels": labels,
         "matrix": matrix, "rfm": rfm, "source": source, "rows_read": int(len(frame)), "left_out": left_out,
         "as_of": used_as_of,
     }
@@ -615,7 +636,11 @@ def _after_state(fitted, data, as_of, progress: ProgressCallback) -> dict:
 
 def _join(before: dict, after: dict, before_info: dict, source: dict) -> dict:
     """Positions that pair the two snapshots; raise when they share no customer."""
-    position = pd.Index(before["ids"]).get_indexer(after["ids"])      # -1: new customer
+    import pyarrow.compute as pc
+
+    # before's ids are distinct (checked), so a position in them is the customer's row
+    position = pc.fill_null(pc.index_in(after["ids"], value_set=before["ids"]), -1).to_numpy(zero_copy_only=False)
+    position = position.astype("int64")                              # -1: new customer
     in_both = position >= 0
     n_both = int(in_both.sum())
     if n_both == 0:
@@ -636,8 +661,8 @@ def _join(before: dict, after: dict, before_info: dict, source: dict) -> dict:
     return {"after_of_before": after_of_before, "new": np.flatnonzero(~in_both), "counts": counts}
 
 
-def _example(ids: np.ndarray) -> str:
-    return repr(str(ids[0])) if len(ids) else "(none)"
+def _example(ids) -> str:
+    return repr(ids[0].as_py()) if len(ids) else "(none)"
 
 
 def _segment_states(fitted, before: dict, after: dict) -> dict:
@@ -709,7 +734,7 @@ def _migration(id_name: str, before: dict, after: dict, joined: dict, states: di
     lookup = np.append(ids_array, 0)            # code m (new / gone) has no segment id
     status = np.where(before_codes == m, 2, np.where(after_codes == m, 3, np.where(before_codes == after_codes, 0, 1)))
     frame = pd.DataFrame({
-        id_name: np.concatenate([before["ids"], after["ids"][new]]),
+        id_name: _text_column(before["ids"], after["ids"].take(new)),
         "segment_before": pd.arrays.IntegerArray(lookup[before_codes], before_codes == m),
         "segment_after": pd.arrays.IntegerArray(lookup[after_codes], after_codes == m),
         "segment_name_before": pd.Categorical.from_codes(before_codes, categories=_unique([*states["before_names"], NEW])),
@@ -721,6 +746,13 @@ def _migration(id_name: str, before: dict, after: dict, joined: dict, states: di
         frame["rfm_segment_after"] = np.concatenate([
             np.where(present, after["rfm"][np.maximum(after_of_before, 0)], GONE), after["rfm"][new]])
     return frame
+
+
+def _text_column(*parts) -> pd.Series:
+    """Arrow text arrays, one after the other, as a pandas text column."""
+    import pyarrow as pa
+
+    return pd.Series(pa.concat_arrays(list(parts)).to_pandas(), dtype="str")
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -917,7 +949,7 @@ def measure_drift(fitted, matrix: np.ndarray, labels: np.ndarray, random_state: 
 def _refit(matrix: np.ndarray, labels: np.ndarray, outside: np.ndarray, reference: dict, names: dict,
            random_state: int) -> dict | None:
     """K-Means over the run's k range on a seeded sample; groups that match no old segment."""
-    from sklearn.metrics import silhouette_score
+    from sklearn.metrics import pairwise_distances, silhouette_score
 
     from .search import _kmeans_refit, _seeded_sample
 
@@ -928,12 +960,13 @@ def _refit(matrix: np.ndarray, labels: np.ndarray, outside: np.ndarray, referenc
     if not ks:
         return None
     scored = _seeded_sample(len(points), REFIT_SILHOUETTE_SAMPLE, random_state)
+    distances = pairwise_distances(points[scored])          # once, for every k's silhouette
     best = None
     for k in ks:
         found = _kmeans_refit(k, REFIT_INITS)(points, random_state)
         if len(np.unique(found[scored])) < 2:
             continue
-        score = float(silhouette_score(points[scored], found[scored]))
+        score = float(silhouette_score(distances, found[scored], metric="precomputed"))
         if best is None or score > best[0]:
             best = (score, k, found)
     if best is None:
@@ -953,7 +986,8 @@ def _refit(matrix: np.ndarray, labels: np.ndarray, outside: np.ndarray, referenc
     assignment = None
     placed = assigned[scored] >= 0
     if len(np.unique(assigned[scored][placed])) >= 2:
-        assignment = float(silhouette_score(points[scored][placed], assigned[scored][placed]))
+        assignment = float(silhouette_score(distances[np.ix_(placed, placed)], assigned[scored][placed],
+                                            metric="precomputed"))
     return {"sample_size": int(len(points)), "k": int(k), "silhouette": score, "groups": groups,
             "new_groups": sum(g["new"] for g in groups), "assignment_silhouette": assignment,
             "run_silhouette": reference.get("silhouette")}
