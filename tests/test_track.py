@@ -150,6 +150,8 @@ def test_toy_csv_outputs(toy, tmp_path):
     assert set(long["kind"]) == {"segment"}
     summary = json.loads(paths["summary"].read_text())["tracking"]
     assert summary["customers"]["moved"] == 2 and summary["rfm"] is None
+    counts = {row["name"]: row["before"] for row in summary["segments"]}
+    assert sorted(counts.values()) == [6, 6, 6] and all(isinstance(v, int) for v in counts.values())
     assert sum(map(sum, summary["transitions"]["counts"])) == 20
 
 

@@ -339,12 +339,8 @@ class Tracking:
 
 
 def _size_rows(sizes: pd.DataFrame) -> list[dict]:
-    rows = []
-    for name, row in sizes.iterrows():
-        item = {"name": str(name)}
-        item.update({k: (None if pd.isna(v) else v) for k, v in row.items()})
-        rows.append(item)
-    return rows
+    """Rows of a sizes frame as plain dicts, name first, counts kept as integers."""
+    return [{"name": str(name), **row} for name, row in zip(sizes.index, sizes.to_dict("records"))]
 
 
 def _matrix_dict(counts: pd.DataFrame, shares: pd.DataFrame) -> dict:
