@@ -20,7 +20,7 @@ import pytest
 
 from custseg import Tracking, generate_customers, load_model, segment, track
 from custseg.cli import main
-from custseg.errors import InputError, ModelError, SettingsError
+from custseg.errors import ModelError
 from custseg.generate import generate_transactions, move_customers, write_table
 from custseg.report import render_track_report
 from custseg.tracking import (

@@ -2310,11 +2310,14 @@ def _transition_heatmap(data, title: str, axis_name: str) -> Figure:
     fig = _new_figure(width, 1.9 + 0.5 * n_rows)
     fig_w, fig_h = fig.get_size_inches()
     ax = fig.add_subplot()
+    many = n_cols > 8                     # the 11 RFM segments: narrower column labels
     mesh = _heatmap(
-        ax, shares, cmap="Blues", vmin=0, vmax=1, annot=annotations, fontsize=8.5 if n_cols <= 8 else 7.5,
-        xlabels=[_wrap(_short(n, 40), 16, 3) for n in after],
+        ax, shares, cmap="Blues", vmin=0, vmax=1, annot=annotations, fontsize=7.5 if many else 8.5,
+        xlabels=[_wrap(_short(n, 40), 11 if many else 16, 3) for n in after],
         ylabels=[f"{_short(n, 28)}  ({int(t):,})" for n, t in zip(before, totals[:, 0])],
     )
+    if many:
+        ax.tick_params(axis="x", labelsize=8.5)
     ax.set_xlabel(f"{axis_name} now")
     ax.set_ylabel(f"{axis_name} before (customers)")
     cax, room = _colorbar(fig, mesh, "share of the row", formatter=PercentFormatter(1.0, decimals=0))

@@ -1043,7 +1043,6 @@ def _track_context(summary: dict) -> dict:
         palette = rfm_colors(names)
         rfm_sizes = _size_views(rfm.get("segments") or [], lambda s: palette[str(s.get("name"))])
     drift = tracking.get("drift") or {}
-    names = {str(s.get("name")): s for s in segments}
     drift_rows = []
     for item in drift.get("segments") or []:
         drift_rows.append({**item, "color": by_id.get(int(item["id"]), NEW_GONE_COLOR)})
@@ -1070,7 +1069,6 @@ def _track_context(summary: dict) -> dict:
         "verdict": verdict,
         "refit_recommended": bool(verdict) and str(verdict).startswith("refit recommended"),
         "left_out": [{"reason": r, "rows": n} for r, n in (after.get("left_out") or {}).items()],
-        "known_segments": names,
     }
 
 

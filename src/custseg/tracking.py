@@ -15,7 +15,7 @@ segments of the run that made it:
 * **transitions**: counts and row shares of segment before x segment after (plus the
   ``"new"`` row and the ``"gone"`` column), and the same for RFM segments of a log.
 * **drift**: measured against the ``reference`` block that the run wrote into the model
-  (`reference_statistics`), with a plain verdict; see `DRIFT_RULE` below.
+  (`reference_statistics`), with a plain verdict; see "Drift rule" below.
 
 Drift rule
 ----------
@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
@@ -78,6 +78,7 @@ __all__ = [
     "NEW_GROUP_OUTSIDE_SHARE",
     "REFIT_SAMPLE",
     "Tracking",
+    "measure_drift",
     "move_sentence",
     "reference_statistics",
     "track",
@@ -262,7 +263,6 @@ class Tracking:
     rfm_transition_shares: pd.DataFrame | None = None
     rfm_sizes: pd.DataFrame | None = None
     shifts: pd.DataFrame | None = None
-    id_name: str = field(default="id")
 
     @property
     def verdict(self) -> str | None:
@@ -445,7 +445,7 @@ def track(model, data, *, previous=None, as_of=None, random_state: int = 0,
         migration=migration, transitions=transitions, transition_shares=shares, sizes=sizes, drift=drift,
         moves=moves, info=info,
         rfm_transitions=None if rfm is None else rfm[0], rfm_transition_shares=None if rfm is None else rfm[1],
-        rfm_sizes=None if rfm is None else rfm[2], shifts=shifts, id_name=fitted.roles.id_name,
+        rfm_sizes=None if rfm is None else rfm[2], shifts=shifts,
     )
 
 
