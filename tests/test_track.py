@@ -155,6 +155,21 @@ def test_toy_csv_outputs(toy, tmp_path):
     assert sum(map(sum, summary["transitions"]["counts"])) == 20
 
 
+def test_ids_in_several_arrow_blocks_match(toy):
+    # pandas reads a large CSV into text columns of several arrow blocks
+    import pyarrow as pa
+
+    run, out, data, group, names = toy
+    previous = pd.read_csv(out / "segments.csv", dtype={"customer_id": str})
+    ids = previous["customer_id"].tolist()
+    blocks = pa.chunked_array([ids[:7], ids[7:]], type=pa.large_string())
+    previous["customer_id"] = pd.Series(pd.arrays.ArrowExtensionArray(blocks))
+    later = data.assign(customer_id=pd.Series(pd.arrays.ArrowExtensionArray(
+        pa.chunked_array([data["customer_id"].tolist()[:5], data["customer_id"].tolist()[5:]]))))
+    tracked = track(run.model, later, previous=previous)
+    pd.testing.assert_frame_equal(tracked.transitions, track(out / "model.json", data).transitions)
+
+
 def test_a_result_tracks_against_its_own_segments(toy):
     run, out, data, group, names = toy
     from_result = track(run, data)

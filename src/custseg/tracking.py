@@ -554,6 +554,8 @@ def _id_text(ids: pd.Series, *, written: bool = False):
     from .outputs import FORMULA_PREFIXES, safe_cell
 
     text = pa.array(ids.reset_index(drop=True).astype("string"), type=pa.large_string())
+    if isinstance(text, pa.ChunkedArray):      # a column read in blocks (large CSV files)
+        text = text.combine_chunks()
     if written:
         return text
     suspect = None
