@@ -155,6 +155,21 @@ def test_toy_csv_outputs(toy, tmp_path):
     assert sum(map(sum, summary["transitions"]["counts"])) == 20
 
 
+def test_migration_csv_has_the_bytes_of_write_csv(toy, tmp_path):
+    from custseg.outputs import write_csv
+    from custseg.tracking import write_keyed_csv
+
+    run, out, data, group, names = toy
+    migration = track(out / "model.json", data).migration
+    quoted = migration.assign(segment_name_after=migration["segment_name_after"].cat.rename_categories(
+        lambda name: f'say "{name}", then =1+1'))
+    odd_ids = migration.assign(customer_id=migration["customer_id"].where(migration.index != 3, "=HYPERLINK(1,2)"))
+    for name, frame in (("plain", migration), ("quoted", quoted), ("odd", odd_ids)):
+        expected = write_csv(tmp_path / f"{name}-expected.csv", frame).read_bytes()
+        assert write_keyed_csv(tmp_path / f"{name}.csv", frame, "customer_id").read_bytes() == expected, name
+    assert b'"say ""' in (tmp_path / "quoted.csv").read_bytes() and b"'=HYPERLINK" in (tmp_path / "odd.csv").read_bytes()
+
+
 def test_ids_in_several_arrow_blocks_match(toy):
     # pandas reads a large CSV into text columns of several arrow blocks
     import pyarrow as pa

@@ -83,6 +83,7 @@ __all__ = [
     "reference_statistics",
     "track",
     "value_of",
+    "write_keyed_csv",
 ]
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -318,7 +319,7 @@ class Tracking:
 
         out = Path(out_dir)
         paths = {
-            "migration": write_csv(out / "migration.csv", self.migration),
+            "migration": write_keyed_csv(out / "migration.csv", self.migration, self.migration.columns[0]),
             "transitions": write_csv(out / "transitions.csv", self.transitions_frame()),
             "summary": write_atomic(out / "summary.json", json_text(self.summary)),
         }
@@ -336,6 +337,61 @@ class Tracking:
         from .report import track_summary_html
 
         return track_summary_html(self.summary)
+
+
+def write_keyed_csv(path: str | os.PathLike, frame: pd.DataFrame, key: str) -> Path:
+    """`custseg.outputs.write_csv` of ``frame``, byte for byte, in a fraction of the time when
+    every column but ``key`` takes few distinct combinations of values (migration.csv: a
+    million customers, a few dozen (segment before, segment after) pairs).
+
+    Each distinct combination is rendered once by `custseg.outputs.csv_text` and each row
+    is its key's text and that line. Keys that CSV would quote or a spreadsheet would run
+    (and text holding a carriage return) take the plain path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> frame = pd.DataFrame({"id": ["a", "b", "c"], "seg": pd.array([1, None, 1], dtype="Int64"),
+    ...                       "name": ["x, y", "new", "x, y"]})
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     print(write_keyed_csv(Path(folder) / "m.csv", frame, "id").read_text(), end="")
+    id,seg,name
+    a,1,"x, y"
+    b,,new
+    c,1,"x, y"
+    """
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .outputs import CSV_CHUNK, FORMULA_PREFIXES, _spreadsheet_safe, atomic_file, csv_text, write_csv
+
+    keys = pa.array(frame[key].astype("string"), type=pa.large_string())
+    if isinstance(keys, pa.ChunkedArray):
+        keys = keys.combine_chunks()
+    rest = frame.drop(columns=[key])
+    plain = (keys.null_count == 0 and not pc.any(pc.match_substring_regex(keys, r'[,"\r\n]')).as_py()
+             and not any(pc.any(pc.starts_with(keys, p)).as_py() for p in FORMULA_PREFIXES) and len(rest.columns))
+    if plain:
+        combined = np.zeros(len(frame), dtype="int64")
+        for column in rest.columns:
+            codes, uniques = pd.factorize(rest[column], use_na_sentinel=False)
+            combined = combined * max(len(uniques), 1) + codes
+        _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+        distinct = rest.iloc[first]
+        plain = _spreadsheet_safe(distinct)[1] == csv.QUOTE_MINIMAL
+    if not plain:
+        return write_csv(path, frame)
+    header = csv_text(frame.iloc[:0])
+    lines = np.array(["," + line for line in csv_text(distinct).split("\n")[1:-1]], dtype=object)[inverse.ravel()]
+    text = keys.to_numpy(zero_copy_only=False)
+    with atomic_file(path) as out:
+        out.write(header)
+        for start in range(0, len(frame), CSV_CHUNK):
+            stop = start + CSV_CHUNK
+            out.write("".join(a + b + "\n" for a, b in zip(text[start:stop], lines[start:stop])))
+    return Path(path)
 
 
 def _size_rows(sizes: pd.DataFrame) -> list[dict]:
@@ -501,12 +557,19 @@ def _read_previous(path: Path, id_name: str) -> pd.DataFrame:
         raise InputError(f"{path} is not a segments.csv written by custseg ({exc})") from None
     wanted = [c for c in (id_name, "segment", "segment_name", "rfm_segment") if c in header]
     _check_previous_columns(header, id_name, str(path))
+    import pyarrow as pa
+    from pyarrow import csv as arrow_csv
+
+    # Arrow's reader: several times pandas' speed on a million rows; every column as text
+    # (no value is read as missing), the segment as an integer.
+    types = {c: pa.string() for c in wanted}
+    types["segment"] = pa.int64()
+    options = arrow_csv.ConvertOptions(include_columns=wanted, column_types=types, strings_can_be_null=False)
     try:
-        return pd.read_csv(path, usecols=wanted, dtype={id_name: str, "segment_name": "category",
-                                                         "rfm_segment": "category"},
-                           keep_default_na=False, na_values=[""])
-    except (ValueError, pd.errors.ParserError) as exc:
+        table = arrow_csv.read_csv(path, convert_options=options)
+    except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path} is not a segments.csv written by custseg ({exc})") from None
+    return table.to_pandas()
 
 
 def _check_previous_columns(columns: list, id_name: str, label: str) -> None:
