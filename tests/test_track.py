@@ -391,6 +391,21 @@ def _assert_figures_inside_their_edges(html: str, border: int = 3) -> None:
         assert all((edge == 255).all() for edge in edges), f"{key} runs off its edge"
 
 
+def test_cli_json_and_report_rerender(toy, tmp_path, capsys):
+    run, out, data, group, names = toy
+    code, stdout, err = cli(capsys, "track", out / "model.json", out / "later.csv", "--out", tmp_path, "--json")
+    assert code == 0, err
+    assert json.loads(stdout) == json.loads((tmp_path / "summary.json").read_text())
+    code, stdout, err = cli(capsys, "report", tmp_path / "summary.json", "--out", tmp_path / "again.html")
+    assert code == 0, err
+    assert (tmp_path / "again.html").read_bytes() == (tmp_path / "report.html").read_bytes()
+    code, stdout, err = cli(capsys, "track", out / "model.json", out / "later.csv", "--out", tmp_path / "t")
+    assert code == 0, err
+    text = " ".join(stdout.split())
+    assert "17 customers in both snapshots: 15 kept, 2 moved; 2 new, 1 gone" in text
+    assert "drift: segments still hold" in text or "drift: refit recommended" in text
+
+
 def test_python_api_exports():
     import custseg
 

@@ -305,7 +305,7 @@ def _show_tracking(tracked, paths: dict) -> None:
 
 @app.command()
 def report(
-    summary: Path = typer.Argument(..., help="summary.json written by custseg run."),
+    summary: Path = typer.Argument(..., help="summary.json written by custseg run (or by custseg track: its page)."),
     out: Path = typer.Option(Path("report.html"), "--out", "-o", help="HTML file to write."),
 ) -> None:
     """Render report.html again from a saved summary.json, without refitting."""
@@ -320,6 +320,11 @@ def report(
         raise InputError(f"file not found: {summary}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{summary} is not a custseg summary.json ({exc})") from None
+    if isinstance(data, dict) and isinstance(data.get("tracking"), dict):     # written by custseg track
+        from .report import write_track_report
+
+        out_console.print(Text(f"wrote {write_track_report(data, out)}"))
+        return
     if not isinstance(data, dict) or "segments" not in data or "chosen" not in data:
         raise InputError(f"{summary} is not a custseg summary.json (no 'segments' and 'chosen')")
     out_console.print(Text(f"wrote {write_report(data, out)}"))
