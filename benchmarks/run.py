@@ -24,6 +24,9 @@ Workloads (sizes per mode in `MODES`):
   query and a pandas groupby (each for the same features and for R, F, M only), with
   an agreement check.
 * assign: `Model.assign` of the saved model on customers already in memory.
+* track: ``custseg track`` against ``custseg assign`` on the same later snapshot (the
+  customers with 7% moved between planted segments), and `track` against `Model.assign` in
+  memory; checks that track lists every customer once and agrees with assign.
 * start-up: Mall Customers with the report against the import floor of
   ``import sklearn.cluster, pandas, matplotlib.pyplot``.
 
@@ -534,27 +537,41 @@ def _median_row(workload: str, tool: str, runs: list[Step], notes: str = "", key
     return row
 
 
+def _kmeans_model(bench: Bench, n: int, path: Path, *, fit: bool) -> tuple[Path | None, str]:
+    """A run folder with a K-Means model.json (and its segments.csv) for ``n`` customers.
+
+    The segmentation runs' own when they chose K-Means; else, when ``fit``, one fitted with
+    ``--algorithms kmeans`` (not measured). Returns (folder or None, a note for the table).
+    """
+    runs = bench.out / "runs"
+    candidates = [runs / f"custseg-{n}-report", runs / f"custseg-{n}-noreport", runs / f"custseg-{n}-kmeans"]
+    model_dir = next((d for d in candidates if (d / "model.json").exists()), None)
+    if model_dir is None and not fit:
+        return None, ""
+    model = json.loads((model_dir / "model.json").read_text(encoding="utf-8")) if model_dir else {}
+    if model.get("algorithm") == "kmeans":
+        return model_dir, ""
+    # The targets are for K-Means models: fit one on the same data.
+    model_dir = runs / f"custseg-{n}-kmeans"
+    shutil.rmtree(model_dir, ignore_errors=True)
+    bench.helper("K-Means model", custseg_cmd(
+        "run", str(path), "--out", str(model_dir), "--no-report", "--algorithms", "kmeans"))
+    chose = f"the run chose {model['algorithm']}; " if model else ""
+    return model_dir, chose + "K-Means model fitted with --algorithms kmeans; "
+
+
 def assign_throughput(bench: Bench) -> None:
     n = bench.cfg["assign_from"]
     print(f"\n== assign: {n:,} customers in memory", flush=True)
     path, _ = bench.customers(n)
-    runs = bench.out / "runs"
-    candidates = [runs / f"custseg-{n}-report", runs / f"custseg-{n}-noreport"]
-    model_dir = next((d for d in candidates if (d / "model.json").exists()), None)
     w = f"assign, {n:,} customers in memory"
+    runs = bench.out / "runs"
+    model_dir, note = _kmeans_model(bench, n, path, fit=any(
+        (runs / f"custseg-{n}-{kind}" / "model.json").exists() for kind in ("report", "noreport")))
     if model_dir is None:
         bench.row(w, "Model.assign", None, status="skipped: no model from the segmentation runs")
         bench.check("assign", False, "no model.json")
         return
-    model = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
-    note = ""
-    if model.get("algorithm") != "kmeans":
-        # The target is for K-Means models: fit one on the same data.
-        model_dir = runs / f"custseg-{n}-kmeans"
-        shutil.rmtree(model_dir, ignore_errors=True)
-        bench.helper("K-Means model for assign", custseg_cmd(
-            "run", str(path), "--out", str(model_dir), "--no-report", "--algorithms", "kmeans"))
-        note = f"the run chose {model.get('algorithm')}; K-Means model fitted with --algorithms kmeans; "
     step = bench.measure(f"{w}: Model.assign", task(
         "assign", model=str(model_dir / "model.json"), data=str(path), repeats=3,
         segments=str(model_dir / "segments.csv")))
@@ -566,6 +583,59 @@ def assign_throughput(bench: Bench) -> None:
         bench.check("assign reproduces the run's segments", r.get("reproduces_run") is True,
                     f"reproduces_run={r.get('reproduces_run')}")
     bench.row(w, "Model.assign (K-Means model)", step, per_second=r.get("per_second"), notes=note)
+
+
+#: "A few seconds": what tracking may cost beyond assigning the same customers.
+TRACK_EXTRA_S = 5.0
+
+
+def track_vs_assign(bench: Bench) -> None:
+    """``custseg track`` against ``custseg assign`` on the same later snapshot, in the same run.
+
+    The snapshot is the benchmark's customers with 7% of them moved between planted segments
+    (`tasks.LATER_MOVES`); the model is a K-Means run on the original customers, its
+    segments.csv the before-state. Both commands read the Parquet file and write their CSV.
+    """
+    n = bench.cfg["assign_from"]
+    print(f"\n== track: {n:,} customers against assign", flush=True)
+    path, truth = bench.customers(n)
+    model_dir, note = _kmeans_model(bench, n, path, fit=True)
+    later = bench.data / f"customers-{n}-later.parquet"
+    if not later.exists():
+        bench.helper(f"later snapshot of {n:,} customers",
+                     task("gen_later", path=str(path), truth=str(truth), out=str(later), seed=1))
+    model = str(model_dir / "model.json")
+    runs = bench.out / "runs"
+    w = f"track, {n:,} customers (7% moved)"
+    assigned = runs / f"assigned-{n}.csv"
+    assign = bench.measure(f"{w}: custseg assign", custseg_cmd("assign", model, str(later), "--out", str(assigned)),
+                           limit=bench.cfg["run_limit"])
+    bench.row(w, "custseg assign", assign, notes=note + "reads the Parquet file, writes assigned.csv")
+    quiet_dir, report_dir = runs / f"track-{n}-noreport", runs / f"track-{n}-report"
+    for label, folder, extra in (("custseg track --no-report", quiet_dir, ["--no-report"]),
+                                 ("custseg track (report)", report_dir, [])):
+        shutil.rmtree(folder, ignore_errors=True)
+        step = bench.measure(f"{w}: {label}", custseg_cmd("track", model, str(later), "--out", str(folder), *extra),
+                             limit=bench.cfg["run_limit"])
+        over = (f"+{step.wall_s - assign.wall_s:.1f} s over assign; " if step.ok and assign.ok else "")
+        bench.row(w, label, step, key="track-report" if extra == [] else "track",
+                  notes=over + "writes migration.csv, transitions.csv, summary.json" + ("" if extra else ", report.html"))
+    work = bench.measure(f"{w}: track() in memory", task("track_work", model=model, data=str(later)),
+                         limit=bench.cfg["run_limit"])
+    if work.ok:
+        r = work.result
+        bench.row(w, "track() vs Model.assign in memory", work,
+                  notes=f"assign {r['assign_s']:.2f} s, track {r['work_s']:.2f} s (reads segments.csv); "
+                        f"{r['customers']['moved']:,} moved; verdict: {r['verdict']}")
+    if assign.ok and (quiet_dir / "migration.csv").exists():
+        check = bench.helper("track agrees with assign", task(
+            "track_check", migration=str(quiet_dir / "migration.csv"), assigned=str(assigned)))
+        r = check.result
+        bench.check("track lists every customer once", r.get("once") is True, f"{r.get('rows'):,} rows")
+        bench.check("track puts every customer where assign does", r.get("agrees_with_assign") is True,
+                    f"{r.get('moved'):,} moved")
+    else:
+        bench.check("track", False, "custseg assign or custseg track failed")
 
 
 def startup(bench: Bench) -> None:
@@ -745,6 +815,14 @@ def targets(rows: list[dict]) -> list[str]:
     add("assign: >= 1,000,000 customers/s (K-Means model, no file reading)",
         f"{r['per_second']:,.0f} customers/s on {r['workload'].split(', ')[1]}" if r and r.get("per_second") else "—",
         None if r is None or not r.get("per_second") else r["per_second"] >= 1_000_000)
+    a = next((r for r in rows if r["workload"].startswith("track") and r["tool"] == "custseg assign"), None)
+    t = next((r for r in rows if r["workload"].startswith("track") and r.get("key") == "track"), None)
+    if a and t and ok(a) and ok(t):
+        add(f"track: costs no more than assign plus {TRACK_EXTRA_S:g} s ({a['workload'].split(', ')[1]})",
+            f"track {t['wall_s']:.1f} s vs assign {a['wall_s']:.1f} s: +{t['wall_s'] - a['wall_s']:.1f} s",
+            t["wall_s"] <= a["wall_s"] + TRACK_EXTRA_S)
+    else:
+        add("track: no more than assign plus a few seconds", "—", None if t is None else False)
     f, m = _find(rows, "start-up", "floor"), _find(rows, "start-up", "custseg")
     add("Mall Customers with report: <= 1.5 x the import floor",
         f"{m['wall_s']:.2f} s vs floor {f['wall_s']:.2f} s = {m['wall_s'] / f['wall_s']:.2f}x (medians)" if f and m else "—",
@@ -796,7 +874,7 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--full", action="store_true", help="the sizes of issue 5 (about an hour)")
     parser.add_argument("--out", type=Path, default=None,
                         help="folder for data, logs, table.md and results.json (default /tmp/custseg-bench/MODE)")
-    parser.add_argument("--only", default="segmentation,features,assign,startup",
+    parser.add_argument("--only", default="segmentation,features,assign,track,startup",
                         help="comma-separated workloads to run (default: all)")
     parser.add_argument("--keep-data", action="store_true", help="keep the multi-file order-line logs")
     parser.add_argument("--sizes", default=None, help=argparse.SUPPRESS)  # JSON overrides of MODES (tests)
@@ -825,7 +903,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"custseg benchmarks, {mode} mode -> {out}", flush=True)
     start = time.perf_counter()
     workloads = {"segmentation": segmentation, "features": features, "assign": assign_throughput,
-                 "startup": startup}
+                 "track": track_vs_assign, "startup": startup}
     for name in [w.strip() for w in args.only.split(",") if w.strip()]:
         workloads[name](bench)
     info["git_end"] = machine().get("git")

@@ -627,12 +627,72 @@ def assign(model: str, data: str, repeats: int = 3, segments: str | None = None)
          reproduces_run=same, **parts)
 
 
+# --------------------------------------------------------------------------- track
+
+
+#: Planted moves of the later snapshot: (from, to) -> share of the customers.
+LATER_MOVES = {(0, 1): 0.05, (2, 3): 0.02}
+
+
+def gen_later(path: str, truth: str, out: str, seed: int = 1) -> None:
+    """A later snapshot of the customers of ``path``: `LATER_MOVES` moved between planted
+    segments (`custseg.generate.move_customers`), the derived columns recomputed."""
+    import numpy as np
+    import pandas as pd
+
+    from custseg.generate import move_customers
+
+    start = time.perf_counter()
+    table = pd.read_parquet(path)
+    planted = pd.read_parquet(truth)["segment"]
+    moves = {pair: int(share * len(table)) for pair, share in LATER_MOVES.items()}
+    later, moved = move_customers(table, planted, moves, random_state=seed)
+    later["age_at_joining"] = np.round(later["age"] - later["tenure_years"], 1)
+    later["online_visits_per_month"] = np.round(later["visits_per_month"] * later["online_share"], 2)
+    later.to_parquet(out, index=False)
+    emit("result", work_s=time.perf_counter() - start, rows=len(later), moved=int((moved != planted).sum()))
+
+
+def track_work(model: str, data: str) -> None:
+    """`Model.assign` and `custseg.track` of the same customers already in memory (file
+    reading not timed; track reads the run's segments.csv, which is part of its work)."""
+    import pandas as pd
+
+    from custseg import track
+    from custseg.model import load_model
+
+    frame = pd.read_parquet(data)
+    fitted = load_model(model)
+    t = time.perf_counter()
+    fitted.assign(frame)
+    assign_s = time.perf_counter() - t
+    emit("phase", step="assign", seconds=assign_s)
+    t = time.perf_counter()
+    tracked = track(model, frame)
+    work_s = time.perf_counter() - t
+    emit("result", work_s=work_s, assign_s=assign_s, n=len(frame), customers=tracked.customers,
+         verdict=tracked.verdict)
+
+
+def track_check(migration: str, assigned: str, id_col: str = "customer_id") -> None:
+    """Does ``custseg track`` put every customer where ``custseg assign`` does, once each?"""
+    import pandas as pd
+
+    moved = pd.read_csv(migration, dtype={id_col: str}, usecols=[id_col, "segment_after", "status"])
+    base = pd.read_csv(assigned, dtype={id_col: str}, usecols=[id_col, "segment"])
+    now = moved[moved["status"] != "gone"].set_index(id_col)["segment_after"].astype("int64")
+    same = bool(now.index.is_unique and len(now) == len(base)
+                and (now.loc[base[id_col]].to_numpy() == base["segment"].to_numpy()).all())
+    emit("result", once=bool(moved[id_col].is_unique), agrees_with_assign=same,
+         moved=int((moved["status"] == "moved").sum()), rows=len(moved))
+
+
 TASKS = {
     name: obj for name, obj in globals().items()
     if callable(obj) and name in {
         "gen_customers", "gen_transactions", "baseline_b", "baseline_a_kmeans_sweep",
         "baseline_a_ward_sweep", "baseline_a_dbscan_sweep", "evaluate", "features_custseg", "features_duckdb", "features_polars",
-        "features_pandas", "compare_features", "assign",
+        "features_pandas", "compare_features", "assign", "gen_later", "track_work", "track_check",
     }
 }
 

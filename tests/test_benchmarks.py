@@ -6,7 +6,8 @@ customers, a 1,000-customer quality sample, 100,000 order lines; no start-up wor
 that it stays under a minute; the full quick mode (``.ci/run``) takes 2-3 minutes. Like
 the quick mode, it checks correctness only: the chosen k and ARI of custseg against the
 planted segments, the features against a hand-written DuckDB query (and pandas/polars),
-and that `Model.assign` reproduces the run. It never checks a timing.
+that `Model.assign` reproduces the run, and that ``custseg track`` lists every customer once
+and agrees with ``custseg assign``. It never checks a timing.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def test_measure_reports_a_failure_with_its_error(bench_module, tmp_path):
 def test_quick_mode_correctness_checks_pass_at_reduced_sizes(tmp_path):
     out = tmp_path / "bench"
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--only", "segmentation,features,assign",
+        [sys.executable, str(SCRIPT), "--quick", "--only", "segmentation,features,assign,track",
          "--sizes", json.dumps(REDUCED), "--out", str(out)],
         capture_output=True, text=True, timeout=600, cwd=ROOT,
     )
@@ -83,7 +84,8 @@ def test_quick_mode_correctness_checks_pass_at_reduced_sizes(tmp_path):
     checks = {c["name"]: c for c in saved["checks"]}
     for name in ("custseg k at 1,000", "custseg ARI at 1,000", "custseg k at 10,000", "custseg ARI at 10,000",
                  "features agree with hand-written DuckDB at 100,000 lines",
-                 "assign reproduces the run's segments"):
+                 "assign reproduces the run's segments", "track lists every customer once",
+                 "track puts every customer where assign does"):
         assert name in checks, sorted(checks)
         assert checks[name]["passed"], checks[name]
     rows = saved["rows"]
@@ -98,3 +100,6 @@ def test_quick_mode_correctness_checks_pass_at_reduced_sizes(tmp_path):
         if row.get("key") != "custseg" and row["status"] == "ok":
             assert row["notes"].startswith("agrees with custseg"), row
     assert (out / "table.md").read_text(encoding="utf-8").count("| custseg run") >= 2
+    tracked = {r["tool"]: r for r in rows if r["workload"].startswith("track")}
+    assert {"custseg assign", "custseg track --no-report", "custseg track (report)"} <= set(tracked)
+    assert all(r["status"] == "ok" for r in tracked.values())

@@ -28,6 +28,8 @@ _EXPORTS = {
     "customers_from_transactions": "custseg.transactions",
     "read_table": "custseg.load",
     "load_model": "custseg.model",
+    "track": "custseg.tracking",
+    "Tracking": "custseg.tracking",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

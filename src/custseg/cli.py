@@ -261,8 +261,58 @@ def assign(
 
 
 @app.command()
+def track(
+    model: Path = typer.Argument(..., help="model.json written by custseg run; the run's segments.csv beside it is the before-state."),
+    data: Path = typer.Argument(..., help="The new snapshot: customers with the model's columns, or, for a model fitted on a transaction log, order lines."),
+    out: Path = typer.Option(Path("custseg-track"), "--out", "-o", help="Folder for migration.csv, transitions.csv, summary.json and report.html."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Transaction log: reference date (YYYY-MM-DD) of the new snapshot, within the log's dates (default: the day after its last order line)."),
+    previous: Optional[Path] = typer.Option(None, "--previous", help="A segments.csv of a custseg run to compare with, instead of the one beside MODEL."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the refit sample that looks for new groups."),
+    no_report: bool = typer.Option(False, "--no-report", help="Skip report.html."),
+    as_json: bool = typer.Option(False, "--json", help="Print summary.json to stdout instead of the table."),
+) -> None:
+    """Compare a new snapshot of customers with the segments of the run that made MODEL:
+    who moved where, which segments grow, and whether the segments still hold."""
+    from .tracking import track as track_customers
+
+    with _progress() as progress:
+        tracked = track_customers(model, data, previous=previous, as_of=as_of, random_state=seed,
+                                  on_progress=progress)
+        progress("writing outputs", 0, 1)
+        paths = tracked.write(out, report=not no_report)
+    if as_json:
+        from .outputs import json_text
+
+        sys.stdout.write(json_text(tracked.summary))
+        return
+    _show_tracking(tracked, paths)
+
+
+def _show_tracking(tracked, paths: dict) -> None:
+    counts = tracked.customers
+    table = Table(title=f"{counts['in_both']:,} customers in both snapshots: {counts['kept']:,} kept, "
+                        f"{counts['moved']:,} moved; {counts['new']:,} new, {counts['gone']:,} gone",
+                  title_justify="left")
+    for column in ("segment", "before", "now", "change", "kept", "lost", "gained"):
+        table.add_column(column, overflow="fold")
+    sizes = tracked.sizes
+    for name, before, after, change, kept, lost, gained in zip(
+            sizes.index, *(sizes[c].to_numpy(dtype="int64") for c in ("before", "after", "change", "kept", "lost",
+                                                                        "gained"))):
+        table.add_row(Text(str(name)), f"{before:,}", f"{after:,}", f"{change:+,}", f"{kept:,}", f"{lost:,}",
+                      f"{gained:,}")
+    out_console.print(table)
+    for move in tracked.moves:
+        out_console.print(Text(f"- {move['sentence']}"))
+    verdict = tracked.verdict or tracked.drift.get("note")
+    out_console.print(Text(f"drift: {verdict}"))
+    for kind, path in paths.items():
+        out_console.print(Text(f"{kind + ':':12} {path}"))
+
+
+@app.command()
 def report(
-    summary: Path = typer.Argument(..., help="summary.json written by custseg run."),
+    summary: Path = typer.Argument(..., help="summary.json written by custseg run (or by custseg track: its page)."),
     out: Path = typer.Option(Path("report.html"), "--out", "-o", help="HTML file to write."),
 ) -> None:
     """Render report.html again from a saved summary.json, without refitting."""
@@ -277,6 +327,11 @@ def report(
         raise InputError(f"file not found: {summary}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{summary} is not a custseg summary.json ({exc})") from None
+    if isinstance(data, dict) and isinstance(data.get("tracking"), dict):     # written by custseg track
+        from .report import write_track_report
+
+        out_console.print(Text(f"wrote {write_track_report(data, out)}"))
+        return
     if not isinstance(data, dict) or "segments" not in data or "chosen" not in data:
         raise InputError(f"{summary} is not a custseg summary.json (no 'segments' and 'chosen')")
     out_console.print(Text(f"wrote {write_report(data, out)}"))

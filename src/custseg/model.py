@@ -54,6 +54,9 @@ class Model:
     algorithm: str
     segment_names: dict[int, str]
     transactions: dict | None = None   # {"columns": TransactionColumns.to_dict(), "as_of": date or None}
+    #: Statistics of the fitted customers that `custseg.tracking.track` measures drift against
+    #: (see `custseg.tracking.reference_statistics`); None in models written before them.
+    reference: dict | None = None
 
     def customer_table(self, data, as_of: str | None = None) -> pd.DataFrame:
         """The customers to assign: ``data`` itself, a file read as a table, or, for a
@@ -109,7 +112,7 @@ class Model:
         >>> labels[2:].tolist(), usable.tolist()
         ([-1, -1], [True, True, False, False])
         """
-        matrix, usable = self._matrix(data)
+        matrix, usable = self.matrix_and_usable(data)
         labels = self.assigner.predict(matrix)
         labels[~usable] = -1
         if self.roles.id is not None and self.roles.id in data.columns:
@@ -130,9 +133,21 @@ class Model:
         >>> model.matrix(customers).shape == (300, len(model.plan.output_columns))
         True
         """
-        return self._matrix(data)[0]
+        return self.matrix_and_usable(data)[0]
 
-    def _matrix(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def matrix_and_usable(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """The model matrix of new customers and the mask of rows with at least one usable
+        feature value (the others cannot be assigned).
+
+        Examples
+        --------
+        >>> from custseg import generate_customers, segment
+        >>> customers, _ = generate_customers(300, 3, random_state=2)
+        >>> model = segment(customers, algorithms=("kmeans",), k_max=4).model
+        >>> matrix, usable = model.matrix_and_usable(customers)
+        >>> matrix.shape[0], int(usable.sum())
+        (300, 300)
+        """
         cleaned, usable = apply_cleaning(data, self.roles, self.cleaning)
         return self.plan.transform(cleaned), usable
 
@@ -175,6 +190,7 @@ class Model:
             "assigner": self.assigner.to_dict(),
             "segments": [{"id": k, "name": v} for k, v in sorted(self.segment_names.items())],
             "transactions": self.transactions,
+            "reference": self.reference,
         }
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -222,11 +238,30 @@ class Model:
                 algorithm=str(data["algorithm"]),
                 segment_names={int(s["id"]): str(s["name"]) for s in data["segments"]},
                 transactions=data.get("transactions"),
+                reference=_checked_reference(data.get("reference")),
             )
         except ModelError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"model is incomplete or corrupt ({type(exc).__name__}: {exc})") from None
+
+
+def _checked_reference(reference) -> dict | None:
+    """The optional ``reference`` block as read, after checking its shape (ValueError if wrong).
+
+    Models written before drift statistics existed have none: tracking still works, without
+    drift.
+    """
+    if reference is None:
+        return None
+    columns = reference["columns"]
+    if len(reference["sd"]) != len(columns):
+        raise ValueError("reference: one standard deviation per column expected")
+    for item in reference["segments"]:
+        int(item["id"]), int(item["size"])
+        if item["id"] >= 0 and len(item["mean"]) != len(columns):
+            raise ValueError(f"reference: segment {item['id']} needs one mean per column")
+    return reference
 
 
 def load_model(path: str | os.PathLike) -> Model:

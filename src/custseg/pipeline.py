@@ -23,6 +23,7 @@ from .outputs import csv_text, json_text, plain, write_atomic, write_csv
 from .profile import key_findings, overall_categories, profile_segments, segment_rules
 from .search import ProgressCallback, SearchResult, search
 from .settings import Settings
+from .tracking import reference_statistics
 
 #: Customers drawn (seeded) for the report's figures.
 PLOT_SAMPLE = 2000
@@ -58,6 +59,7 @@ class Result:
     transactions: object | None = None      # TransactionFeatures for a transaction log
     rfm: pd.DataFrame | None = None         # RFM scores of the used customers, in their order
     input_columns: list[str] | None = None  # columns of the customer table as given (not for logs)
+    reference: dict | None = field(default=None, repr=False)   # drift statistics for model.json
 
     @property
     def chosen(self) -> dict:
@@ -96,6 +98,7 @@ class Result:
             transactions=None if self.transactions is None else {
                 "columns": self.transactions.columns.to_dict(), "as_of": self.settings.as_of,
             },
+            reference=self.reference,
         )
 
     @cached_property
@@ -483,8 +486,12 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
         raw = transactions.customers.set_index(transactions.customers.columns[0])
         rfm = rfm_scores(raw.loc[table.ids.to_numpy()].reset_index(drop=True))
     plot_data = _plot_data(table, matrix, found, settings.random_state)
+    reference = reference_statistics(matrix, found.chosen.labels, plan.output_columns,
+                                     k_range=(settings.k_min, settings.k_max),
+                                     silhouette=found.chosen.silhouette)
     return Result(settings, source, table, plan, found, segments, found.chosen.labels, plot_data,
-                  transactions, rfm, None if transactions is not None else [str(c) for c in frame.columns])
+                  transactions, rfm, None if transactions is not None else [str(c) for c in frame.columns],
+                  reference)
 
 
 def frame_from_array(data):

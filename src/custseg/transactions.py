@@ -1179,6 +1179,21 @@ def _default_as_of(con) -> datetime.date:
     return last_day + datetime.timedelta(days=1)
 
 
+def _check_within_log(con, as_of: datetime.date, label: str) -> None:
+    """Raise `SettingsError` if ``as_of`` lies outside the days of the lines that pass rules 1-5
+    (from the first day to the day after the last one, the default reference date)."""
+    first, last = con.execute("SELECT MIN(line_day), MAX(line_day) FROM lines WHERE drop_reason IS NULL").fetchone()
+    if first is None:
+        return          # no usable line: the usual "no order lines left" error follows
+    first, last = (d if isinstance(d, datetime.date) else pd.Timestamp(d).date() for d in (first, last))
+    if not first <= as_of <= last + datetime.timedelta(days=1):
+        raise SettingsError(
+            f"as-of date {as_of.isoformat()} is outside {label}: its order lines run from {first.isoformat()} "
+            f"to {last.isoformat()} (give a date from {first.isoformat()} to "
+            f"{(last + datetime.timedelta(days=1)).isoformat()})"
+        )
+
+
 def customers_from_transactions(
     source,
     columns: TransactionColumns | None = None,
@@ -1187,6 +1202,7 @@ def customers_from_transactions(
     overrides: dict | None = None,
     on_progress: ProgressCallback | None = None,
     read=None,
+    as_of_within_log: bool = False,
 ) -> TransactionFeatures:
     """Build one row of behaviour features per customer from a transaction log.
 
@@ -1209,6 +1225,10 @@ def customers_from_transactions(
         Called as ``on_progress(step, done, total)``.
     read : custseg.load.ReadOptions, optional
         Sheet, archive member and header choice (see `custseg.load.read_table`).
+    as_of_within_log : bool, default=False
+        Refuse an ``as_of`` before the first day of the usable lines or after the day
+        following the last one (`SettingsError`), instead of computing the features of a
+        moment the log does not cover.
 
     Returns
     -------
@@ -1219,6 +1239,8 @@ def customers_from_transactions(
     InputError
         If the file cannot be read, is not a transaction log, has dates or numbers that do
         not parse, or leaves no line or no customer after cleaning.
+    SettingsError
+        If ``as_of`` is not a date, or (with ``as_of_within_log``) lies outside the log.
 
     Examples
     --------
@@ -1246,6 +1268,8 @@ def customers_from_transactions(
             with duckdb.connect(config=config) as con:
                 src, columns, fmt = _read_lines(con, local, columns, overrides, read, label)
                 progress("checking order lines", 1, total_steps)
+                if as_of_within_log and wanted_as_of is not None:
+                    _check_within_log(con, wanted_as_of, src.label)
                 used_as_of = wanted_as_of or _default_as_of(con)
                 queries = customer_queries(columns, used_as_of)
                 row = con.execute(queries["checks"]).fetch_df().iloc[0]
