@@ -20,3 +20,8 @@ class SettingsError(CustsegError):
 
 class ModelError(CustsegError):
     """A saved model file is missing, corrupt or from an incompatible version."""
+
+
+class EngineError(CustsegError):
+    """The compute engine cannot run: PySpark or Java missing or too old, a Spark master or
+    Spark Connect server that does not answer."""

@@ -146,6 +146,7 @@ __all__ = [
     "lines_query",
     "rfm_scores",
     "rfm_segment",
+    "typed_lines_query",
 ]
 
 FEATURE_COLUMNS = (
@@ -997,10 +998,12 @@ def typed_lines_query(
 
     Quantity, price and amount become DOUBLE (text trimmed, blank as NULL), the date a
     TIMESTAMP (parsed with ``date_format``, one of `DATE_FORMATS`, unless its type in
-    ``types`` is already a date or timestamp); every other column is kept as it is. DuckDB
+    ``types`` is already a date or timestamp); ids and codes stored as floats become text,
+    whole numbers without ".0"; every other column is kept as it is. DuckDB
     runs it on DataFrames and Parquet files; the Spark engine on every input, transpiled.
     """
     numeric = _numeric_columns(columns)
+    codes = {columns.customer, columns.invoice, columns.product} - {None}
     exprs = []
     for name in names:
         col = _ident(name)
@@ -1016,6 +1019,11 @@ def typed_lines_query(
                 text = f"NULLIF({_trimmed(name)}, '')"
                 expr = (f"CAST({text} AS TIMESTAMP)" if date_format == "iso"
                         else f"STRPTIME({text}, {_sql_literal(date_format)})")
+        elif name in codes and types[name].upper() in ("FLOAT", "DOUBLE", "REAL"):
+            # Whole numbers as integers: DuckDB writes 12345678.0 as text as it is, Spark as
+            # 1.2345678E7; both then drop the ".0" (`_code_expr`).
+            expr = (f"CASE WHEN {col} = FLOOR({col}) AND ABS({col}) < 1e15 "
+                    f"THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) ELSE CAST({col} AS VARCHAR) END")
         else:
             expr = col
         exprs.append(f"{expr} AS {col}")
