@@ -151,7 +151,7 @@ def test_hand_log_compressed_latin1_csv(spark, tmp_path):
     assert found.to_dict()["customers_kept"] == 3
 
 
-def test_hand_log_as_csv_glob_and_parquet(spark, tmp_path):
+def test_hand_log_as_csv_glob_parquet_glob_and_uri(spark, tmp_path):
     daily = tmp_path / "daily"
     daily.mkdir()
     by_month: dict[str, list[str]] = {}
@@ -162,10 +162,29 @@ def test_hand_log_as_csv_glob_and_parquet(spark, tmp_path):
     assert len(list(daily.iterdir())) == 5
     _check_hand(_on_spark(spark, str(daily / "*.csv"), as_of=AS_OF))
     # Parquet with typed columns: ids as floats with NaN (101.0 is "101"), dates as timestamps.
-    _hand_frame().to_parquet(tmp_path / "orders.parquet", index=False)
-    found = _on_spark(spark, tmp_path / "orders.parquet", as_of=AS_OF)
+    frame = _hand_frame()
+    (tmp_path / "parts").mkdir()
+    frame.iloc[:10].to_parquet(tmp_path / "parts" / "a.parquet", index=False)
+    frame.iloc[10:].to_parquet(tmp_path / "parts" / "b.parquet", index=False)
+    found = _on_spark(spark, str(tmp_path / "parts" / "*.parquet"), as_of=AS_OF)
     _check_hand(found)
     assert found.date_format is None
+    # A URI is read by Spark alone, as s3a://... would be (the header through Spark too).
+    _check_hand(_on_spark(spark, (daily / "2024-03.csv").as_uri().replace("2024-03", "*"), as_of=AS_OF))
+
+
+def test_input_spark_cannot_read(spark, tmp_path):
+    from custseg.spark.transactions import customers_from_transactions_spark
+
+    # Cut short after the part that custseg reads to find the header: Spark finds out.
+    path = tmp_path / "orders.csv.gz"
+    lines = [f"{i},P{i % 97},ITEM,1,2024-03-01 10:00:00,{i % 13}.{i % 7}5,{i % 501},France" for i in range(20_000)]
+    whole = gzip.compress((HEADER + "\n" + "\n".join(lines) + "\n").encode(), mtime=0)
+    path.write_bytes(whole[: len(whole) * 3 // 4])
+    with pytest.raises(InputError, match=r"^.*orders.csv.gz could not be read on Spark: EOFException: Unexpected end of input stream$"):
+        customers_from_transactions_spark(spark, path)
+    with pytest.raises(InputError, match=r"^file:.*missing.parquet could not be read on Spark: .*PATH_NOT_FOUND"):
+        customers_from_transactions_spark(spark, (tmp_path / "missing.parquet").as_uri())
 
 
 def test_values_that_do_not_parse_on_spark(spark, tmp_path):
@@ -179,6 +198,9 @@ def test_values_that_do_not_parse_on_spark(spark, tmp_path):
         customers_from_transactions_spark(spark, path)
     assert str(on_spark.value) == str(local.value)
     assert "quantity column 'Quantity' is not numeric: 1 of 6 values do not parse as numbers, e.g. 'two'" in str(local.value)
+    # The same from a Spark DataFrame of text columns.
+    with pytest.raises(InputError, match=r"^the Spark DataFrame: quantity column 'Quantity' is not numeric: 1 of 6 "):
+        customers_from_transactions_spark(spark, spark.read.csv(str(path), header=True))
 
 
 _RETAIL: dict = {}

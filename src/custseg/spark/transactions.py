@@ -29,10 +29,11 @@ Computing
 ---------
 The typed lines (one row per distinct line) are cached (memory and disk) while the last day,
 the checks and the per-customer table are computed; then only the customer table stays
-cached (``result.customers.unpersist()`` lets it go). Only one-row aggregates come back to the driver: the last day, the checks, and the
-number of customers per drop reason. The customer table is a Spark DataFrame (id as string,
-`FEATURE_COLUMNS` as double, attributes as string), unordered; `sample_customers` brings at
-most a given number of its rows to the driver, as the local engine's pandas table.
+cached (``result.customers.unpersist()`` lets it go). Only one-row aggregates come back to
+the driver: the last day, the checks, and the number of customers per drop reason. The
+customer table is a Spark DataFrame (id as string, `FEATURE_COLUMNS` as double, attributes
+as string), unordered; `sample_customers` brings at most a given number of its rows to the
+driver, as the local engine's pandas table.
 
 Dates: custseg's sessions (`custseg.spark.session`) work in UTC as DuckDB does; in a session
 with another time zone, timestamps stored with a zone (Parquet instants) fall on the days of
@@ -48,7 +49,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import EngineError, InputError
 from ..transactions import (
     FEATURE_COLUMNS,
     MONEY,
@@ -86,6 +87,8 @@ _TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
 #: large for `MONEY` (then read again with `WIDE_MONEY`).
 _BAD_VALUE = ("CAST_INVALID_INPUT", "CANNOT_PARSE_TIMESTAMP", "CANNOT_PARSE_DATETIME")
 _OVERFLOW = ("NUMERIC_VALUE_OUT_OF_RANGE", "CAST_OVERFLOW", "DECIMAL_PRECISION_EXCEEDS_MAX_PRECISION")
+#: Error conditions of an input that Spark cannot read (an InputError, not an EngineError).
+_UNREADABLE = ("FAILED_READ_FILE", "PATH_NOT_FOUND", "UNABLE_TO_INFER_SCHEMA", "CANNOT_READ_FILE_FOOTER")
 
 
 # --------------------------------------------------------------------------- reading
@@ -159,8 +162,6 @@ def _read_remote(spark, path: str):
 
 def _open(spark, source):
     """The lines of ``source`` as a DataFrame, and a label for messages."""
-    from pyspark.errors import PySparkException
-
     if hasattr(source, "sparkSession") and hasattr(source, "schema"):
         return source, "the Spark DataFrame"
     path = os.fspath(source)
@@ -169,14 +170,44 @@ def _open(spark, source):
             frame = _read_remote(spark, path)
         else:
             frame = _read_local(spark, path)
-    except PySparkException as exc:
-        raise _spark_error(path, exc) from None
+    except _spark_errors() as exc:
+        raise _read_error(path, exc) from None
     return frame, path
 
 
-def _spark_error(label: str, exc: BaseException) -> InputError:
+def _spark_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions PySpark raises for a failed query (Python-side, JVM-side, Connect)."""
+    from pyspark.errors import PySparkException
+
+    try:
+        from py4j.protocol import Py4JError
+    except ImportError:    # pragma: no cover - a Spark Connect client without py4j
+        return (PySparkException,)
+    return (PySparkException, Py4JError)
+
+
+def _first_line(exc: BaseException) -> str:
+    """One line for a Spark error: its message, or for a raw Java error (Py4JJavaError, whose
+    text is a stack trace) the innermost cause, e.g. ``EOFException: Unexpected end of input``."""
+    root = getattr(exc, "java_exception", None)
+    if root is not None:
+        while root.getCause() is not None:
+            root = root.getCause()
+        name = str(root.getClass().getSimpleName())
+        message = root.getMessage()
+        return f"{name}: {message}" if message else name
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return InputError(f"{label} could not be read on Spark: {lines[0] if lines else type(exc).__name__}")
+    return lines[0] if lines else type(exc).__name__
+
+
+def _read_error(label: str, exc: BaseException) -> InputError:
+    return InputError(f"{label} could not be read on Spark: {_first_line(exc)}")
+
+
+def _failed(label: str, exc: BaseException) -> InputError | EngineError:
+    if any(name in str(exc) for name in _UNREADABLE):
+        return _read_error(label, exc)
+    return EngineError(f"{label}: Spark failed while computing the customer features: {_first_line(exc)}")
 
 
 def _condition(exc: BaseException) -> str:
@@ -193,16 +224,20 @@ def _condition(exc: BaseException) -> str:
 
 
 class _Views:
-    """Temporary views with names of their own, so that runs in one session do not collide."""
+    """Temporary views named ``custseg_<role>_<tag>``, so that runs in one session do not
+    collide. They stay in the session: Spark Connect resolves them again whenever a
+    DataFrame made from them runs."""
 
     def __init__(self, spark):
         self.spark = spark
         self.tag = uuid.uuid4().hex[:10]
 
+    def name(self, role: str) -> str:
+        return f"custseg_{role}_{self.tag}"
+
     def register(self, frame, role: str) -> str:
-        name = f"custseg_{role}_{self.tag}"
-        frame.createOrReplaceTempView(name)
-        return name
+        frame.createOrReplaceTempView(self.name(role))
+        return self.name(role)
 
     def sql(self, duckdb_sql: str):
         return self.spark.sql(to_spark(duckdb_sql))
@@ -245,10 +280,9 @@ def customers_from_transactions_spark(
     ------
     InputError
         As the DuckDB path, and when Spark cannot read the input.
+    EngineError
+        When Spark fails for another reason (an executor lost, out of memory, ...).
     """
-    from pyspark import StorageLevel
-    from pyspark.errors import PySparkException
-
     progress = on_progress or (lambda step, done, total: None)
     total_steps = 3
     wanted_as_of = _as_date(as_of)
@@ -262,47 +296,71 @@ def customers_from_transactions_spark(
     try:
         fmt = None if _is_date_type(types[columns.date]) else _date_format(
             views.one_row, label, raw_view, columns.date)
-    except PySparkException as exc:
-        raise _spark_error(label, exc) from None
-    typed = views.sql(typed_lines_query(names, types, columns, fmt, raw_view))
+    except _spark_errors() as exc:
+        raise _read_error(label, exc) from None
+    progress("checking order lines", 1, total_steps)
+    lines, used_as_of, queries, row = _checked_lines(views, label, names, types, columns, fmt, wanted_as_of)
+    try:
+        ledger, checks = _ledger_and_checks(row, columns, queries["check_names"], label)
+        found = _count(row["customers_found"])
+        progress("computing customer features", 2, total_steps)
+        customers, customers_dropped, kept = _customers(views, queries["features"], columns, found, label)
+    finally:
+        lines.unpersist()
+    progress("customer features ready", 3, total_steps)
+    return TransactionFeatures(customers, ledger, checks, found, customers_dropped, used_as_of,
+                               columns, fmt, customers_kept=kept)
+
+
+def _checked_lines(views, label, names, types, columns, fmt, wanted_as_of):
+    """The cached lines (`lines_query`), the reference date, the queries and the checks row.
+
+    Values that do not convert become the DuckDB path's InputError; a line worth too much
+    for `MONEY` makes the lines be computed again with `WIDE_MONEY`.
+    """
+    from pyspark import StorageLevel
+
+    typed = views.sql(typed_lines_query(names, types, columns, fmt, views.name("raw_lines")))
     source_view = views.register(typed, "source_lines")
-    ansi = str(spark.conf.get("spark.sql.ansi.enabled", "true")).lower() == "true"
+    ansi = str(views.spark.conf.get("spark.sql.ansi.enabled", "true")).lower() == "true"
     money = MONEY if ansi else WIDE_MONEY     # without ANSI an overflow would be a silent NULL
     while True:
         lines = views.sql(lines_query(columns, names, source_view, money=money))
         lines = lines.persist(StorageLevel.MEMORY_AND_DISK)
         lines_view = views.register(lines, "lines")
         try:
-            progress("checking order lines", 1, total_steps)
             used_as_of = wanted_as_of or _as_of_after(views.one_row(_last_day_query(lines_view))[0])
             queries = customer_queries(columns, used_as_of, lines_view)
-            row = views.sql(queries["checks"]).first().asDict()
-            break
-        except PySparkException as exc:
+            return lines, used_as_of, queries, views.sql(queries["checks"]).first().asDict()
+        except _spark_errors() as exc:
             lines.unpersist()
             condition = _condition(exc)
             if condition not in _BAD_VALUE + _OVERFLOW:
-                raise _spark_error(label, exc) from None
-            problem = _diagnose_values(views.one_row, label, raw_view, types, columns, fmt)
+                raise _failed(label, exc) from None
+            problem = _diagnose_values(views.one_row, label, views.name("raw_lines"), types, columns, fmt)
             if problem is None and condition in _OVERFLOW and money == MONEY:
                 money = WIDE_MONEY
                 continue
-            raise (problem or _spark_error(label, exc)) from None
-    ledger, checks = _ledger_and_checks(row, columns, queries["check_names"], label)
-    found = _count(row["customers_found"])
-    progress("computing customer features", 2, total_steps)
-    features = views.sql(queries["features"]).persist(StorageLevel.MEMORY_AND_DISK)
-    by_reason = {r["drop_reason"]: r["count"] for r in features.groupBy("drop_reason").count().collect()}
-    kept = by_reason.pop(None, 0)
-    customers_dropped = _customers_dropped(found, kept + sum(by_reason.values()), by_reason, kept, label)
-    customers = features.where("drop_reason IS NULL").select(*_renamed(columns))
-    customers = customers.persist(StorageLevel.MEMORY_AND_DISK)
-    customers.count()            # cached from the cached features, before these are let go
-    features.unpersist()
-    lines.unpersist()
-    progress("customer features ready", 3, total_steps)
-    return TransactionFeatures(customers, ledger, checks, found, customers_dropped, used_as_of,
-                               columns, fmt, customers_kept=kept)
+            raise (problem or _failed(label, exc)) from None
+
+
+def _customers(views, features_sql: str, columns: TransactionColumns, found: int, label: str):
+    """The cached customer table, the customers dropped by reason, and how many are kept."""
+    from pyspark import StorageLevel
+
+    features = views.sql(features_sql).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        by_reason = {r["drop_reason"]: r["count"] for r in features.groupBy("drop_reason").count().collect()}
+        kept = by_reason.pop(None, 0)
+        customers_dropped = _customers_dropped(found, kept + sum(by_reason.values()), by_reason, kept, label)
+        customers = features.where("drop_reason IS NULL").select(*_renamed(columns))
+        customers = customers.persist(StorageLevel.MEMORY_AND_DISK)
+        customers.count()            # cached from the cached features, before these are let go
+    except _spark_errors() as exc:
+        raise _failed(label, exc) from None
+    finally:
+        features.unpersist()
+    return customers, customers_dropped, kept
 
 
 def _columns(label: str, names: list[str], columns: TransactionColumns | None, overrides: dict | None):
