@@ -29,12 +29,18 @@ Reading
 The feature query
 -----------------
 The cleaning and feature definitions are written once, as SQL built by `lines_query` and
-`customer_queries` over a relation ``source_lines`` (the typed lines). They use standard SQL
-only (CTEs, CASE, aggregates with FILTER, COUNT(DISTINCT), ROW_NUMBER, DATE_DIFF, CAST to
-DECIMAL/DOUBLE), so that SQLGlot transpiles them to Spark SQL unchanged
-(``sqlglot.transpile(sql, read="duckdb", write="spark")``). Each line's value is a DECIMAL
-rounded to a millionth (`MONEY`) and summed exactly in 38 digits, so sums do not depend on the
-order in which threads add them: same input, same output, to the last digit.
+`customer_queries` over a relation ``source_lines`` (the typed lines, from
+`typed_lines_query`). They use standard SQL only (CTEs, CASE, aggregates with FILTER,
+COUNT(DISTINCT), ROW_NUMBER, DATE_DIFF, CAST to DECIMAL/DOUBLE), so that SQLGlot transpiles
+them to Spark SQL unchanged (``sqlglot.transpile(sql, read="duckdb", write="spark")``): the
+Spark engine (`custseg.spark.transactions`) runs this very SQL, and gives the same results to
+the cent. Where DuckDB and Spark differ for the same SQL, the SQL here says what it means
+(TRIM names the Unicode spaces it removes: Spark's TRIM removes only the ASCII space; ids
+stored as floats are written as integers: Spark writes 12345678.0 as 1.2345678E7).
+
+Each line's value is a DECIMAL rounded to a millionth (`MONEY`) and summed exactly in 38
+digits, so sums do not depend on the order in which threads add them: same input, same
+output, to the last digit.
 
 Line fates (the ledger)
 -----------------------

@@ -68,7 +68,6 @@ def quiet_pyspark():
 def _import_pyspark():
     try:
         with quiet_pyspark():
-            import pyspark  # noqa: F401
             from pyspark.sql import SparkSession
     except ImportError:
         raise EngineError(f"the Spark engine needs PySpark, which is not installed: {INSTALL_HINT}") from None
