@@ -70,7 +70,8 @@ def test_master_that_does_not_answer(master, what):
 
 
 def test_pyspark_not_installed(monkeypatch):
-    monkeypatch.setitem(sys.modules, "pyspark", None)
+    for name in [n for n in sys.modules if n == "pyspark" or n.startswith("pyspark.")] + ["pyspark"]:
+        monkeypatch.setitem(sys.modules, name, None)        # as if it were not installed
     with pytest.raises(EngineError, match=r'^the Spark engine needs PySpark, which is not installed: '
                                           r'install the Spark engine with: pip install "custseg\[spark\]"$'):
         spark_session("local[2]")
@@ -171,6 +172,19 @@ def test_hand_log_as_csv_glob_parquet_glob_and_uri(spark, tmp_path):
     assert found.date_format is None
     # A URI is read by Spark alone, as s3a://... would be (the header through Spark too).
     _check_hand(_on_spark(spark, (daily / "2024-03.csv").as_uri().replace("2024-03", "*"), as_of=AS_OF))
+
+
+def test_date_format_decided_by_the_whole_column_on_spark(spark, tmp_path):
+    # As tests/test_transactions.py, with numbers unpadded: the first 20,000 lines fit both
+    # day-first and month-first; only the last one decides, in both engines.
+    rows = [f"{i},c{i % 7},1/2/2024 9:05,1,2.5" for i in range(20_000)] + ["20000,c1,25/2/2024 9:05,1,2.5"]
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,customer_id,order_date,quantity,price\n" + "\n".join(rows) + "\n")
+    local = customers_from_transactions(path)
+    found = _on_spark(spark, path)
+    assert found.date_format == local.date_format == "%d/%m/%Y %H:%M"
+    assert found.as_of == local.as_of == datetime.date(2024, 2, 26)
+    pd.testing.assert_frame_equal(found.customers, local.customers, check_exact=True)
 
 
 def test_input_spark_cannot_read(spark, tmp_path):

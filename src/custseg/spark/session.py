@@ -68,10 +68,10 @@ def quiet_pyspark():
 def _import_pyspark():
     try:
         with quiet_pyspark():
-            from pyspark.sql import SparkSession
+            import pyspark.sql
     except ImportError:
         raise EngineError(f"the Spark engine needs PySpark, which is not installed: {INSTALL_HINT}") from None
-    return SparkSession
+    return pyspark.sql.SparkSession
 
 
 # --------------------------------------------------------------------------- master URLs

@@ -3,10 +3,12 @@
 `to_spark` transpiles with SQLGlot (``read="duckdb", write="spark"``), refusing anything
 SQLGlot cannot express in Spark SQL, plus two documented transforms of the syntax tree:
 
-* ``TRY_STRPTIME(text, '%d/%m/%Y')`` (DuckDB: NULL when the text does not parse) becomes
-  ``TRY_TO_TIMESTAMP(text, 'd/M/yyyy')``, the format translated as SQLGlot translates
-  ``STRPTIME`` (into ``TO_TIMESTAMP``). SQLGlot leaves TRY_STRPTIME as it is. Only the
-  date-format detection and the diagnosis of bad values use it; the features never do.
+* ``STRPTIME(text, '%d/%m/%Y')`` becomes ``TO_TIMESTAMP(text, 'd/M/yyyy')`` and
+  ``TRY_STRPTIME`` (NULL when the text does not parse; SQLGlot leaves it as it is)
+  ``TRY_TO_TIMESTAMP``, with the format translated by `spark_date_format`. Like DuckDB's
+  ``%d``, Spark's ``d`` reads ``1`` and ``01``; SQLGlot before 30.x wrote ``dd``, which reads
+  only ``01``, so the translation is custseg's own, for the formats of
+  `custseg.transactions.DATE_FORMATS`.
 * Common table expressions (``WITH marked AS (...)``) are inlined as subqueries in FROM.
   Spark plans both the same way, but Spark 4.3 does not use a cached DataFrame that a CTE
   reads through a temporary view: the features query re-read and re-deduplicated the whole
@@ -38,20 +40,55 @@ def _sqlglot():
     return sqlglot
 
 
-def _try_strptime(node):
-    """``TRY_STRPTIME(v, fmt)`` -> ``TRY_TO_TIMESTAMP(v, spark_fmt)``; other nodes unchanged."""
+#: strftime directives of `custseg.transactions.DATE_FORMATS` -> Spark datetime patterns;
+#: numbers as few digits as they come (``d`` reads 1 and 01, as DuckDB's ``%d`` does).
+_SPARK_DATE = {"%Y": "yyyy", "%y": "yy", "%m": "M", "%d": "d", "%H": "H", "%M": "m", "%S": "s",
+               "%b": "MMM", "%B": "MMMM"}
+#: The same where two numbers touch (``%Y%m%d``): fixed widths tell where one ends.
+_SPARK_DATE_FIXED = {**_SPARK_DATE, "%m": "MM", "%d": "dd", "%H": "HH", "%M": "mm", "%S": "ss"}
+
+
+def spark_date_format(fmt: str) -> str:
+    """A strftime format (``%m/%d/%Y %H:%M``) as a Spark datetime pattern (``M/d/yyyy H:m``).
+
+    Letters that are not directives are quoted; a directive outside `_SPARK_DATE` is refused.
+
+    Examples
+    --------
+    >>> spark_date_format("%Y%m%d"), spark_date_format("%d %b %Y")
+    ('yyyyMMdd', 'd MMM yyyy')
+    """
+    tokens = re.findall(r"%.|[^%]", fmt)
+    numbers = {"%Y", "%y", "%m", "%d", "%H", "%M", "%S"}
+    touching = any(a in numbers and b in numbers for a, b in zip(tokens, tokens[1:]))
+    mapping = _SPARK_DATE_FIXED if touching else _SPARK_DATE
+    out = []
+    for token in tokens:
+        if token.startswith("%"):
+            if token not in mapping:
+                raise EngineError(f"the date format {fmt!r} has {token}, which the Spark engine does not translate")
+            out.append(mapping[token])
+        elif token.isalpha() or token == "'":
+            out.append("''" if token == "'" else f"'{token}'")
+        else:
+            out.append(token)
+    return "".join(out)
+
+
+def _strptime(node):
+    """``STRPTIME``/``TRY_STRPTIME(v, fmt)`` -> ``TO_TIMESTAMP``/``TRY_TO_TIMESTAMP(v, pattern)``."""
     from sqlglot import exp
 
-    if not (isinstance(node, exp.Anonymous) and str(node.this).upper() == "TRY_STRPTIME"):
+    if isinstance(node, exp.StrToTime):
+        name, value, fmt = "TO_TIMESTAMP", node.this, node.args["format"]
+    elif isinstance(node, exp.Anonymous) and str(node.this).upper() == "TRY_STRPTIME":
+        name, (value, fmt) = "TRY_TO_TIMESTAMP", node.expressions
+    else:
         return node
-    value, fmt = node.expressions
-    # The format exactly as SQLGlot writes it for STRPTIME, so that detection and parsing agree.
-    strict = exp.StrToTime(this=exp.column("v"), format=fmt.copy()).sql(dialect="spark")
-    found = re.fullmatch(r"TO_TIMESTAMP\(v, '((?:[^']|'')*)'\)", strict)
-    if found is None:   # pragma: no cover - a SQLGlot that writes STRPTIME otherwise
-        raise EngineError(f"cannot translate the date format {fmt.sql()} to Spark ({strict})")
-    spark_format = exp.Literal.string(found.group(1).replace("''", "'"))
-    return exp.Anonymous(this="TRY_TO_TIMESTAMP", expressions=[value, spark_format])
+    if not fmt.is_string:
+        raise EngineError(f"the Spark engine needs a literal date format, not {fmt.sql()}")
+    pattern = exp.Literal.string(spark_date_format(fmt.this))
+    return exp.Anonymous(this=name, expressions=[value.copy(), pattern])
 
 
 def _inline_ctes(tree):
@@ -59,10 +96,11 @@ def _inline_ctes(tree):
     keeping the reference's alias, or the CTE's name)."""
     from sqlglot import exp
 
-    with_ = tree.args.get("with_")
+    key = "with_" if "with_" in tree.args else "with"     # SQLGlot 28 renamed it
+    with_ = tree.args.get(key)
     if with_ is None:
         return tree
-    tree.set("with_", None)
+    tree.set(key, None)
     bodies: dict[str, object] = {}
 
     def inline(node):
@@ -97,5 +135,5 @@ def to_spark(sql: str) -> str:
     sqlglot = _sqlglot()
     from sqlglot.errors import ErrorLevel
 
-    tree = _inline_ctes(sqlglot.parse_one(sql, read="duckdb")).transform(_try_strptime)
+    tree = _inline_ctes(sqlglot.parse_one(sql, read="duckdb")).transform(_strptime)
     return tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE)
