@@ -21,6 +21,7 @@ _EXPORTS = {
     "Settings": "custseg.settings",
     "CustsegError": "custseg.errors",
     "InputError": "custseg.errors",
+    "EngineError": "custseg.errors",
     "ModelError": "custseg.errors",
     "SettingsError": "custseg.errors",
     "generate_customers": "custseg.generate",

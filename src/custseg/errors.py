@@ -59,3 +59,17 @@ class ModelError(CustsegError):
     ...
     custseg.errors.ModelError: model file not found: no-such-model.json
     """
+
+
+class EngineError(CustsegError):
+    """The compute engine cannot run: PySpark or Java missing or too old, a Spark master or
+    Spark Connect server that does not answer.
+
+    Examples
+    --------
+    >>> from custseg.spark import spark_session
+    >>> spark_session("spark://127.0.0.1:9", timeout=0.5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    custseg.errors.EngineError: ...
+    """

@@ -34,12 +34,18 @@ Reading
 The feature query
 -----------------
 The cleaning and feature definitions are written once, as SQL built by `lines_query` and
-`customer_queries` over a relation ``source_lines`` (the typed lines). They use standard SQL
-only (CTEs, CASE, aggregates with FILTER, COUNT(DISTINCT), ROW_NUMBER, DATE_DIFF, CAST to
-DECIMAL/DOUBLE), so that SQLGlot transpiles them to Spark SQL unchanged
-(``sqlglot.transpile(sql, read="duckdb", write="spark")``). Each line's value is a DECIMAL
-rounded to a millionth (`MONEY`) and summed exactly in 38 digits, so sums do not depend on the
-order in which threads add them: same input, same output, to the last digit.
+`customer_queries` over a relation ``source_lines`` (the typed lines, from
+`typed_lines_query`). They use standard SQL only (CTEs, CASE, aggregates with FILTER,
+COUNT(DISTINCT), ROW_NUMBER, DATE_DIFF, CAST to DECIMAL/DOUBLE), so that SQLGlot transpiles
+them to Spark SQL unchanged (``sqlglot.transpile(sql, read="duckdb", write="spark")``): the
+Spark engine (`custseg.spark.transactions`) runs this very SQL, and gives the same results to
+the cent. Where DuckDB and Spark differ for the same SQL, the SQL here says what it means
+(TRIM names the Unicode spaces it removes: Spark's TRIM removes only the ASCII space; ids
+stored as floats are written as integers: Spark writes 12345678.0 as 1.2345678E7).
+
+Each line's value is a DECIMAL rounded to a millionth (`MONEY`) and summed exactly in 38
+digits, so sums do not depend on the order in which threads add them: same input, same
+output, to the last digit.
 
 Line fates (the ledger)
 -----------------------
@@ -152,6 +158,7 @@ __all__ = [
     "lines_query",
     "rfm_scores",
     "rfm_segment",
+    "typed_lines_query",
 ]
 
 FEATURE_COLUMNS = (
@@ -400,7 +407,9 @@ class TransactionFeatures:
     ----------
     customers : DataFrame
         One row per customer, sorted by id: the id (named as the input's customer column, as
-        text), then `FEATURE_COLUMNS` (float64), then each attribute (dominant value).
+        text), then `FEATURE_COLUMNS` (float64), then each attribute (dominant value). On the
+        Spark engine (`custseg.spark.transactions`) a Spark DataFrame with the same columns
+        (string, double, string), unordered, that stays on the cluster.
     ledger : Ledger
         Line level: ``rows_read`` lines, ``rows_dropped`` by exclusive reason,
         ``rows_used`` lines that feed the features.
@@ -419,6 +428,8 @@ class TransactionFeatures:
     reading : dict
         What was read (`custseg.load.TableSource` fields: format, layout, header, member,
         sheets, sheet_column, not_read); ``not_read`` is also in ``ledger.not_read``.
+    customers_kept : int
+        Rows of ``customers`` (counted once; a Spark DataFrame has no cheap ``len``).
     """
 
     customers: pd.DataFrame
@@ -430,6 +441,11 @@ class TransactionFeatures:
     columns: TransactionColumns
     date_format: str | None = field(default=None)
     reading: dict = field(default_factory=dict)
+    customers_kept: int | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.customers_kept is None:
+            self.customers_kept = len(self.customers)
 
     def to_dict(self) -> dict:
         """Ledger, checks, customer counts (``customers_found``, ``customers_kept``,
@@ -438,7 +454,7 @@ class TransactionFeatures:
             "ledger": self.ledger.to_dict(),
             "checks": {k: int(v) for k, v in self.checks.items()},
             "customers_found": int(self.customers_found),
-            "customers_kept": int(len(self.customers)),
+            "customers_kept": int(self.customers_kept),
             "customers_dropped": {k: int(v) for k, v in self.customers_dropped.items()},
             "as_of": self.as_of.isoformat(),
             "columns": self.columns.to_dict(),
@@ -477,17 +493,28 @@ def _code_expr(text: str) -> str:
     )
 
 
+#: The Unicode space separators (category Zs: space, no-break space, ..., ideographic space):
+#: what DuckDB's one-argument TRIM removes. Named explicitly because Spark's TRIM removes only
+#: the ASCII space; with the characters given, both engines trim the same.
+_SPACES = " \u00a0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B)) + "\u202f\u205f\u3000"
+
+
+def _trim(text: str) -> str:
+    """SQL that removes `_SPACES` from both ends of the text expression ``text``."""
+    return f"TRIM({text}, {_sql_literal(_SPACES)})"
+
+
 def _trimmed(name: str) -> str:
     """A column as text without surrounding spaces.
 
-    TRIM removes Unicode space separators (space, no-break space, ...). It runs only on values
-    that start or end with a space or hold any non-ASCII character (more bits than 8 per
-    character): a third of its cost on clean exports, where no value needs it.
+    `_trim` removes Unicode space separators (space, no-break space, ...). It runs only on
+    values that start or end with a space or hold any non-ASCII character (more bits than 8
+    per character): a third of its cost on clean exports, where no value needs it.
     """
     text = f"CAST({_ident(name)} AS VARCHAR)"
     return (
         f"CASE WHEN {text} LIKE ' %' OR {text} LIKE '% ' OR BIT_LENGTH({text}) <> 8 * LENGTH({text}) "
-        f"THEN TRIM({text}) ELSE {text} END"
+        f"THEN {_trim(text)} ELSE {text} END"
     )
 
 
@@ -938,31 +965,34 @@ def _day_first(fmt: str) -> bool:
     return 0 <= day < month
 
 
-def _date_format(con, src: _Source, column: str) -> str:
+def _date_format(fetch_one: Callable[[str], tuple], label: str, relation: str, column: str) -> str:
     """The first format of `DATE_FORMATS` that parses every sampled value of ``column``.
 
     When several formats with different day/month order parse the sample, the whole column
     decides (fewest failures; the earlier format on a tie). With no format parsing the whole
     sample, the best one is returned and the full check reports the failures.
+
+    ``fetch_one(sql)`` runs a query (DuckDB SQL) over ``relation`` and returns its one row:
+    DuckDB runs it as it is, Spark as transpiled (`custseg.spark.sql.to_spark`).
     """
     col = _ident(column)
     counts = ", ".join(
         f"SUM(CASE WHEN {_parse_expr('v', fmt)} IS NULL THEN 1 ELSE 0 END)" for fmt in DATE_FORMATS
     )
-    row = con.execute(
+    row = fetch_one(
         f"SELECT COUNT(*), MIN(v), {counts} FROM (SELECT DISTINCT v FROM ("
-        f"SELECT TRIM(CAST({col} AS VARCHAR)) AS v FROM {src.varchar_sql} WHERE {col} IS NOT NULL "
+        f"SELECT {_trim(f'CAST({col} AS VARCHAR)')} AS v FROM {relation} WHERE {col} IS NOT NULL "
         f"LIMIT {_DATE_SAMPLE}) AS head WHERE v <> '') AS sample"
-    ).fetchone()
+    )
     size, example, fails = row[0], row[1], dict(zip(DATE_FORMATS, row[2:]))
     if not size:
-        raise InputError(f"{src.label}: date column {column!r} is empty")
+        raise InputError(f"{label}: date column {column!r} is empty")
     perfect = [fmt for fmt in DATE_FORMATS if fails[fmt] == 0]
     if not perfect:
         best = min(DATE_FORMATS, key=lambda f: fails[f])
         if fails[best] == size:
             raise InputError(
-                f"{src.label}: column {column!r} does not hold dates "
+                f"{label}: column {column!r} does not hold dates "
                 f"(e.g. {example!r}; tried {len(DATE_FORMATS)} formats)"
             )
         return best
@@ -972,13 +1002,11 @@ def _date_format(con, src: _Source, column: str) -> str:
     if len(by_order) == 1:
         return perfect[0]
     perfect = list(by_order.values())
-    col = f"TRIM(CAST({_ident(column)} AS VARCHAR))"
+    col = _trim(f"CAST({_ident(column)} AS VARCHAR)")
     counts = ", ".join(
         f"SUM(CASE WHEN {_parse_expr(col, fmt)} IS NULL THEN 1 ELSE 0 END)" for fmt in perfect
     )
-    row = con.execute(
-        f"SELECT {counts} FROM {src.varchar_sql} WHERE {_ident(column)} IS NOT NULL AND {col} <> ''"
-    ).fetchone()
+    row = fetch_one(f"SELECT {counts} FROM {relation} WHERE {_ident(column)} IS NOT NULL AND {col} <> ''")
     return min(zip(perfect, row), key=lambda item: item[1] or 0)[0]
 
 
@@ -990,17 +1018,67 @@ def _numeric_type(duck_type: str) -> bool:
     }
 
 
+def _numeric_columns(columns: TransactionColumns) -> list[str]:
+    """The columns read as DOUBLE: quantity and price, or the amount."""
+    numeric = [n for n in (columns.quantity, columns.price) if n is not None]
+    if columns.uses_amount:
+        numeric.append(columns.amount)
+    return numeric
+
+
+def _is_date_type(type_name: str) -> bool:
+    return type_name.upper().startswith(("TIMESTAMP", "DATE"))
+
+
+def typed_lines_query(
+    names: list[str], types: dict[str, str], columns: TransactionColumns, date_format: str | None,
+    relation: str = "raw_lines",
+) -> str:
+    """SQL that types the lines of ``relation`` as `lines_query` expects them.
+
+    Quantity, price and amount become DOUBLE (text trimmed, blank as NULL), the date a
+    TIMESTAMP (parsed with ``date_format``, one of `DATE_FORMATS`, unless its type in
+    ``types`` is already a date or timestamp); ids and codes stored as floats become text,
+    whole numbers without ".0"; every other column is kept as it is. DuckDB
+    runs it on DataFrames and Parquet files; the Spark engine on every input, transpiled.
+    """
+    numeric = _numeric_columns(columns)
+    codes = {columns.customer, columns.invoice, columns.product} - {None}
+    exprs = []
+    for name in names:
+        col = _ident(name)
+        if name in numeric:
+            if _numeric_type(types[name]):
+                expr = f"CAST({col} AS DOUBLE)"
+            else:
+                expr = f"CAST(NULLIF({_trimmed(name)}, '') AS DOUBLE)"
+        elif name == columns.date:
+            if _is_date_type(types[name]):
+                expr = f"CAST({col} AS TIMESTAMP)"
+            else:
+                text = f"NULLIF({_trimmed(name)}, '')"
+                expr = (f"CAST({text} AS TIMESTAMP)" if date_format == "iso"
+                        else f"STRPTIME({text}, {_sql_literal(date_format)})")
+        elif name in codes and types[name].upper() in ("FLOAT", "DOUBLE", "REAL"):
+            # Whole numbers as integers: DuckDB writes 12345678.0 as text as it is, Spark as
+            # 1.2345678E7; both then drop the ".0" (`_code_expr`).
+            expr = (f"CASE WHEN {col} = FLOOR({col}) AND ABS({col}) < 1e15 "
+                    f"THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) ELSE CAST({col} AS VARCHAR) END")
+        else:
+            expr = col
+        exprs.append(f"{expr} AS {col}")
+    return f"SELECT {', '.join(exprs)} FROM {relation}"
+
+
 def _typed_view(con, src: _Source, columns: TransactionColumns) -> tuple[str | None, list[str]]:
     """Create the view ``source_lines``: the lines with numbers as DOUBLE and the date a TIMESTAMP.
 
     Returns the date format used (None when the column is already a date) and the columns.
     """
-    numeric = [n for n in (columns.quantity, columns.price) if n is not None]
-    if columns.uses_amount:
-        numeric.append(columns.amount)
-    date_type = src.types[columns.date].upper()
-    is_date = date_type.startswith(("TIMESTAMP", "DATE"))
-    fmt = None if is_date else _date_format(con, src, columns.date)
+    numeric = _numeric_columns(columns)
+    is_date = _is_date_type(src.types[columns.date])
+    fetch_one = lambda sql: con.execute(sql).fetchone()  # noqa: E731
+    fmt = None if is_date else _date_format(fetch_one, src.label, src.varchar_sql, columns.date)
     if src.csv is not None:
         types = {name: "DOUBLE" for name in numeric}
         types[columns.date] = "TIMESTAMP"
@@ -1010,51 +1088,43 @@ def _typed_view(con, src: _Source, columns: TransactionColumns) -> tuple[str | N
         relation = _read_csv_sql(options, types)
         con.execute(f"CREATE VIEW source_lines AS SELECT * FROM {relation}")
         return fmt, src.names
-    exprs = []
-    for name in src.names:
-        col = _ident(name)
-        if name in numeric:
-            if _numeric_type(src.types[name]):
-                expr = f"CAST({col} AS DOUBLE)"
-            else:
-                expr = f"CAST(NULLIF({_trimmed(name)}, '') AS DOUBLE)"
-        elif name == columns.date:
-            if is_date:
-                expr = f"CAST({col} AS TIMESTAMP)"
-            else:
-                text = f"NULLIF({_trimmed(name)}, '')"
-                expr = (f"CAST({text} AS TIMESTAMP)" if fmt == "iso"
-                        else f"STRPTIME({text}, {_sql_literal(fmt)})")
-        else:
-            expr = col
-        exprs.append(f"{expr} AS {col}")
-    con.execute(f"CREATE VIEW source_lines AS SELECT {', '.join(exprs)} FROM raw_lines")
+    con.execute(f"CREATE VIEW source_lines AS {typed_lines_query(src.names, src.types, columns, fmt)}")
     return fmt, src.names
 
 
 def _diagnose(con, src: _Source, columns: TransactionColumns, fmt: str | None) -> InputError | None:
     """An InputError naming the column, count and an example of values that do not convert."""
+    return _diagnose_values(lambda sql: con.execute(sql).fetchone(), src.label, src.varchar_sql,
+                           src.types, columns, fmt)
+
+
+def _diagnose_values(
+    fetch_one: Callable[[str], tuple], label: str, relation: str, types: dict[str, str],
+    columns: TransactionColumns, fmt: str | None,
+) -> InputError | None:
+    """An InputError naming the column, count and an example of values of ``relation`` that
+    do not convert to numbers or dates (``fmt``), or None; ``fetch_one`` as in `_date_format`."""
     checks = []
     roles = [("quantity", columns.quantity), ("price", columns.price)]
     if columns.uses_amount:
         roles.append(("amount", columns.amount))
     for role, name in roles:
-        if name is not None and not _numeric_type(src.types[name]):
+        if name is not None and not _numeric_type(types[name]):
             checks.append((role, name, "TRY_CAST({v} AS DOUBLE) IS NULL", "numbers"))
     if fmt is not None:
         checks.append(("date", columns.date, _parse_expr("{v}", fmt) + " IS NULL", f"dates ({fmt})"))
     for role, name, condition, what in checks:
-        text = f"TRIM(CAST({_ident(name)} AS VARCHAR))"
+        text = _trim(f"CAST({_ident(name)} AS VARCHAR)")
         bad = condition.format(v=text)
-        count, total, example = con.execute(
+        count, total, example = fetch_one(
             f"SELECT SUM(CASE WHEN {bad} THEN 1 ELSE 0 END), COUNT(*), "
             f"MIN(CASE WHEN {bad} THEN {text} END) "
-            f"FROM {src.varchar_sql} WHERE {_ident(name)} IS NOT NULL AND {text} <> ''"
-        ).fetchone()
+            f"FROM {relation} WHERE {_ident(name)} IS NOT NULL AND {text} <> ''"
+        )
         if count:
             kind = "not numeric" if role != "date" else "not all dates"
             return InputError(
-                f"{src.label}: {role} column {name!r} is {kind}: {int(count):,} of {int(total):,} "
+                f"{label}: {role} column {name!r} is {kind}: {int(count):,} of {int(total):,} "
                 f"values do not parse as {what}, e.g. {example!r}"
             )
     return None
@@ -1170,9 +1240,18 @@ def _local_input(source, read):
         yield str(inner), f"{path}:{member}", member
 
 
+def _last_day_query(lines: str = "lines") -> str:
+    """SQL for the last day of the lines that pass rules 1-5 (`as_of` is the day after)."""
+    return f"SELECT MAX(line_day) FROM {lines} WHERE drop_reason IS NULL"
+
+
 def _default_as_of(con) -> datetime.date:
     """The day after the last line that passes rules 1-5 (today when there is none)."""
-    last = con.execute("SELECT MAX(line_day) FROM lines WHERE drop_reason IS NULL").fetchone()[0]
+    return _as_of_after(con.execute(_last_day_query()).fetchone()[0])
+
+
+def _as_of_after(last) -> datetime.date:
+    """The day after ``last`` (a date or timestamp), or today when it is None."""
     if last is None:
         return datetime.date.today()
     last_day = last if isinstance(last, datetime.date) else pd.Timestamp(last).date()
@@ -1279,10 +1358,29 @@ def customers_from_transactions(
             label = "the DataFrame" if isinstance(source, pd.DataFrame) else os.fspath(source)
             raise _out_of_memory(label, exc) from None
     progress("customer features ready", 3, total_steps)
+    ledger, checks = _ledger_and_checks(row.to_dict(), columns, queries["check_names"], src.label)
+    found = _count(row["customers_found"])
+    kept = table[table["drop_reason"].isna()]
+    by_reason = table["drop_reason"].value_counts().to_dict()
+    customers_dropped = _customers_dropped(found, len(table), by_reason, len(kept), src.label)
+    customers = _customer_table(kept, columns)
+    reading = {**src.reading, "member": member}
+    ledger.not_read = list(reading.get("not_read") or [])
+    return TransactionFeatures(customers, ledger, checks, found, customers_dropped, used_as_of,
+                               columns, None if fmt is None else fmt, reading)
 
+
+def _count(value) -> int:
+    return 0 if value is None or (isinstance(value, float) and math.isnan(value)) else int(value)
+
+
+def _ledger_and_checks(row: dict, columns: TransactionColumns, check_names: list[str], label: str):
+    """The ledger and the checks from the one row of the ``checks`` query (`customer_queries`).
+
+    Raises InputError when no line is left.
+    """
     def count(name: str) -> int:
-        value = row[name]
-        return 0 if value is None or (isinstance(value, float) and math.isnan(value)) else int(value)
+        return _count(row[name])
 
     ledger = Ledger(rows_read=count("lines_read"))
     ledger.drop(_DROP_NO_CUSTOMER, count("drop_no_customer"))
@@ -1297,34 +1395,35 @@ def customers_from_transactions(
         "adjustment lines": count("check_2"),
         "exact duplicate lines": count("duplicate_lines"),
     }
-    for i, name in enumerate(queries["check_names"][3:], start=3):
+    for i, name in enumerate(check_names[3:], start=3):
         checks[name] = count(f"check_{i}")
     if ledger.rows_used == 0:
         dropped = ", ".join(f"{n:,} {r}" for r, n in ledger.rows_dropped.items()) or "none"
         raise InputError(
-            f"{src.label}: no order lines left after cleaning (of {ledger.rows_read:,} lines: {dropped})"
+            f"{label}: no order lines left after cleaning (of {ledger.rows_read:,} lines: {dropped})"
         )
+    return ledger, checks
 
-    found = count("customers_found")
-    kept = table[table["drop_reason"].isna()]
+
+def _customers_dropped(found: int, with_lines: int, by_reason: dict, kept: int, label: str) -> dict[str, int]:
+    """Customers left out, by reason: ``found`` ids in all, ``with_lines`` rows of the
+    ``features`` query, ``by_reason`` its counts per ``drop_reason``, ``kept`` those without.
+
+    Raises InputError when no customer is kept.
+    """
     customers_dropped = {}
-    no_lines = found - len(table)
-    for reason, n in ((_NO_USED_LINES, no_lines),
-                      (_NO_PURCHASE, int((table["drop_reason"] == _NO_PURCHASE).sum())),
-                      (_NOT_POSITIVE, int((table["drop_reason"] == _NOT_POSITIVE).sum()))):
+    for reason, n in ((_NO_USED_LINES, found - with_lines),
+                      (_NO_PURCHASE, by_reason.get(_NO_PURCHASE, 0)),
+                      (_NOT_POSITIVE, by_reason.get(_NOT_POSITIVE, 0))):
         if n:
             customers_dropped[reason] = int(n)
-    if kept.empty:
+    if not kept:
         detail = ", ".join(f"{n:,} {r}" for r, n in customers_dropped.items())
         raise InputError(
-            f"{src.label}: no customer has a purchase and a positive net spend "
+            f"{label}: no customer has a purchase and a positive net spend "
             f"({found:,} customers found: {detail})"
         )
-    customers = _customer_table(kept, columns)
-    reading = {**src.reading, "member": member}
-    ledger.not_read = list(reading.get("not_read") or [])
-    return TransactionFeatures(customers, ledger, checks, found, customers_dropped, used_as_of,
-                               columns, None if fmt is None else fmt, reading)
+    return customers_dropped
 
 
 def _customer_table(kept: pd.DataFrame, columns: TransactionColumns) -> pd.DataFrame:

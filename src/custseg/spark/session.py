@@ -1,0 +1,285 @@
+"""Spark sessions from a master URL, with one clear line for whatever is missing.
+
+`spark_session` accepts the master URLs a data engineer types:
+
+* ``local[*]`` (the default), ``local``, ``local[2]``, ``local[2,3]``: Spark in this
+  process's JVM, on this machine's cores; the web UI is off and shuffles use 2 partitions
+  per core (not Spark's 200, made for clusters);
+* ``spark://HOST:7077`` (or ``spark://H1:7077,H2:7077``): a standalone cluster;
+* ``sc://HOST[:PORT]`` (port 15002 by default): a Spark Connect server; this needs only the
+  Python client (``pyspark[connect]`` or ``pyspark-client``), no Java;
+* ``yarn`` and ``k8s://...``: passed to Spark as they are.
+
+Every session custseg makes reads and writes dates in UTC (``spark.sql.session.timeZone``),
+as the DuckDB engine does, and prints no progress bars on the console. A session that is
+already running in this process is reused as it is (Spark keeps one per process).
+
+What cannot work is said in one line (`custseg.errors.EngineError`), never a Java stack
+trace: PySpark not installed (``pip install "custseg[spark]"``), no Java or a Java older
+than 17 (Spark 4 runs on Java 17 and 21), a master or Connect server that does not answer
+within ``timeout`` seconds, a master URL that is not one of the above
+(`custseg.errors.SettingsError`).
+
+Java is the one found by ``JAVA_HOME``, else the ``java`` on the ``PATH``; when neither is
+set or good enough and ``JAVA_HOME`` is not set, a Java 17+ installed in the usual places
+(``/usr/lib/jvm``, ``/Library/Java/JavaVirtualMachines``) is used, by setting ``JAVA_HOME``
+for the JVM that PySpark starts.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import re
+import shutil
+import socket
+import subprocess
+import warnings
+from contextlib import contextmanager
+
+from ..errors import EngineError, SettingsError
+
+__all__ = ["DEFAULT_MASTER", "MIN_JAVA", "find_java", "spark_session"]
+
+DEFAULT_MASTER = "local[*]"
+#: Spark 4 needs Java 17 or later (17 and 21 are the versions it is tested on).
+MIN_JAVA = 17
+#: Seconds to wait for a standalone master or a Spark Connect server to answer.
+CONNECT_TIMEOUT_S = 10.0
+CONNECT_PORT = 15002
+STANDALONE_PORT = 7077
+INSTALL_HINT = 'install the Spark engine with: pip install "custseg[spark]"'
+_JAVA_PLACES = ("/usr/lib/jvm/*/bin/java", "/Library/Java/JavaVirtualMachines/*/Contents/Home/bin/java")
+
+_LOCAL = re.compile(r"^local(\[(\*|[1-9][0-9]*)(,[0-9]+)?\])?$")
+
+
+@contextmanager
+def quiet_pyspark():
+    """Silence, for this block only, PySpark's warnings about pandas 3 (that it does not fully
+    support it; deprecated keywords it passes to pandas): custseg's results are tested."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*PySpark does not yet fully support pandas.*")
+        warnings.filterwarnings("ignore", module=r"pyspark(\.|$)")
+        yield
+
+
+def _import_pyspark():
+    try:
+        with quiet_pyspark():
+            import pyspark.sql
+    except ImportError:
+        raise EngineError(f"the Spark engine needs PySpark, which is not installed: {INSTALL_HINT}") from None
+    return pyspark.sql.SparkSession
+
+
+# --------------------------------------------------------------------------- master URLs
+
+
+def parse_master(master: str) -> tuple[str, list[tuple[str, int]]]:
+    """The kind of ``master`` (``local``, ``standalone``, ``connect``, ``other``) and the
+    (host, port) pairs to check before connecting.
+
+    Raises SettingsError for a URL that is none of the documented kinds.
+    """
+    text = str(master).strip()
+    if _LOCAL.match(text):
+        return "local", []
+    if text.startswith("spark://"):
+        hosts = []
+        for part in text[len("spark://"):].split(","):
+            host, _, port = part.partition(":")
+            if not host or (port and not port.isdigit()):
+                break
+            hosts.append((host, int(port or STANDALONE_PORT)))
+        else:
+            return "standalone", hosts
+    elif text.startswith("sc://"):
+        address = text[len("sc://"):].split("/", 1)[0].split(";", 1)[0]
+        host, _, port = address.rpartition(":") if address.count(":") == 1 else (address, "", "")
+        if host and (not port or port.isdigit()):
+            return "connect", [(host, int(port or CONNECT_PORT))]
+    elif text == "yarn" or text.startswith("k8s://"):
+        return "other", []
+    raise SettingsError(
+        f"Spark master {master!r} is not one of: local[*], local[N], spark://HOST:PORT, "
+        f"sc://HOST[:PORT] (Spark Connect), yarn, k8s://URL"
+    )
+
+
+def _local_cores(master: str) -> int:
+    found = _LOCAL.match(master.strip())
+    cores = found.group(2) if found else None
+    if cores == "*":
+        return os.cpu_count() or 1
+    return 1 if cores is None else int(cores)
+
+
+def _answers(hosts: list[tuple[str, int]], timeout: float) -> bool:
+    """Whether any (host, port) accepts a TCP connection within ``timeout`` seconds."""
+    for host, port in hosts:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+# --------------------------------------------------------------------------- Java
+
+
+@functools.lru_cache(maxsize=16)
+def java_version(java: str) -> int | None:
+    """The major version of the ``java`` executable (8 for ``1.8.0_292``), or None."""
+    try:
+        done = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r'version "(\d+)(?:\.(\d+))?', done.stderr + done.stdout)
+    if not found:
+        return None
+    major = int(found.group(1))
+    return int(found.group(2) or 0) if major == 1 else major
+
+
+def find_java() -> tuple[str, int]:
+    """The Java that Spark will run on and its major version; EngineError if none is usable.
+
+    ``JAVA_HOME`` wins when it is set (and must hold Java 17+). Otherwise the ``java`` on the
+    ``PATH``; if there is none, or it is older than 17, a Java 17+ from the usual install
+    folders, which ``JAVA_HOME`` is then set to (PySpark starts the JVM from it).
+    """
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        java = os.path.join(home, "bin", "java")
+        version = java_version(java) if os.path.isfile(java) else None
+        if version is None:
+            raise EngineError(
+                f"JAVA_HOME is {home}, which holds no working bin/java: "
+                f"point it at a Java {MIN_JAVA} or later (Spark 4 runs on Java 17 and 21)"
+            )
+        if version < MIN_JAVA:
+            raise EngineError(
+                f"Spark 4 needs Java {MIN_JAVA} or later; JAVA_HOME ({home}) is Java {version}: "
+                f"point JAVA_HOME at a Java 17 or 21"
+            )
+        return java, version
+    on_path = shutil.which("java")
+    version = java_version(on_path) if on_path else None
+    if on_path and version is not None and version >= MIN_JAVA:
+        return on_path, version
+    installed = []
+    for candidate in sorted(set().union(*(glob.glob(p) for p in _JAVA_PLACES))):
+        found = java_version(candidate)
+        if found is not None and found >= MIN_JAVA:
+            installed.append((found not in (17, 21), found, candidate))   # 17 and 21 first
+    if installed:
+        _, found, java = min(installed)
+        os.environ["JAVA_HOME"] = os.path.dirname(os.path.dirname(java))
+        return java, found
+    if on_path and version is not None:
+        raise EngineError(
+            f"Spark 4 needs Java {MIN_JAVA} or later; the java on the PATH ({on_path}) is Java "
+            f"{version}: install Java 17 or 21 and set JAVA_HOME to it"
+        )
+    raise EngineError(
+        f"Spark needs Java {MIN_JAVA} or later and no Java was found: install Java 17 or 21 "
+        f"(e.g. apt-get install openjdk-17-jre-headless) and set JAVA_HOME to it"
+    )
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def _defaults(kind: str, master: str, app_name: str) -> dict[str, str]:
+    """Settings custseg gives the sessions it makes (``config`` overrides them)."""
+    runtime = {"spark.sql.session.timeZone": "UTC"}
+    if kind == "connect":          # only runtime settings can be set through Spark Connect
+        return runtime
+    settings = {"spark.app.name": app_name, "spark.ui.showConsoleProgress": "false", **runtime}
+    if kind == "local":
+        settings.update({
+            "spark.ui.enabled": "false",
+            "spark.sql.shuffle.partitions": str(max(2, 2 * _local_cores(master))),
+            "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1",
+        })
+    return settings
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def spark_session(
+    master: str = DEFAULT_MASTER,
+    *,
+    app_name: str = "custseg",
+    config: dict | None = None,
+    timeout: float = CONNECT_TIMEOUT_S,
+):
+    """A SparkSession on ``master``: the one already running in this process, or a new one.
+
+    Parameters
+    ----------
+    master : str
+        ``local[*]`` (default), ``local[N]``, ``spark://HOST:PORT``, ``sc://HOST[:PORT]``
+        (Spark Connect), ``yarn`` or ``k8s://URL``.
+    app_name : str
+        Name shown in the cluster's UI.
+    config : dict, optional
+        Spark settings (``{"spark.driver.memory": "4g"}``), over custseg's defaults (see the
+        module docstring). Settings of the JVM (driver memory, ...) apply only to a session
+        this call starts.
+    timeout : float
+        Seconds to wait for a standalone master or a Spark Connect server to answer.
+
+    Returns
+    -------
+    pyspark.sql.SparkSession
+
+    Raises
+    ------
+    EngineError
+        PySpark or Java (17+) missing, or the master does not answer within ``timeout``.
+    SettingsError
+        ``master`` is not a master URL.
+
+    Examples
+    --------
+    >>> spark = spark_session("local[2]", config={"spark.driver.memory": "2g"})  # doctest: +SKIP
+    """
+    kind, hosts = parse_master(master)
+    SparkSession = _import_pyspark()
+    settings = {**_defaults(kind, master, app_name), **{str(k): str(v) for k, v in (config or {}).items()}}
+    if hosts and not _answers(hosts, timeout):
+        what = "Spark Connect server" if kind == "connect" else "Spark master"
+        raise EngineError(f"the {what} {master} does not answer within {timeout:g} s")
+    if kind == "connect":
+        builder = SparkSession.builder.remote(master)
+    else:
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            return active
+        find_java()
+        builder = SparkSession.builder.master(master)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    from pyspark.errors import PySparkException
+
+    try:
+        with quiet_pyspark():
+            spark = builder.getOrCreate()
+    except ImportError as exc:        # Spark Connect without its client libraries
+        raise EngineError(
+            f"Spark Connect needs the PySpark Connect client ({_first_line(exc)}): "
+            f'pip install "pyspark[connect]>=4.0"'
+        ) from None
+    except (PySparkException, RuntimeError, OSError) as exc:
+        raise EngineError(f"Spark could not start on {master}: {_first_line(exc)}") from None
+    if kind != "connect":
+        spark.sparkContext.setLogLevel("ERROR")
+    return spark

@@ -1,0 +1,434 @@
+"""Transaction logs on Spark: the same ledger, checks and customer features as the DuckDB path.
+
+`customers_from_transactions_spark` is `custseg.transactions.customers_from_transactions`
+run by Spark: every rule comes from that module, as the DuckDB SQL it writes
+(`typed_lines_query`, `lines_query`, `customer_queries`), transpiled to Spark SQL by
+`custseg.spark.sql.to_spark`. Nothing here restates a cleaning or feature rule.
+
+Reading
+-------
+* CSV and TSV files (also ``.gz``) are read by Spark's CSV reader with every column as text;
+  the delimiter, the encoding and the column names come from the first file's header, as the
+  local engine finds them. A glob (``"daily/*.csv"``) reads every matching file; files with
+  different headers are matched by column name. Quoted fields must not hold line breaks
+  (Spark's CSV reader splits lines before it reads quotes; DuckDB does not).
+* Parquet files, globs of them, and folders of them (a Spark dataset such as
+  ``orders.parquet/``) are read by Spark's Parquet reader, schemas merged by name.
+* A path with a scheme (``s3a://``, ``hdfs://``, ``file://``) is read by Spark only: Parquet
+  unless its name ends in ``.csv``, ``.tsv``, ``.txt`` (optionally ``.gz``), whose header
+  is read through Spark from the first lines.
+* A Spark DataFrame is used as it is.
+
+The lines are then typed by `custseg.transactions.typed_lines_query` (numbers as DOUBLE, the
+date parsed with the format found on a sample of at most 20,000 values, by the same rule as
+the DuckDB path: when day-first and month-first both fit, the whole column decides). Values
+that do not parse stop the run with the same `InputError` as the DuckDB path (this relies on
+Spark's ANSI mode, on by default in Spark 4; with it off they count as missing).
+
+Computing
+---------
+The typed lines (one row per distinct line) are cached (memory and disk) while the last day,
+the checks and the per-customer table are computed; then only the customer table stays
+cached (``result.customers.unpersist()`` lets it go). Only one-row aggregates come back to
+the driver: the last day, the checks, and the number of customers per drop reason. The
+customer table is a Spark DataFrame (id as string, `FEATURE_COLUMNS` as double, attributes
+as string), unordered; `sample_customers` brings at most a given number of its rows to the
+driver, as the local engine's pandas table.
+
+Dates: custseg's sessions (`custseg.spark.session`) work in UTC as DuckDB does; in a session
+with another time zone, timestamps stored with a zone (Parquet instants) fall on the days of
+that zone. Text dates are unaffected. Two-digit years (``%y``) read as 2000-2099 on Spark,
+as 1969-2068 on DuckDB.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import EngineError, InputError
+from ..transactions import (
+    FEATURE_COLUMNS,
+    MONEY,
+    WIDE_MONEY,
+    ProgressCallback,
+    TransactionColumns,
+    TransactionFeatures,
+    _as_date,
+    _as_of_after,
+    _count,
+    _csv_layout,
+    _customer_table,
+    _customers_dropped,
+    _duck_encoding,
+    _date_format,
+    _diagnose_values,
+    _files,
+    _is_date_type,
+    _kind_of,
+    _last_day_query,
+    _ledger_and_checks,
+    customer_queries,
+    detect_transaction_columns,
+    lines_query,
+    typed_lines_query,
+)
+from .session import quiet_pyspark
+from .sql import to_spark
+
+__all__ = ["customers_from_transactions_spark", "sample_customers"]
+
+#: Spark's names for the encodings that `custseg.load` finds.
+_ENCODINGS = {"utf-8": "UTF-8", "latin-1": "ISO-8859-1", "utf-16": "UTF-16"}
+_TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
+#: Error conditions of values that do not convert (then diagnosed) and of a line value too
+#: large for `MONEY` (then read again with `WIDE_MONEY`).
+_BAD_VALUE = ("CAST_INVALID_INPUT", "CANNOT_PARSE_TIMESTAMP", "CANNOT_PARSE_DATETIME")
+_OVERFLOW = ("NUMERIC_VALUE_OUT_OF_RANGE", "CAST_OVERFLOW", "DECIMAL_PRECISION_EXCEEDS_MAX_PRECISION")
+#: Error conditions of an input that Spark cannot read (an InputError, not an EngineError).
+_UNREADABLE = ("FAILED_READ_FILE", "PATH_NOT_FOUND", "UNABLE_TO_INFER_SCHEMA", "CANNOT_READ_FILE_FOOTER")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _duck_type(data_type) -> str:
+    """A Spark type under the DuckDB name the shared SQL builders test for."""
+    name = data_type.simpleString().upper()
+    return {"STRING": "VARCHAR", "INT": "INTEGER"}.get(name, name)
+
+
+def _string_schema(names: list[str]):
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    return StructType([StructField(name, StringType(), True) for name in names])
+
+
+def _read_csv(spark, files: list[str], names: list[str], delimiter: str, encoding: str):
+    options = {
+        "header": True, "sep": delimiter, "quote": '"', "escape": '"',
+        "encoding": _ENCODINGS.get(encoding, encoding), "mode": "PERMISSIVE",
+        "multiLine": encoding == "utf-16",
+    }
+    return spark.read.options(**options).schema(_string_schema(names)).csv(files)
+
+
+def _read_local(spark, path: str):
+    """A local file, glob or Parquet folder as a DataFrame (every CSV column as text)."""
+    if os.path.isdir(path):
+        if not any(Path(path).rglob("*.parquet")):
+            raise InputError(f"{path} is a folder without Parquet files; give a file, a glob or a Parquet folder")
+        return spark.read.option("mergeSchema", "true").parquet(path)
+    files = _files(path)
+    kinds = [_kind_of(f) for f in files]
+    kind = kinds[0][0]
+    if kind == "parquet":
+        return spark.read.option("mergeSchema", "true").parquet(*files)
+    if kind != "text":
+        raise InputError(
+            f"{path}: the Spark engine reads CSV and Parquet files, not {kind}; read it with "
+            f"spark.read and pass the DataFrame, or use the local engine"
+        )
+    unnamed = [f for f, (_, compressed) in zip(files, kinds) if compressed and not f.lower().endswith(".gz")]
+    if unnamed:
+        raise InputError(f"{unnamed[0]} is gzip-compressed but not named .gz: Spark knows compression by the name")
+    groups: dict[tuple, list[str]] = {}
+    for file in files:
+        layout = _csv_layout(file)
+        if layout.kind != "delimited" or not layout.header:
+            shape = "delimited text without a header row" if layout.kind == "delimited" else f"{layout.kind} text"
+            raise InputError(
+                f"{file}: the Spark engine reads delimited text with a header row, and this is {shape}; "
+                f"use the local engine"
+            )
+        names = layout.names + layout.extra
+        groups.setdefault((tuple(names), layout.delimiter, _duck_encoding(layout.encoding)), []).append(file)
+    frames = [_read_csv(spark, group, list(names), delim, enc) for (names, delim, enc), group in groups.items()]
+    frame = frames[0]
+    for other in frames[1:]:
+        frame = frame.unionByName(other, allowMissingColumns=True)
+    return frame
+
+
+def _read_remote(spark, path: str):
+    """A path with a scheme, read by Spark alone (the driver may not see it)."""
+    from ..load import _choose_delimiter, _sample_rows, _text_names
+
+    if not path.lower().endswith(_TEXT_SUFFIXES):
+        return spark.read.option("mergeSchema", "true").parquet(path)
+    head = [row[0] for row in spark.read.text(path).limit(50).collect()]
+    if not head:
+        raise InputError(f"{path} is empty")
+    text = "\n".join(head)
+    delimiter = _choose_delimiter(text)
+    names, extra = _text_names(Path(path), _sample_rows(text, delimiter, limit=50), True, "delimited")
+    return _read_csv(spark, path, names + extra, delimiter, "utf-8")
+
+
+def _open(spark, source):
+    """The lines of ``source`` as a DataFrame, and a label for messages."""
+    if hasattr(source, "sparkSession") and hasattr(source, "schema"):
+        return source, "the Spark DataFrame"
+    path = os.fspath(source)
+    try:
+        if "://" in path:
+            frame = _read_remote(spark, path)
+        else:
+            frame = _read_local(spark, path)
+    except _spark_errors() as exc:
+        raise _read_error(path, exc) from None
+    return frame, path
+
+
+def _spark_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions PySpark raises for a failed query (Python-side, JVM-side, Connect)."""
+    from pyspark.errors import PySparkException
+
+    try:
+        from py4j.protocol import Py4JError
+    except ImportError:    # pragma: no cover - a Spark Connect client without py4j
+        return (PySparkException,)
+    return (PySparkException, Py4JError)
+
+
+def _first_line(exc: BaseException) -> str:
+    """One line for a Spark error: its message, or for a raw Java error (Py4JJavaError, whose
+    text is a stack trace) the innermost cause, e.g. ``EOFException: Unexpected end of input``."""
+    root = getattr(exc, "java_exception", None)
+    if root is not None:
+        while root.getCause() is not None:
+            root = root.getCause()
+        name = str(root.getClass().getSimpleName())
+        message = root.getMessage()
+        return f"{name}: {message}" if message else name
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _read_error(label: str, exc: BaseException) -> InputError:
+    return InputError(f"{label} could not be read on Spark: {_first_line(exc)}")
+
+
+def _failed(label: str, exc: BaseException) -> InputError | EngineError:
+    if any(name in str(exc) for name in _UNREADABLE):
+        return _read_error(label, exc)
+    return EngineError(f"{label}: Spark failed while computing the customer features: {_first_line(exc)}")
+
+
+def _condition(exc: BaseException) -> str:
+    """The error condition of a Spark error (``CAST_INVALID_INPUT``, ...), or ''."""
+    text = str(exc)
+    for name in _BAD_VALUE + _OVERFLOW:
+        if name in text:
+            return name
+    getter = getattr(exc, "getCondition", None) or getattr(exc, "getErrorClass", None)
+    return (getter() if getter else None) or ""
+
+
+# --------------------------------------------------------------------------- computing
+
+
+class _Views:
+    """Temporary views named ``custseg_<role>_<tag>``, so that runs in one session do not
+    collide. They stay in the session: Spark Connect resolves them again whenever a
+    DataFrame made from them runs."""
+
+    def __init__(self, spark):
+        self.spark = spark
+        self.tag = uuid.uuid4().hex[:10]
+
+    def name(self, role: str) -> str:
+        return f"custseg_{role}_{self.tag}"
+
+    def register(self, frame, role: str) -> str:
+        frame.createOrReplaceTempView(self.name(role))
+        return self.name(role)
+
+    def sql(self, duckdb_sql: str):
+        return self.spark.sql(to_spark(duckdb_sql))
+
+    def one_row(self, duckdb_sql: str) -> tuple:
+        return tuple(self.sql(duckdb_sql).first())
+
+
+def customers_from_transactions_spark(
+    spark,
+    source,
+    columns: TransactionColumns | None = None,
+    *,
+    as_of=None,
+    overrides: dict | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> TransactionFeatures:
+    """Build one row of behaviour features per customer from a transaction log, on Spark.
+
+    The same rules and results as `custseg.transactions.customers_from_transactions` (see
+    that module), computed by Spark SQL on the executors.
+
+    Parameters
+    ----------
+    spark : pyspark.sql.SparkSession
+        From `custseg.spark.session.spark_session`, or any session.
+    source : str, path or pyspark.sql.DataFrame
+        A CSV/TSV file (optionally ``.gz``), a Parquet file or folder, a glob, a URI Spark can
+        read (``s3a://...``), or a DataFrame of order lines.
+    columns, as_of, overrides, on_progress
+        As in `custseg.transactions.customers_from_transactions`.
+
+    Returns
+    -------
+    TransactionFeatures
+        ``customers`` is a Spark DataFrame (cached; ``unpersist()`` it when done), unordered;
+        ``customers_kept`` its number of rows.
+
+    Raises
+    ------
+    InputError
+        As the DuckDB path, and when Spark cannot read the input.
+    EngineError
+        When Spark fails for another reason (an executor lost, out of memory, ...).
+    """
+    progress = on_progress or (lambda step, done, total: None)
+    total_steps = 3
+    wanted_as_of = _as_date(as_of)
+    progress("reading order lines", 0, total_steps)
+    raw, label = _open(spark, source)
+    names = list(raw.columns)
+    types = {field.name: _duck_type(field.dataType) for field in raw.schema.fields}
+    columns = _columns(label, names, columns, overrides)
+    views = _Views(spark)
+    raw_view = views.register(raw, "raw_lines")
+    try:
+        fmt = None if _is_date_type(types[columns.date]) else _date_format(
+            views.one_row, label, raw_view, columns.date)
+    except _spark_errors() as exc:
+        raise _read_error(label, exc) from None
+    progress("checking order lines", 1, total_steps)
+    lines, used_as_of, queries, row = _checked_lines(views, label, names, types, columns, fmt, wanted_as_of)
+    try:
+        ledger, checks = _ledger_and_checks(row, columns, queries["check_names"], label)
+        found = _count(row["customers_found"])
+        progress("computing customer features", 2, total_steps)
+        customers, customers_dropped, kept = _customers(views, queries["features"], columns, found, label)
+    finally:
+        lines.unpersist()
+    progress("customer features ready", 3, total_steps)
+    return TransactionFeatures(customers, ledger, checks, found, customers_dropped, used_as_of,
+                               columns, fmt, customers_kept=kept)
+
+
+def _checked_lines(views, label, names, types, columns, fmt, wanted_as_of):
+    """The cached lines (`lines_query`), the reference date, the queries and the checks row.
+
+    Values that do not convert become the DuckDB path's InputError; a line worth too much
+    for `MONEY` makes the lines be computed again with `WIDE_MONEY`.
+    """
+    from pyspark import StorageLevel
+
+    typed = views.sql(typed_lines_query(names, types, columns, fmt, views.name("raw_lines")))
+    source_view = views.register(typed, "source_lines")
+    ansi = str(views.spark.conf.get("spark.sql.ansi.enabled", "true")).lower() == "true"
+    money = MONEY if ansi else WIDE_MONEY     # without ANSI an overflow would be a silent NULL
+    while True:
+        lines = views.sql(lines_query(columns, names, source_view, money=money))
+        lines = lines.persist(StorageLevel.MEMORY_AND_DISK)
+        lines_view = views.register(lines, "lines")
+        try:
+            used_as_of = wanted_as_of or _as_of_after(views.one_row(_last_day_query(lines_view))[0])
+            queries = customer_queries(columns, used_as_of, lines_view)
+            return lines, used_as_of, queries, views.sql(queries["checks"]).first().asDict()
+        except _spark_errors() as exc:
+            lines.unpersist()
+            condition = _condition(exc)
+            if condition not in _BAD_VALUE + _OVERFLOW:
+                raise _failed(label, exc) from None
+            problem = _diagnose_values(views.one_row, label, views.name("raw_lines"), types, columns, fmt)
+            if problem is None and condition in _OVERFLOW and money == MONEY:
+                money = WIDE_MONEY
+                continue
+            raise (problem or _failed(label, exc)) from None
+
+
+def _customers(views, features_sql: str, columns: TransactionColumns, found: int, label: str):
+    """The cached customer table, the customers dropped by reason, and how many are kept."""
+    from pyspark import StorageLevel
+
+    features = views.sql(features_sql).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        by_reason = {r["drop_reason"]: r["count"] for r in features.groupBy("drop_reason").count().collect()}
+        kept = by_reason.pop(None, 0)
+        customers_dropped = _customers_dropped(found, kept + sum(by_reason.values()), by_reason, kept, label)
+        customers = features.where("drop_reason IS NULL").select(*_renamed(columns))
+        customers = customers.persist(StorageLevel.MEMORY_AND_DISK)
+        customers.count()            # cached from the cached features, before these are let go
+    except _spark_errors() as exc:
+        raise _failed(label, exc) from None
+    finally:
+        features.unpersist()
+    return customers, customers_dropped, kept
+
+
+def _columns(label: str, names: list[str], columns: TransactionColumns | None, overrides: dict | None):
+    if columns is None:
+        columns = detect_transaction_columns(names, overrides)
+        if columns is None:
+            raise InputError(
+                f"{label} does not look like a transaction log: it needs a customer "
+                f"column, a date column, and quantity and price columns or an amount "
+                f"column; columns are: {', '.join(names)}"
+            )
+    missing = [n for n in columns.used() if n not in names]
+    if missing:
+        raise InputError(f"{label} lacks column(s) {', '.join(map(repr, missing))}; columns are: {', '.join(names)}")
+    return columns
+
+
+def _renamed(columns: TransactionColumns) -> list:
+    """The ``features`` query's columns under the names of the local engine's table."""
+    from pyspark.sql import functions as F
+
+    out = [F.col("customer_id").cast("string").alias(columns.customer)]
+    out += [F.col(name).cast("double").alias(name) for name in FEATURE_COLUMNS]
+    out += [F.col(f"attr_{i}").cast("string").alias(a) for i, a in enumerate(columns.attributes)]
+    return out
+
+
+# --------------------------------------------------------------------------- to the driver
+
+
+def sample_customers(features: TransactionFeatures, size: int = 10_000, *, random_state: int = 0) -> pd.DataFrame:
+    """At most ``size`` customers of a Spark result, on the driver, as the local engine's table.
+
+    All of them when there are no more than ``size``; otherwise the ``size`` customers with the
+    smallest hash of (id, ``random_state``): the same sample on every run and any partitioning,
+    drawn without sorting the whole table (each partition keeps its own ``size`` best).
+
+    Parameters
+    ----------
+    features : TransactionFeatures
+        From `customers_from_transactions_spark`.
+    size : int
+        Most rows brought to the driver.
+    random_state : int
+        Seed of the sample.
+
+    Returns
+    -------
+    DataFrame
+        Sorted by id, with the columns and dtypes of
+        `custseg.transactions.customers_from_transactions`'s table.
+    """
+    from pyspark.sql import functions as F
+
+    columns = features.columns
+    frame = features.customers
+    if features.customers_kept > size:
+        key = F.xxhash64(F.col(columns.customer), F.lit(int(random_state)))
+        frame = frame.orderBy(key, F.col(columns.customer))
+    with quiet_pyspark():
+        table = frame.limit(int(size)).toPandas()
+    internal = {columns.customer: "customer_id", **{a: f"attr_{i}" for i, a in enumerate(columns.attributes)}}
+    return _customer_table(table.rename(columns=internal), columns)

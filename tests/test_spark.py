@@ -1,0 +1,286 @@
+"""Tests for custseg.spark: sessions and their errors, SQL translation, transaction features.
+
+The feature tests check the Spark engine against the DuckDB engine and the hand-computed
+values of ``test_transactions`` (``HAND_LINES``, ``EXPECTED``, ...), so that one set of
+expected values serves both engines. They share one local session (``spark`` in conftest)
+and are skipped only when PySpark is not installed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import gzip
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SHARED_DATA
+from test_transactions import AS_OF, HAND_LINES, HAND_LOG, HEADER, _check_hand, _hand_frame
+
+from custseg.errors import EngineError, InputError, SettingsError
+from custseg.spark.session import find_java, parse_master, spark_session
+from custseg.transactions import (
+    FEATURE_COLUMNS,
+    customer_queries,
+    customers_from_transactions,
+    detect_transaction_columns,
+    lines_query,
+)
+
+# --------------------------------------------------------------------------- no JVM needed
+
+
+def test_importing_custseg_spark_does_not_import_pyspark():
+    code = ("import sys, custseg, custseg.spark, custseg.spark.session, custseg.spark.sql; "
+            "assert 'pyspark' not in sys.modules and 'sqlglot' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("master, kind, hosts", [
+    ("local[*]", "local", []),
+    ("local[2]", "local", []),
+    ("local", "local", []),
+    ("spark://h1:7077,h2:7078", "standalone", [("h1", 7077), ("h2", 7078)]),
+    ("spark://h1", "standalone", [("h1", 7077)]),
+    ("sc://host", "connect", [("host", 15002)]),
+    ("sc://host:443/;use_ssl=true", "connect", [("host", 443)]),
+    ("yarn", "other", []),
+])
+def test_master_urls(master, kind, hosts):
+    assert parse_master(master) == (kind, hosts)
+
+
+@pytest.mark.parametrize("master", ["local[0]", "local[two]", "spark://", "sc://", "mesos://h:5050", "h:7077"])
+def test_bad_master_url(master):
+    with pytest.raises(SettingsError, match=r"^Spark master '.*' is not one of: local\[\*\], local\[N\]"):
+        parse_master(master)
+
+
+@pytest.mark.parametrize("master, what", [
+    ("spark://127.0.0.1:9", "Spark master spark://127.0.0.1:9"),
+    ("sc://127.0.0.1:9", "Spark Connect server sc://127.0.0.1:9"),
+])
+def test_master_that_does_not_answer(master, what):
+    pytest.importorskip("pyspark")
+    with pytest.raises(EngineError, match=rf"^the {what} does not answer within 0.5 s$"):
+        spark_session(master, timeout=0.5)
+
+
+def test_pyspark_not_installed(monkeypatch):
+    for name in [n for n in sys.modules if n == "pyspark" or n.startswith("pyspark.")] + ["pyspark"]:
+        monkeypatch.setitem(sys.modules, name, None)        # as if it were not installed
+    with pytest.raises(EngineError, match=r'^the Spark engine needs PySpark, which is not installed: '
+                                          r'install the Spark engine with: pip install "custseg\[spark\]"$'):
+        spark_session("local[2]")
+
+
+def _fake_java(folder, version_line: str):
+    """A JAVA_HOME whose bin/java prints ``version_line`` as ``java -version`` does."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir(parents=True)
+    java = bin_dir / "java"
+    java.write_text(f"#!/bin/sh\necho '{version_line}' >&2\n")
+    java.chmod(0o755)
+    return folder
+
+
+def test_java_too_old_or_missing(monkeypatch, tmp_path):
+    from custseg.spark import session
+
+    session.java_version.cache_clear()
+    old = _fake_java(tmp_path / "jdk8", 'openjdk version "1.8.0_392"')
+    monkeypatch.setenv("JAVA_HOME", str(old))
+    with pytest.raises(EngineError, match=r"^Spark 4 needs Java 17 or later; JAVA_HOME \(.*jdk8\) is Java 8: "):
+        find_java()
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "nowhere"))
+    with pytest.raises(EngineError, match=r"^JAVA_HOME is .*nowhere, which holds no working bin/java"):
+        find_java()
+    new = _fake_java(tmp_path / "jdk21", 'openjdk version "21.0.4" 2024-07-16')
+    monkeypatch.setenv("JAVA_HOME", str(new))
+    assert find_java() == (str(new / "bin" / "java"), 21)
+    monkeypatch.delenv("JAVA_HOME")
+    monkeypatch.setenv("PATH", str(old / "bin"))
+    monkeypatch.setattr(session, "_JAVA_PLACES", ())
+    with pytest.raises(EngineError, match=r"^Spark 4 needs Java 17 or later; the java on the PATH .* is Java 8"):
+        find_java()
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(EngineError, match=r"^Spark needs Java 17 or later and no Java was found"):
+        find_java()
+    session.java_version.cache_clear()
+
+
+def test_feature_sql_runs_on_spark_as_written():
+    pytest.importorskip("sqlglot")
+    from custseg.spark.sql import to_spark
+
+    # SQLGlot's translation plus two transforms: TRY_STRPTIME and CTEs inlined as subqueries.
+    assert to_spark("SELECT TRY_STRPTIME(v, '%d/%m/%Y %H:%M') FROM t") == \
+        "SELECT TRY_TO_TIMESTAMP(v, 'd/M/yyyy H:m') FROM t"
+    assert to_spark("WITH a AS (SELECT 1 AS x), b AS (SELECT * FROM a) SELECT t.x FROM b AS t") == \
+        "SELECT t.x FROM (SELECT * FROM (SELECT 1 AS x) AS a) AS t"
+    names = HEADER.split(",")
+    columns = detect_transaction_columns(names)
+    features = to_spark(customer_queries(columns, AS_OF)["features"])
+    assert "WITH" not in features and "FROM lines" in features
+    assert "TRIM(' \u00a0" in to_spark(lines_query(columns, names))   # the Unicode spaces, named
+
+
+# --------------------------------------------------------------------------- features on Spark
+
+
+def _on_spark(spark, source, **kwargs):
+    from custseg.spark.transactions import customers_from_transactions_spark, sample_customers
+
+    found = customers_from_transactions_spark(spark, source, **kwargs)
+    customers = found.customers
+    assert customers.is_cached
+    found.customers = sample_customers(found)       # all of them: fewer than 10,000
+    customers.unpersist()
+    return found
+
+
+def test_hand_log_compressed_latin1_csv(spark, tmp_path):
+    text = HAND_LOG.replace(",", ";").replace("ITEM ONE", "CAFÉ CRÈME")
+    path = tmp_path / "orders.csv.gz"
+    path.write_bytes(gzip.compress(text.encode("latin-1")))
+    found = _on_spark(spark, path, as_of="2024-03-11")
+    _check_hand(found)
+    assert found.date_format == "%Y-%m-%d %H:%M:%S"
+    assert found.to_dict()["customers_kept"] == 3
+
+
+def test_hand_log_as_csv_glob_parquet_glob_and_uri(spark, tmp_path):
+    daily = tmp_path / "daily"
+    daily.mkdir()
+    by_month: dict[str, list[str]] = {}
+    for line in HAND_LINES:
+        by_month.setdefault(line.split(",")[4][:7], []).append(line)
+    for month, lines in by_month.items():
+        (daily / f"{month}.csv").write_text(HEADER + "\n" + "\n".join(lines) + "\n")
+    assert len(list(daily.iterdir())) == 5
+    _check_hand(_on_spark(spark, str(daily / "*.csv"), as_of=AS_OF))
+    # Parquet with typed columns: ids as floats with NaN (101.0 is "101"), dates as timestamps.
+    frame = _hand_frame()
+    (tmp_path / "parts").mkdir()
+    frame.iloc[:10].to_parquet(tmp_path / "parts" / "a.parquet", index=False)
+    frame.iloc[10:].to_parquet(tmp_path / "parts" / "b.parquet", index=False)
+    found = _on_spark(spark, str(tmp_path / "parts" / "*.parquet"), as_of=AS_OF)
+    _check_hand(found)
+    assert found.date_format is None
+    # A URI is read by Spark alone, as s3a://... would be (the header through Spark too).
+    _check_hand(_on_spark(spark, (daily / "2024-03.csv").as_uri().replace("2024-03", "*"), as_of=AS_OF))
+
+
+def test_date_format_decided_by_the_whole_column_on_spark(spark, tmp_path):
+    # As tests/test_transactions.py, with numbers unpadded: the first 20,000 lines fit both
+    # day-first and month-first; only the last one decides, in both engines.
+    rows = [f"{i},c{i % 7},1/2/2024 9:05,1,2.5" for i in range(20_000)] + ["20000,c1,25/2/2024 9:05,1,2.5"]
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,customer_id,order_date,quantity,price\n" + "\n".join(rows) + "\n")
+    local = customers_from_transactions(path)
+    found = _on_spark(spark, path)
+    assert found.date_format == local.date_format == "%d/%m/%Y %H:%M"
+    assert found.as_of == local.as_of == datetime.date(2024, 2, 26)
+    pd.testing.assert_frame_equal(found.customers, local.customers, check_exact=True)
+
+
+def test_input_spark_cannot_read(spark, tmp_path):
+    from custseg.spark.transactions import customers_from_transactions_spark
+
+    # Cut short after the part that custseg reads to find the header: Spark finds out.
+    path = tmp_path / "orders.csv.gz"
+    lines = [f"{i},P{i % 97},ITEM,1,2024-03-01 10:00:00,{i % 13}.{i % 7}5,{i % 501},France" for i in range(20_000)]
+    whole = gzip.compress((HEADER + "\n" + "\n".join(lines) + "\n").encode(), mtime=0)
+    path.write_bytes(whole[: len(whole) * 3 // 4])
+    with pytest.raises(InputError, match=r"^.*orders.csv.gz could not be read on Spark: EOFException: Unexpected end of input stream$"):
+        customers_from_transactions_spark(spark, path)
+    with pytest.raises(InputError, match=r"^file:.*missing.parquet could not be read on Spark: .*PATH_NOT_FOUND"):
+        customers_from_transactions_spark(spark, (tmp_path / "missing.parquet").as_uri())
+
+
+def test_values_that_do_not_parse_on_spark(spark, tmp_path):
+    path = tmp_path / "bad_quantity.csv"
+    path.write_text(HEADER + "\n" + "\n".join(HAND_LINES[:5]) + "\n1005,P1,X,two,2024-03-01 10:00:00,5.00,101,UK\n")
+    from custseg.spark.transactions import customers_from_transactions_spark
+
+    with pytest.raises(InputError) as local:
+        customers_from_transactions(path)
+    with pytest.raises(InputError) as on_spark:
+        customers_from_transactions_spark(spark, path)
+    assert str(on_spark.value) == str(local.value)
+    assert "quantity column 'Quantity' is not numeric: 1 of 6 values do not parse as numbers, e.g. 'two'" in str(local.value)
+    # The same from a Spark DataFrame of text columns.
+    with pytest.raises(InputError, match=r"^the Spark DataFrame: quantity column 'Quantity' is not numeric: 1 of 6 "):
+        customers_from_transactions_spark(spark, spark.read.csv(str(path), header=True))
+
+
+_RETAIL: dict = {}
+
+
+def _retail(spark):
+    """Online Retail by both engines (computed once): DuckDB's result, Spark's, its table."""
+    path = SHARED_DATA / "online_retail.csv.gz"
+    if not path.is_file():
+        pytest.skip(f"real data not found at {path}")
+    if not _RETAIL:
+        from custseg.spark.transactions import customers_from_transactions_spark
+
+        _RETAIL["duckdb"] = customers_from_transactions(path)
+        _RETAIL["spark"] = customers_from_transactions_spark(spark, path)
+    return _RETAIL["duckdb"], _RETAIL["spark"]
+
+
+def test_online_retail_equals_duckdb(spark):
+    from custseg.spark.transactions import sample_customers
+
+    local, found = _retail(spark)
+    assert found.ledger.to_dict() == local.ledger.to_dict()
+    assert found.ledger.rows_used == 401_564
+    assert found.checks == local.checks
+    assert found.customers_found == local.customers_found == 4_372
+    assert found.customers_dropped == local.customers_dropped
+    assert found.customers_kept == len(local.customers) == 4_317
+    assert found.as_of == local.as_of == datetime.date(2011, 12, 10)
+    assert found.date_format == local.date_format
+    assert found.columns == local.columns
+    assert found.customers.columns == list(local.customers.columns)
+    table = sample_customers(found, size=5_000)
+    ours = table.set_index("CustomerID")
+    theirs = local.customers.set_index("CustomerID")
+    joined = theirs.merge(ours, how="outer", left_index=True, right_index=True, suffixes=("_duckdb", "_spark"))
+    assert len(joined) == 4_317 and not joined.isna().all(axis=1).any()
+    for name in FEATURE_COLUMNS:
+        a, b = joined[f"{name}_duckdb"], joined[f"{name}_spark"]
+        same = (a == b) | (a.isna() & b.isna())
+        assert same.all(), f"{name}: {int((~same).sum())} customers differ, e.g. {joined.index[~same][0]}"
+    assert (joined["Country_duckdb"] == joined["Country_spark"]).all()
+    assert np.abs(joined["monetary_duckdb"] - joined["monetary_spark"]).max() == 0.0
+    # The same table, in the same order, with the same dtypes, as the local engine's.
+    pd.testing.assert_frame_equal(table, local.customers, check_exact=True)
+
+
+def test_only_a_bounded_seeded_sample_reaches_the_driver(spark):
+    from pyspark.sql import DataFrame
+
+    from custseg.spark.transactions import sample_customers
+
+    local, found = _retail(spark)
+    assert isinstance(found.customers, DataFrame)
+    first = sample_customers(found, size=300, random_state=7)
+    again = sample_customers(found, size=300, random_state=7)
+    other = sample_customers(found, size=300, random_state=8)
+    assert len(first) == 300
+    pd.testing.assert_frame_equal(first, again)
+    assert set(first["CustomerID"]) != set(other["CustomerID"])
+    everyone = local.customers.set_index("CustomerID")
+    pd.testing.assert_frame_equal(first.set_index("CustomerID"), everyone.loc[first["CustomerID"]])
+    assert list(first["CustomerID"]) == sorted(first["CustomerID"], key=int)
+
+
+def test_spark_session_reuses_the_running_session(spark):
+    assert spark_session("local[2]") is spark
+    assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+    assert os.environ.get("JAVA_HOME") is None or os.path.isdir(os.environ["JAVA_HOME"])
