@@ -33,26 +33,9 @@ from custseg.tracking import (
     value_of,
 )
 from custseg.transactions import RFM_SEGMENTS, customers_from_transactions
+from test_cli import cli, one_line_error
 
 
-def cli(capsys, *args) -> tuple[int, str, str]:
-    """Run ``custseg ARGS`` in-process; return (exit code, stdout, stderr)."""
-    try:
-        main(list(map(str, args)))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def one_line_error(capsys, *args) -> str:
-    code, _, err = cli(capsys, *args)
-    assert code == 2, err
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    return " ".join(lines)
 
 
 # --------------------------------------------------------------------------- a toy with known moves
