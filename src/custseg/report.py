@@ -503,7 +503,8 @@ def _context(summary: dict) -> dict:
         "cells_fixed": cells_fixed,
         "outliers": outliers,
         "columns": columns,
-        "excluded": list((columns.get("excluded") or {}).items()),
+        "excluded": list((columns.get("excluded") or {}).items())
+        + list((columns.get("not_clustered") or {}).items()),
         "features": list(summary.get("features") or []),
         "transforms": list(summary.get("transforms") or []),
         "encoded": list((summary.get("encoded") or {}).items()),
