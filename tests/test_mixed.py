@@ -268,9 +268,30 @@ def test_mall_with_genre_clustered_end_to_end(capsys, mall, tmp_path):
     assert all(abs(sum(shares.values()) - 1) < 1e-3 for shares in makeup)
     assert sum(max(shares.values()) >= 0.9 for shares in makeup) >= len(makeup) // 2
     assert any("Female" in s["name"] or "Male" in s["name"] for s in summary["segments"])
-    assert (tmp_path / "report.html").is_file()
+    html = (tmp_path / "report.html").read_text()
+    assert 'data-test="categorical-weight"' in html and "weigh 1 × one standardised numeric feature" in html
     code, out, _ = cli(capsys, "assign", tmp_path / "model.json", mall, "--out", tmp_path / "assigned.csv")
     assert code == 0 and "assigned 200 of 200" in out
     assigned = pd.read_csv(tmp_path / "assigned.csv", dtype={"CustomerID": str})
     segments = pd.read_csv(tmp_path / "segments.csv", dtype={"CustomerID": str})
     assert assigned["segment"].tolist() == segments["segment"].tolist()
+
+
+# --------------------------------------------------------------------------- the benchmark
+
+
+def test_benchmark_methods_run_on_a_small_set():
+    pytest.importorskip("kmodes")
+    pytest.importorskip("prince")
+    from conftest import load_benchmark
+
+    bench = load_benchmark("mixed")
+    table, truth = generate_mixed_customers(300, 4, scenario="both", random_state=0)
+    data = bench.Mixed(table, truth.to_numpy())
+    # gamma matched to the weight: 2 w / mean(1 - sum p^2)
+    assert data.gamma(1.0) == pytest.approx(2.0 / data.gini().mean())
+    for function in (lambda d: bench.run_kmeans(d, 1.0), lambda d: bench.run_kprototypes(d, 1.0, "Cao"),
+                     bench.run_famd, bench.run_gower):
+        labels, k = function(data)
+        assert k == 4 and len(np.unique(labels)) == 4
+        assert adjusted_rand_score(truth, labels) > 0.5

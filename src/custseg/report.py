@@ -508,6 +508,7 @@ def _context(summary: dict) -> dict:
         "features": list(summary.get("features") or []),
         "transforms": list(summary.get("transforms") or []),
         "encoded": list((summary.get("encoded") or {}).items()),
+        "categorical_weight": summary.get("categorical_weight"),
         "pca": pca_view,
         "candidates": candidates,
         "candidates_total": len(all_candidates),
