@@ -14,7 +14,12 @@ then 2 w, as it is 2 for a standardised numeric column). Centroids of these colu
 level shares rather than k-prototypes' modes: the continuous relaxation of k-prototypes,
 which every algorithm (K-Means, Ward, mixtures, HDBSCAN), PCA, the stability refits and
 ``assign`` work on unchanged. ``benchmarks/MIXED.md`` measures it against k-prototypes
-(kmodes) and FAMD (prince) + K-Means on planted mixed segments.
+(kmodes), FAMD (prince) + K-Means and Gower + k-medoids on planted mixed segments: told the
+true k at weight 1, median ARI 0.728 for K-Means on this encoding against 0.743-0.748
+(k-prototypes, FAMD) and 0.663 (Gower), below the 0.05 gain set as the bar, while
+k-prototypes took 200 times as long. They win only where categoricals carry all the signal,
+mostly by weighing them more (K-Means at weight 2 matches k-prototypes there), which the
+weight lets the user do here.
 """
 
 from __future__ import annotations
