@@ -31,6 +31,11 @@ ID_NAMES = {
 }
 #: A text column with more distinct values than this is not used as a categorical.
 MAX_CATEGORIES = 20
+#: With ``--categoricals cluster``, a categorical whose most frequent level holds more than
+#: this share of the customers is described but not clustered on: at a total variance of 1,
+#: its few other customers would sit far from everyone (a level of 3% lies
+#: ``sqrt(1 / 0.058) = 4.2`` standard units from the rest) and form a segment of their own.
+MAX_DOMINANT_SHARE = 0.95
 #: A whole-number column with at most this many distinct values holds codes, not amounts.
 MAX_CODE_VALUES = 5
 #: Share of non-blank values that must parse as numbers for a column to count as numeric.
@@ -61,6 +66,8 @@ class ColumnRoles:
     features: list[str]
     excluded: dict[str, str] = field(default_factory=dict)
     derived: dict[str, str] = field(default_factory=dict)   # feature made by custseg -> what it is
+    #: ``--categoricals cluster``: categoricals described but not clustered on -> why
+    not_clustered: dict[str, str] = field(default_factory=dict)
 
     @property
     def id_name(self) -> str:
@@ -390,7 +397,11 @@ def detect_roles(df: pd.DataFrame, settings: Settings, parsed: dict, *, computed
         The table as read.
     settings : Settings
         ``id_col``, ``features``, ``exclude``, ``sentinels``, ``date_format`` and ``as_of``
-        override the guesses.
+        override the guesses. Without ``features``, the features are every usable numeric
+        column (the categoricals when there is none); with ``categoricals="cluster"`` also
+        every categorical (at most `MAX_CATEGORIES` levels, not id-like) whose most
+        frequent level holds at most `MAX_DOMINANT_SHARE` of the customers; the others
+        are listed in ``not_clustered`` with the reason.
     parsed : dict
         Filled with ``column -> (values, unparseable, decimal_comma)`` for numeric columns,
         derived features and indicators (codes for missing are NaN there).
@@ -426,10 +437,33 @@ def detect_roles(df: pd.DataFrame, settings: Settings, parsed: dict, *, computed
         features = wanted
     else:
         features = list(numeric) if numeric else list(categorical)
+    not_clustered = {}
+    if settings.categoricals == "cluster" and not settings.features and numeric:
+        not_clustered = {name: reason for name in categorical
+                         if (reason := _not_clusterable(df[name], name, parsed, found))}
+        features += [name for name in categorical if name not in not_clustered]
     if not features:
         detail = "; ".join(f"{c}: {r}" for c, r in excluded.items()) or "no columns besides the id"
         raise InputError(f"no usable numeric or categorical feature ({detail})")
-    return ColumnRoles(id_col, numeric, categorical, features, excluded, dict(found.words))
+    return ColumnRoles(id_col, numeric, categorical, features, excluded, dict(found.words), not_clustered)
+
+
+def _not_clusterable(column: pd.Series, name: str, parsed: dict, found: _Found) -> str | None:
+    """Why a usable categorical is not clustered on with ``--categoricals cluster`` (None
+    when it is): its most frequent level holds more than `MAX_DOMINANT_SHARE`."""
+    if name in parsed:
+        values = pd.Series(parsed[name][0])
+    else:
+        values = _text(column)
+        if name in found.codes:
+            values = values.mask(found.codes[name].mask)
+    shares = values.dropna().astype("string").value_counts(normalize=True)
+    if shares.empty or shares.iloc[0] <= MAX_DOMINANT_SHARE:
+        return None
+    level = str(shares.index[0]).removesuffix(".0")
+    return (f"nearly constant ({shares.iloc[0]:.0%} {level!r}): its other {1 - shares.iloc[0]:.0%} of customers "
+            "would form a segment of their own; described in the profiles, not clustered on "
+            "(name it in --features to cluster on it anyway)")
 
 
 def _classify(column: pd.Series, name: str, parsed: dict, numeric: list, categorical: list,

@@ -125,6 +125,8 @@ def run(
     header: Optional[str] = typer.Option(None, "--header", help="auto (default: detected from the rows below), yes or no: whether the first row holds the column names; without one columns are named column_1..n."),
     date_format: Optional[str] = typer.Option(None, "--date-format", help="Format of birth and sign-up dates, e.g. %d/%m/%Y or dd/mm/yyyy (default: decided from the values; a column that reads both ways is refused)."),
     sentinel: Optional[list[str]] = typer.Option(None, "--sentinel", help="COL=VALUE: a code that means missing (e.g. pdays=999, job=unknown), repeatable, added to those detected; 'none' switches detection off."),
+    categoricals: Optional[str] = typer.Option(None, "--categoricals", help="describe (default: categorical columns describe the segments, clustered only when named in --features) or cluster (every usable categorical column is clustered on too; columns with more than 20 levels, id-like or nearly constant ones are left out, with the reason in the report)."),
+    categorical_weight: Optional[float] = typer.Option(None, "--categorical-weight", help="Weight of each clustered categorical column against one standardised numeric column (default 1: its scaled one-hot columns hold as much variance as one numeric column; 2 counts it double, 0.5 half)."),
     no_report: bool = typer.Option(False, "--no-report", help="Skip report.html (for batch jobs)."),
     as_json: bool = typer.Option(False, "--json", help="Print summary.json to stdout instead of the table."),
 ) -> None:
@@ -148,6 +150,7 @@ def run(
         customers_file=str(customers_file) if customers_file else None,
         sheet=sheet, member=member, header=header, date_format=date_format,
         sentinels=tuple(sentinel) if sentinel else None,
+        categoricals=categoricals, categorical_weight=categorical_weight,
     )
     with _progress() as progress:
         result = segment(data, settings, on_progress=progress)

@@ -44,6 +44,12 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     features, exclude, id_col : column names, default None, (), None
         Columns to segment on (default: every usable one), columns never used, and the
         customer id column (default: detected by name).
+    categoricals : {"describe", "cluster"}, default "describe"
+        ``describe``: categorical columns describe the segments and are clustered on only
+        when named in ``features``; ``cluster``: every usable categorical is clustered on.
+    categorical_weight : float, default 1.0
+        Weight of each clustered categorical against one standardised numeric column (its
+        scaled one-hot columns hold a total variance of this much).
     random_state : int, default 0
         Seed of every random step: the same data and seed give the same segments.
     on_progress : callable, optional
@@ -106,7 +112,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                  quantity_col: str | None = None, price_col: str | None = None, amount_col: str | None = None,
                  as_of: str | None = None, customers_file: str | None = None, sheet: str | None = None,
                  member: str | None = None, header: str = "auto", date_format: str | None = None,
-                 sentinels: tuple[str, ...] = (), on_progress: ProgressCallback | None = None):
+                 sentinels: tuple[str, ...] = (), categoricals: str = "describe", categorical_weight: float = 1.0,
+                 on_progress: ProgressCallback | None = None):
         self.algorithms = algorithms
         self.k_min = k_min
         self.k_max = k_max
@@ -140,6 +147,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.header = header
         self.date_format = date_format
         self.sentinels = sentinels
+        self.categoricals = categoricals
+        self.categorical_weight = categorical_weight
         self.on_progress = on_progress
 
     def settings(self) -> Settings:

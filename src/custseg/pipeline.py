@@ -135,7 +135,7 @@ class Result:
             "columns": {
                 "id": roles.id, "id_name": roles.id_name, "numeric": roles.numeric,
                 "categorical": roles.categorical, "excluded": roles.excluded,
-                "derived": roles.derived,
+                "derived": roles.derived, "not_clustered": roles.not_clustered,
             },
             "features": roles.features,
             "transforms": [
@@ -143,6 +143,7 @@ class Result:
                 for c in plan.numeric
             ],
             "encoded": plan.categories,
+            "categorical_weight": self.settings.categorical_weight if plan.categories else None,
             "pca": pca,
             "candidates": [c.scores() for c in self.found.candidates],
             "elbow": self.found.elbow,
@@ -454,17 +455,19 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     data = frame_from_array(data)
     frame, source, transactions = _customer_table(data, settings, progress)
     computed = ()
+    not_clustered = {}
     if transactions is not None:
         computed = _computed_columns(frame, source)
-        table_settings = settings.replace(
-            id_col=frame.columns[0],
-            features=settings.features or _behaviour_features(frame, source, settings),
-            as_of=transactions.as_of.isoformat(),
-        )
+        features = settings.features
+        if not features:
+            features, not_clustered = _behaviour_features(frame, source, settings)
+        table_settings = settings.replace(id_col=frame.columns[0], features=features,
+                                          as_of=transactions.as_of.isoformat())
     else:
         table_settings = settings
     progress("cleaning", 0, 1)
     table = clean_customers(frame, table_settings, computed=computed)
+    table.roles.not_clustered.update(not_clustered)
     if transactions is None:
         table.ledger.not_read = list(source.get("not_read") or [])
     settings = _fitted_k_range(table, settings)
@@ -474,9 +477,12 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
         [c for c in roles.features if c in roles.numeric],
         [c for c in roles.features if c in roles.categorical],
         settings.pca,
+        settings.categorical_weight,
     )
     matrix = plan.transform(table.data)
-    found = search(matrix, settings, on_progress)
+    # Clustered categoricals make every combination of levels a dense group with empty
+    # space around it: density is no evidence of natural groups then (benchmarks/MIXED.md).
+    found = search(matrix, settings, on_progress, density_evidence=not plan.categories)
     progress("profiling", 0, 1)
     segments = _describe_segments(table, plan, found.chosen.labels, settings.random_state, found.chosen.stability)
     rfm = None
@@ -611,23 +617,34 @@ def _computed_columns(customers: pd.DataFrame, source: dict) -> tuple[str, ...]:
     return tuple(str(c) for c in customers.columns if c not in joined)
 
 
-def _behaviour_features(customers: pd.DataFrame, source: dict, settings: Settings | None = None) -> tuple[str, ...]:
+def _behaviour_features(customers: pd.DataFrame, source: dict,
+                        settings: Settings | None = None) -> tuple[tuple[str, ...], dict[str, str]]:
     """Default clustering features of a transaction log: the behaviour features it has
     values for, plus the numeric columns of a joined customer table (with the features
-    they become: age from a birth year, indicators of codes for missing)."""
+    they become: age from a birth year, indicators of codes for missing); with
+    ``categoricals="cluster"`` also every clusterable categorical (a customer's main
+    country or channel, a joined table's gender, ...).
+
+    Returns the features and the categoricals left out of them, with the reason.
+    """
     from .clean import detect_roles
     from .transactions import CLUSTER_FEATURES
 
+    settings = settings or Settings()
     # A feature without spread (every customer bought 10 times, nobody returned) cannot
     # separate anyone; it stays in features.csv and the profiles.
     chosen = [c for c in CLUSTER_FEATURES if c in customers and customers[c].nunique() > 1]
     joined = source.get("join", {}).get("columns", [])
-    if joined:
+    not_clustered = {}
+    if joined or settings.categoricals == "cluster":
         computed = _computed_columns(customers, source)
-        crm_settings = (settings or Settings()).replace(id_col=customers.columns[0], features=None)
+        crm_settings = settings.replace(id_col=customers.columns[0], features=None)
         roles = detect_roles(customers, crm_settings, {}, computed=computed)
         chosen += [c for c in roles.numeric if c not in computed]
-    return tuple(chosen)
+        if settings.categoricals == "cluster":
+            chosen += [c for c in roles.features if c in roles.categorical]
+            not_clustered = roles.not_clustered
+    return tuple(chosen), not_clustered
 
 
 def _join_customers(behaviour: pd.DataFrame, path, source: dict) -> pd.DataFrame:

@@ -503,10 +503,12 @@ def _context(summary: dict) -> dict:
         "cells_fixed": cells_fixed,
         "outliers": outliers,
         "columns": columns,
-        "excluded": list((columns.get("excluded") or {}).items()),
+        "excluded": list((columns.get("excluded") or {}).items())
+        + list((columns.get("not_clustered") or {}).items()),
         "features": list(summary.get("features") or []),
         "transforms": list(summary.get("transforms") or []),
         "encoded": list((summary.get("encoded") or {}).items()),
+        "categorical_weight": summary.get("categorical_weight"),
         "pca": pca_view,
         "candidates": candidates,
         "candidates_total": len(all_candidates),

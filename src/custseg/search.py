@@ -168,7 +168,8 @@ class SearchResult:
     structure: str = ""                    # plain reading of how strong the structure is
 
 
-def search(matrix: np.ndarray, settings: Settings, on_progress: ProgressCallback | None = None) -> SearchResult:
+def search(matrix: np.ndarray, settings: Settings, on_progress: ProgressCallback | None = None, *,
+           density_evidence: bool = True) -> SearchResult:
     """Fit every algorithm over the k range, score each candidate and choose one.
 
     Parameters
@@ -179,6 +180,11 @@ def search(matrix: np.ndarray, settings: Settings, on_progress: ProgressCallback
         Algorithms, k range, seed and the sampling thresholds.
     on_progress : callable, optional
         Called as ``on_progress(step, done, total)``.
+    density_evidence : bool, default True
+        Whether HDBSCAN may decide as evidence of natural groups (step 1 of `choose`).
+        False when categoricals are clustered: customers with different levels are apart
+        by construction, so every combination of levels looks like a dense group
+        (``benchmarks/MIXED.md``). HDBSCAN is still fitted, scored and shown.
     """
     n = len(matrix)
     k_max = min(settings.k_max, n - 1)
@@ -224,7 +230,8 @@ def search(matrix: np.ndarray, settings: Settings, on_progress: ProgressCallback
     elbow = {a: _elbow([c for c in candidates if c.algorithm == a]) for a in ("kmeans", "hierarchical")
              if a in settings.algorithms}
     choice = choose(candidates, elbow, n, (settings.k_min, settings.k_max),
-                    density_k_max=max(settings.k_max, DENSITY_MAX_SEGMENTS) if settings.k_range_is_default else None)
+                    density_k_max=max(settings.k_max, DENSITY_MAX_SEGMENTS) if settings.k_range_is_default else None,
+                    density_evidence=density_evidence)
     if choice.chosen.stability is None:
         measure_stability([choice.chosen], matrix, settings)
         choice.reason = " ".join(filter(None, [choice.reason, _stability_sentence(choice.chosen)]))
@@ -956,7 +963,7 @@ class Choice:
 
 
 def choose(candidates: list[Candidate], elbow: dict, n: int, k_range: tuple[int, int] | None = None, *,
-           density_k_max: int | None = None) -> Choice:
+           density_k_max: int | None = None, density_evidence: bool = True) -> Choice:
     """Choose one candidate by complementary evidence, and say why in words.
 
     The rule, in order (every threshold is a named constant of this module):
@@ -979,10 +986,13 @@ def choose(candidates: list[Candidate], elbow: dict, n: int, k_range: tuple[int,
        whose every segment is stable (Jaccard >= `custseg.stability.STABLE_FROM`) and
        whose silhouette is at least `FINER_SILHOUETTE_RATIO` of the two-way split's is
        recommended instead; the two-way split is kept as the natural split.
+
+    With ``density_evidence=False`` (clustered categoricals) step 1 is skipped, and a note
+    says why.
     """
     pool = [c for c in candidates if eligible(c, n, k_range)]
     density_range = k_range if density_k_max is None or k_range is None else (k_range[0], density_k_max)
-    density = [c for c in candidates if eligible(c, n, density_range) and density_admissible(c)]
+    density = [c for c in candidates if density_evidence and eligible(c, n, density_range) and density_admissible(c)]
     fallback = not pool
     if fallback:
         pool = [c for c in candidates if c.silhouette is not None] or candidates
@@ -1000,7 +1010,7 @@ def choose(candidates: list[Candidate], elbow: dict, n: int, k_range: tuple[int,
             natural, chosen, decided_by = chosen, finer, "stability"
     structure = _structure(chosen, decided_by, natural)
     reason = _reason(chosen, candidates, near, n, fallback, decided_by, natural, density)
-    notes = _disagreements(chosen, candidates, silhouette_pool, elbow, decided_by, density)
+    notes = _disagreements(chosen, candidates, silhouette_pool, elbow, decided_by, density, density_evidence)
     return Choice(chosen, reason, notes, decided_by, natural, structure)
 
 
@@ -1152,9 +1162,13 @@ def _stability_sentence(chosen: Candidate) -> str:
 
 
 def _disagreements(chosen: Candidate, candidates: list[Candidate], pool: list[Candidate], elbow: dict,
-                   decided_by: str, density: list[Candidate]) -> list[str]:
+                   decided_by: str, density: list[Candidate], density_evidence: bool = True) -> list[str]:
     """Where another criterion prefers something else, say what and by how much."""
     notes = []
+    if not density_evidence and any(c.algorithm == "hdbscan" for c in candidates):
+        notes.append("Density (HDBSCAN) was not used as evidence of natural groups: categorical features put "
+                     "customers with different levels apart by construction, so every combination of levels "
+                     "looks like a dense group; its results are shown, and the silhouette rule decided.")
     scored = [c for c in pool if c.calinski_harabasz is not None]
     if decided_by == "density":
         centroid = [c for c in candidates if c.algorithm in ("kmeans", "hierarchical") and c.silhouette is not None]
@@ -1191,7 +1205,7 @@ def _disagreements(chosen: Candidate, candidates: list[Candidate], pool: list[Ca
         notes.append(f"Density (HDBSCAN) found {best.k} natural groups; {chosen.label} splits them further "
                      f"with as clean a separation between near neighbours ({chosen.wcnn:.1%} against "
                      f"{best.wcnn:.1%}), so the finer partition was kept.")
-    elif decided_by != "density":
+    elif decided_by != "density" and density_evidence:
         tried = [c for c in candidates if c.algorithm == "hdbscan" and c.density_noise is not None]
         if tried:
             least = min(tried, key=lambda c: c.density_noise)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -19,6 +20,9 @@ MISSING_POLICIES = ("impute", "drop")
 OUTLIER_POLICIES = ("clip", "flag", "keep")
 KINDS = ("auto", "customers", "transactions")
 HEADER_CHOICES = ("auto", "yes", "no")
+#: ``describe``: categoricals describe the segments (clustered only when named in
+#: ``features``); ``cluster``: every usable categorical is clustered on too.
+CATEGORICAL_CHOICES = ("describe", "cluster")
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,15 @@ class Settings:
         Codes for missing, as ``"COL=VALUE"`` (``"pdays=999"``, ``"job=unknown"``), added to
         those detected; the entry ``"none"`` switches detection off. A TOML table
         ``{pdays = 999}`` is accepted too.
+    categoricals : {"describe", "cluster"}
+        ``describe``: categorical columns describe the segments (their make-up in every
+        profile) and are clustered on only when named in ``features``; ``cluster``: every
+        usable categorical column is clustered on too (see `custseg.clean.detect_roles`
+        for those left out, and why).
+    categorical_weight : float
+        Weight of each clustered categorical column against one standardised numeric
+        column: its one-hot columns are centred and scaled so that together they hold a
+        variance of this much (1: a categorical counts as much as one numeric column).
 
     Examples
     --------
@@ -140,6 +153,8 @@ class Settings:
     header: str = "auto"
     date_format: str | None = None
     sentinels: tuple[str, ...] = ()
+    categoricals: str = "describe"
+    categorical_weight: float = 1.0
     command: str | None = field(default=None, compare=False)
 
     def validated(self) -> "Settings":
@@ -172,6 +187,13 @@ class Settings:
             raise SettingsError(f"--outliers must be one of {', '.join(OUTLIER_POLICIES)}, got {self.outliers!r}")
         if not 2 <= self.k_min <= self.k_max:
             raise SettingsError(f"--k must satisfy 2 <= MIN <= MAX, got {self.k_min}..{self.k_max}")
+        if self.categoricals not in CATEGORICAL_CHOICES:
+            raise SettingsError(
+                f"--categoricals must be one of {', '.join(CATEGORICAL_CHOICES)}, got {self.categoricals!r}"
+            )
+        weight = self.categorical_weight
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight <= 0:
+            raise SettingsError(f"--categorical-weight must be a number above 0, got {weight!r}")
         if not (self.pca in ("auto", "off") or (isinstance(self.pca, int) and self.pca >= 1)):
             raise SettingsError(f"--pca must be auto, off or a positive whole number, got {self.pca!r}")
         for name in ("n_init", "silhouette_sample", "ward_exact_max", "ward_micro_clusters", "dbscan_sample",
