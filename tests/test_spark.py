@@ -284,3 +284,84 @@ def test_spark_session_reuses_the_running_session(spark):
     assert spark_session("local[2]") is spark
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
     assert os.environ.get("JAVA_HOME") is None or os.path.isdir(os.environ["JAVA_HOME"])
+
+
+# --------------------------------------------------------------------------- the whole run on Spark
+
+
+def _same_summary(local: dict, spark: dict) -> None:
+    """Equal but for where the data came from and which engine the settings named."""
+    assert spark["source"]["engine"] == "spark"
+    for summary in (local, spark):
+        for key in ("environment", "source", "settings"):
+            summary.pop(key)
+    assert spark == local
+
+
+def test_run_on_spark_equals_the_local_run(spark, capsys, tmp_path):
+    """`custseg run LOG --engine spark`: the order lines on Spark, the same segments, model,
+    features and summary as the local engine, byte for byte, plus segments.parquet."""
+    import json
+
+    from test_cli import cli
+
+    path = SHARED_DATA / "online_retail.csv.gz"
+    if not path.is_file():
+        pytest.skip(f"real data not found at {path}")
+    options = ["--algorithms", "kmeans,gmm", "--k", "2..6", "--no-report"]
+    code, _, err = cli(capsys, "run", path, "--out", tmp_path / "local", *options)
+    assert code == 0, err
+    code, out, err = cli(capsys, "run", path, "--out", tmp_path / "spark", *options,
+                         "--engine", "spark", "--spark-master", "local[2]")
+    assert code == 0, err
+    assert "customer rows: 4,317 read, 4,317 used" in out
+    for name in ("segments.csv", "model.json", "features.csv"):
+        assert (tmp_path / "spark" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+    summaries = [json.loads((tmp_path / side / "summary.json").read_text()) for side in ("local", "spark")]
+    assert summaries[1]["source"]["spark_master"] == "local[2]"
+    _same_summary(*summaries)
+    parquet = spark.read.parquet(str(tmp_path / "spark" / "segments.parquet")).toPandas()
+    segments = pd.read_csv(tmp_path / "local" / "segments.csv", dtype={"CustomerID": str, "rfm_score": str})
+    assert list(parquet.columns) == list(segments.columns)
+    pd.testing.assert_frame_equal(parquet.sort_values("CustomerID").reset_index(drop=True),
+                                  segments.sort_values("CustomerID").reset_index(drop=True), check_dtype=False)
+    assert not [p.name for p in (tmp_path / "spark").iterdir() if p.name.startswith(".")]
+
+
+def test_segment_a_spark_dataframe_of_customers(spark, mall):
+    from custseg import segment
+
+    local_frame = pd.read_csv(mall, dtype=str)
+    frame = spark.createDataFrame(local_frame)
+    options = {"algorithms": ("kmeans", "hierarchical"), "k_max": 6}
+    ours = segment(frame, **options)
+    theirs = segment(mall, **options)
+    assert ours.source["format"] == "spark" and ours.source["engine"] == "spark"
+    assert ours.table.ledger.to_dict() == theirs.table.ledger.to_dict()
+    np.testing.assert_array_equal(ours.labels, theirs.labels)
+    pd.testing.assert_frame_equal(ours.segments, theirs.segments)
+    assert ours.model.to_dict() == theirs.model.to_dict()
+    with pytest.raises(SettingsError, match=r"^a Spark DataFrame needs the Spark engine: engine='spark' or 'auto'$"):
+        segment(frame, engine="local")
+
+
+def test_spark_engine_refuses_more_customers_than_the_driver_takes(spark, mall):
+    from custseg import segment
+
+    with pytest.raises(InputError, match=r"^.*mall_customers.csv: 200 customers are more than the Spark engine "
+                                         r"brings to the driver \(fit_sample = 150\); raise fit_sample"):
+        segment(mall, engine="spark", fit_sample=150)
+
+
+def test_engine_errors_exit_1_and_bad_engine_exits_2(capsys, mall, tmp_path):
+    from test_cli import cli, one_line_error
+
+    code, _, err = cli(capsys, "run", mall, "--out", tmp_path, "--engine", "spark",
+                       "--spark-master", "spark://127.0.0.1:9")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 1 and len(lines) == 1 and "Traceback" not in err
+    assert lines[0] == "error: the Spark master spark://127.0.0.1:9 does not answer within 10 s"
+    message = one_line_error(capsys, "run", mall, "--out", tmp_path, "--engine", "dask")
+    assert message == "error: --engine must be one of auto, local, spark, got 'dask'"
+    message = one_line_error(capsys, "run", mall, "--out", tmp_path, "--engine", "spark", "--spark-master", "mesos://x")
+    assert message.startswith("error: Spark master 'mesos://x' is not one of: local[*]")

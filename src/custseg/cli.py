@@ -1,8 +1,9 @@
 """The ``custseg`` command line: thin wrappers over the library, with progress and errors.
 
 Heavy modules are imported inside the commands, so ``--help`` and usage errors are fast.
-Library errors (`custseg.errors.CustsegError`) become one red line and exit code 2;
-``--debug`` shows the traceback instead.
+Library errors (`custseg.errors.CustsegError`) become one red line and exit code 2 (1 for
+an `custseg.errors.EngineError`: PySpark, Java or the Spark cluster missing or not
+answering); ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from .errors import CustsegError
+from .errors import CustsegError, EngineError
 
 app = typer.Typer(
     name="custseg",
@@ -127,6 +128,8 @@ def run(
     sentinel: Optional[list[str]] = typer.Option(None, "--sentinel", help="COL=VALUE: a code that means missing (e.g. pdays=999, job=unknown), repeatable, added to those detected; 'none' switches detection off."),
     categoricals: Optional[str] = typer.Option(None, "--categoricals", help="describe (default: categorical columns describe the segments, clustered only when named in --features) or cluster (every usable categorical column is clustered on too; columns with more than 20 levels, id-like or nearly constant ones are left out, with the reason in the report)."),
     categorical_weight: Optional[float] = typer.Option(None, "--categorical-weight", help="Weight of each clustered categorical column against one standardised numeric column (default 1: its scaled one-hot columns hold as much variance as one numeric column; 2 counts it double, 0.5 half)."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="auto (default: this machine), local, or spark: build the customer table with Spark SQL where the data lives (pip install 'custseg[spark]'; segments.parquet/ is written too)."),
+    spark_master: Optional[str] = typer.Option(None, "--spark-master", help="With --engine spark: local[*] (default), local[N], spark://HOST:7077, sc://HOST (Spark Connect), yarn or k8s://URL."),
     no_report: bool = typer.Option(False, "--no-report", help="Skip report.html (for batch jobs)."),
     as_json: bool = typer.Option(False, "--json", help="Print summary.json to stdout instead of the table."),
 ) -> None:
@@ -151,6 +154,7 @@ def run(
         sheet=sheet, member=member, header=header, date_format=date_format,
         sentinels=tuple(sentinel) if sentinel else None,
         categoricals=categoricals, categorical_weight=categorical_weight,
+        engine=engine, spark_master=spark_master,
     )
     with _progress() as progress:
         result = segment(data, settings, on_progress=progress)
@@ -351,7 +355,8 @@ def main(argv: list[str] | None = None) -> None:
             raise
         message = str(exc) if isinstance(exc, CustsegError) else f"{exc.strerror}: {exc.filename}"
         err_console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
-        sys.exit(2)
+        # 1: the environment cannot run the engine (PySpark, Java, the cluster); 2: bad input.
+        sys.exit(1 if isinstance(exc, EngineError) else 2)
     except KeyboardInterrupt:
         err_console.print(Text("interrupted", style="red"))
         sys.exit(130)

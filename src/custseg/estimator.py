@@ -50,6 +50,9 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     categorical_weight : float, default 1.0
         Weight of each clustered categorical against one standardised numeric column (its
         scaled one-hot columns hold a total variance of this much).
+    engine : {"auto", "local", "spark"}, default "auto"
+        Where the customer table is built (``auto``: Spark for a Spark DataFrame); see
+        `custseg.settings.Settings`. ``spark_master`` names the Spark master.
     random_state : int, default 0
         Seed of every random step: the same data and seed give the same segments.
     on_progress : callable, optional
@@ -113,7 +116,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                  as_of: str | None = None, customers_file: str | None = None, sheet: str | None = None,
                  member: str | None = None, header: str = "auto", date_format: str | None = None,
                  sentinels: tuple[str, ...] = (), categoricals: str = "describe", categorical_weight: float = 1.0,
-                 on_progress: ProgressCallback | None = None):
+                 engine: str = "auto", spark_master: str | None = None, on_progress: ProgressCallback | None = None):
         self.algorithms = algorithms
         self.k_min = k_min
         self.k_max = k_max
@@ -149,6 +152,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.sentinels = sentinels
         self.categoricals = categoricals
         self.categorical_weight = categorical_weight
+        self.engine = engine
+        self.spark_master = spark_master
         self.on_progress = on_progress
 
     def settings(self) -> Settings:

@@ -16,7 +16,7 @@ import pandas as pd
 from . import __version__
 from .actions import suggest_actions
 from .clean import CleanTable, clean_customers
-from .errors import InputError
+from .errors import InputError, SettingsError
 from .features import FeaturePlan, fit_features, principal_axes
 from .model import MODEL_FILENAME, Model
 from .outputs import csv_text, json_text, plain, write_atomic, write_csv
@@ -369,6 +369,10 @@ class Result:
         }
         if self.transactions is not None:
             paths["features"] = write_atomic(out / "features.csv", csv_text(self.transactions.customers))
+        if self.source.get("engine") == "spark":
+            from .spark.customers import write_segments_parquet
+
+            paths["segments_parquet"] = write_segments_parquet(self.segments_frame(), out / "segments.parquet")
         if self.settings.report if report is None else report:
             paths["report"] = self.to_html(out / "report.html")
         return paths
@@ -567,6 +571,10 @@ def _customer_table(data, settings: Settings, progress: ProgressCallback):
     Returns the table, a description of the source, and the transaction features (None
     for a customer table).
     """
+    if _uses_spark(data, settings):
+        from .spark.customers import customer_table_spark
+
+        return customer_table_spark(data, settings, progress)
     from .load import ReadOptions
 
     read = ReadOptions.from_settings(settings)
@@ -599,6 +607,17 @@ def _customer_table(data, settings: Settings, progress: ProgressCallback):
     progress("reading", 0, 1)
     frame, table_source = read_table(data, read)
     return frame, {**table_source.to_dict(), "kind": "customers"}, None
+
+
+def _uses_spark(data, settings: Settings) -> bool:
+    """Whether the customer table is built on Spark (see `custseg.settings.Settings.engine`)."""
+    from .spark.customers import is_spark_frame
+
+    if is_spark_frame(data):
+        if settings.engine == "local":
+            raise SettingsError("a Spark DataFrame needs the Spark engine: engine='spark' or 'auto'")
+        return True
+    return settings.engine == "spark"
 
 
 def _source(data, kind: str) -> dict:

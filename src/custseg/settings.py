@@ -23,6 +23,8 @@ HEADER_CHOICES = ("auto", "yes", "no")
 #: ``describe``: categoricals describe the segments (clustered only when named in
 #: ``features``); ``cluster``: every usable categorical is clustered on too.
 CATEGORICAL_CHOICES = ("describe", "cluster")
+#: ``auto``: Spark for a Spark DataFrame, the single-machine engine for everything else.
+ENGINES = ("auto", "local", "spark")
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,13 @@ class Settings:
         Weight of each clustered categorical column against one standardised numeric
         column: its one-hot columns are centred and scaled so that together they hold a
         variance of this much (1: a categorical counts as much as one numeric column).
+    engine : {"auto", "local", "spark"}
+        Where the customer table is built: ``local`` (pandas and DuckDB on this machine),
+        ``spark`` (Spark SQL where the data lives, see `custseg.spark`), or ``auto``:
+        Spark for a Spark DataFrame, local for everything else.
+    spark_master : str or None
+        Spark master URL for ``engine="spark"``: ``local[*]`` (default), ``local[N]``,
+        ``spark://HOST:PORT``, ``sc://HOST`` (Spark Connect), ``yarn``, ``k8s://URL``.
 
     Examples
     --------
@@ -155,6 +164,8 @@ class Settings:
     sentinels: tuple[str, ...] = ()
     categoricals: str = "describe"
     categorical_weight: float = 1.0
+    engine: str = "auto"
+    spark_master: str | None = None
     command: str | None = field(default=None, compare=False)
 
     def validated(self) -> "Settings":
@@ -191,6 +202,12 @@ class Settings:
             raise SettingsError(
                 f"--categoricals must be one of {', '.join(CATEGORICAL_CHOICES)}, got {self.categoricals!r}"
             )
+        if self.engine not in ENGINES:
+            raise SettingsError(f"--engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        if self.spark_master is not None:
+            from .spark.session import parse_master
+
+            parse_master(self.spark_master)
         weight = self.categorical_weight
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight <= 0:
             raise SettingsError(f"--categorical-weight must be a number above 0, got {weight!r}")
