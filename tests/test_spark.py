@@ -345,12 +345,16 @@ def test_segment_a_spark_dataframe_of_customers(spark, mall):
         segment(frame, engine="local")
 
 
-def test_spark_engine_refuses_more_customers_than_the_driver_takes(spark, mall):
+def test_what_the_spark_engine_refuses(spark, mall, tmp_path):
     from custseg import segment
 
-    with pytest.raises(InputError, match=r"^.*mall_customers.csv: 200 customers are more than the Spark engine "
-                                         r"brings to the driver \(fit_sample = 150\); raise fit_sample"):
-        segment(mall, engine="spark", fit_sample=150)
+    with pytest.raises(SettingsError, match=r"^--missing drop is not available on the Spark engine yet; "):
+        segment(mall, engine="spark", missing="drop")
+    rows = pd.read_csv(mall).drop(columns="CustomerID")
+    rows.to_csv(tmp_path / "no_id.csv", index=False)
+    with pytest.raises(InputError, match=r"no_id.csv: 200 rows and no customer id column; the Spark engine needs "
+                                         r"one to put more than fit_sample = 150 customers into segments \(give --id\)$"):
+        segment(str(tmp_path / "no_id.csv"), engine="spark", fit_sample=150, algorithms=("kmeans",), k_max=3)
 
 
 def test_engine_errors_exit_1_and_bad_engine_exits_2(capsys, mall, tmp_path):
@@ -365,3 +369,67 @@ def test_engine_errors_exit_1_and_bad_engine_exits_2(capsys, mall, tmp_path):
     assert message == "error: --engine must be one of auto, local, spark, got 'dask'"
     message = one_line_error(capsys, "run", mall, "--out", tmp_path, "--engine", "spark", "--spark-master", "mesos://x")
     assert message.startswith("error: Spark master 'mesos://x' is not one of: local[*]")
+
+
+def test_more_customers_than_the_driver_takes_a_log(spark, tmp_path):
+    """Beyond fit_sample customers the run is fitted on a seeded sample and every customer is
+    put into a segment on Spark: the same segments as the model file assigns on one machine,
+    the same RFM scores as the local engine, and sizes and ledger that count everyone."""
+    import json
+
+    from custseg import generate_transactions, segment
+    from custseg.model import load_model
+    from custseg.transactions import rfm_scores
+
+    lines, _ = generate_transactions(900, 3, random_state=5)
+    path = tmp_path / "orders.parquet"
+    lines.to_parquet(path)
+    result = segment(str(path), engine="spark", fit_sample=400, algorithms=("kmeans",), k_max=5)
+    local = customers_from_transactions(path)
+    everyone = len(local.customers)
+    assert everyone > 400 and len(result.labels) == 400
+    assert result.table.ledger.rows_read == result.table.ledger.rows_used == everyone
+    paths = result.write(tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "features.parquet", "model.json", "report.html", "segments.parquet", "summary.json"]
+    segments = spark.read.parquet(str(paths["segments_parquet"])).toPandas().sort_values("CustomerID")
+    assert list(segments.columns) == ["CustomerID", "segment", "segment_name", "rfm_score", "rfm_segment"]
+    ids, labels, usable = load_model(paths["model"]).assign(local.customers)
+    assert usable.all() and segments["CustomerID"].tolist() == ids.astype(str).tolist()
+    np.testing.assert_array_equal(segments["segment"].to_numpy(), labels)
+    rfm = rfm_scores(local.customers)
+    assert segments["rfm_score"].tolist() == rfm["rfm_score"].tolist()
+    assert segments["rfm_segment"].tolist() == rfm["rfm_segment"].tolist()
+    summary = json.loads(paths["summary"].read_text())
+    assert {s["id"]: s["size"] for s in summary["segments"]} == segments["segment"].value_counts().to_dict()
+    assert {s["name"]: s["size"] for s in summary["rfm"]["segments"]} == rfm["rfm_segment"].value_counts().to_dict()
+    assert summary["sampling"]["driver"] == {"used": True, "customers": everyone, "sample_size": 400, "threshold": 400}
+    assert f"On Spark, {everyone:,} customers: the segments were fitted" in paths["report"].read_text()
+    features = spark.read.parquet(str(paths["features_parquet"])).count()
+    assert features == everyone
+
+
+def test_more_customers_than_the_driver_takes_a_table(spark, mall, tmp_path):
+    """A customer table beyond fit_sample: rows without an id, repeated ids and rows with no
+    usable value are counted in the ledger as the local engine counts them."""
+    from custseg import segment
+    from custseg.model import load_model
+
+    table = pd.read_csv(mall, dtype=str)
+    extra = pd.concat([table.iloc[[3]], table.iloc[[4]].assign(CustomerID=None),
+                       table.iloc[[5]].assign(**{"CustomerID": "9999", "Age": None, "Annual Income (k$)": None,
+                                                 "Spending Score (1-100)": None, "Gender": None})])
+    path = tmp_path / "customers.csv"
+    pd.concat([table, extra]).to_csv(path, index=False)
+    result = segment(str(path), engine="spark", fit_sample=120, algorithms=("kmeans",), k_max=4)
+    local = segment(str(path), algorithms=("kmeans",), k_max=4)
+    assert result.table.ledger.rows_read == local.table.ledger.rows_read == 203
+    assert result.table.ledger.rows_dropped == local.table.ledger.rows_dropped == {
+        "missing id": 1, "duplicate id": 1, "no usable feature value": 1}
+    paths = result.write(tmp_path / "out", report=False)
+    segments = spark.read.parquet(str(paths["segments_parquet"])).toPandas().sort_values("CustomerID")
+    ids, labels, usable = load_model(paths["model"]).assign(table)
+    expected = pd.Series(labels, index=ids).sort_index()
+    assert segments["CustomerID"].tolist() == expected.index.tolist()
+    np.testing.assert_array_equal(segments["segment"].to_numpy(), expected.to_numpy())
+    assert sum(s["size"] for s in result.segment_info) == 200

@@ -60,6 +60,10 @@ class Result:
     rfm: pd.DataFrame | None = None         # RFM scores of the used customers, in their order
     input_columns: list[str] | None = None  # columns of the customer table as given (not for logs)
     reference: dict | None = field(default=None, repr=False)   # drift statistics for model.json
+    #: Spark engine with more customers than ``fit_sample``: every customer, on Spark
+    #: (`custseg.spark.customers.Population`). The ledger, sizes and RFM summary then count
+    #: all of them; ``table``, ``labels`` and the profiles are the fitted sample's.
+    population: object | None = field(default=None, repr=False)
 
     @property
     def chosen(self) -> dict:
@@ -171,6 +175,8 @@ class Result:
         """RFM segments beside the clusters: sizes, typical values, actions and the crosswalk."""
         from .transactions import RFM_SEGMENTS
 
+        if self.population is not None:
+            return self.population.rfm_summary
         rfm = self.rfm
         raw = self.transactions.customers.set_index(self.transactions.customers.columns[0])
         values = raw.loc[self.table.ids.to_numpy(), ["recency_days", "frequency", "monetary"]].reset_index(drop=True)
@@ -362,14 +368,15 @@ class Result:
         ['model', 'segments', 'summary']
         """
         out = Path(out_dir)
-        paths = {
-            "segments": write_csv(out / "segments.csv", self.segments_frame()),
-            "summary": write_atomic(out / "summary.json", json_text(self.summary)),
-            "model": self.model.save(out / MODEL_FILENAME),
-        }
-        if self.transactions is not None:
+        if self.population is not None:     # every customer is on Spark: Parquet only
+            paths = self.population.write(out)
+        else:
+            paths = {"segments": write_csv(out / "segments.csv", self.segments_frame())}
+        paths["summary"] = write_atomic(out / "summary.json", json_text(self.summary))
+        paths["model"] = self.model.save(out / MODEL_FILENAME)
+        if self.transactions is not None and self.population is None:
             paths["features"] = write_atomic(out / "features.csv", csv_text(self.transactions.customers))
-        if self.source.get("engine") == "spark":
+        if self.source.get("engine") == "spark" and self.population is None:
             from .spark.customers import write_segments_parquet
 
             paths["segments_parquet"] = write_segments_parquet(self.segments_frame(), out / "segments.parquet")
@@ -457,7 +464,7 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     settings = (settings or Settings()).replace(**overrides).validated()
     progress = on_progress or (lambda step, done, total: None)
     data = frame_from_array(data)
-    frame, source, transactions = _customer_table(data, settings, progress)
+    frame, source, transactions, population = _customer_table(data, settings, progress)
     computed = ()
     not_clustered = {}
     if transactions is not None:
@@ -499,9 +506,13 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     reference = reference_statistics(matrix, found.chosen.labels, plan.output_columns,
                                      k_range=(settings.k_min, settings.k_max),
                                      silhouette=found.chosen.silhouette)
-    return Result(settings, source, table, plan, found, segments, found.chosen.labels, plot_data,
-                  transactions, rfm, None if transactions is not None else [str(c) for c in frame.columns],
-                  reference)
+    result = Result(settings, source, table, plan, found, segments, found.chosen.labels, plot_data,
+                    transactions, rfm, None if transactions is not None else [str(c) for c in frame.columns],
+                    reference)
+    if population is not None:
+        progress("putting every customer into a segment on Spark", 0, 1)
+        population.complete(result)
+    return result
 
 
 def frame_from_array(data):
@@ -568,8 +579,9 @@ def _describe_segments(table: CleanTable, plan: FeaturePlan, labels: np.ndarray,
 def _customer_table(data, settings: Settings, progress: ProgressCallback):
     """The input as one row per customer: read a customer table, or build one from order lines.
 
-    Returns the table, a description of the source, and the transaction features (None
-    for a customer table).
+    Returns the table, a description of the source, the transaction features (None for a
+    customer table), and on the Spark engine, when only a sample of the customers reached
+    the driver, every customer (`custseg.spark.customers.Population`; else None).
     """
     if _uses_spark(data, settings):
         from .spark.customers import customer_table_spark
@@ -599,14 +611,14 @@ def _customer_table(data, settings: Settings, progress: ProgressCallback):
         customers = transactions.customers
         if settings.customers_file:
             customers = _join_customers(customers, settings.customers_file, source)
-        return customers, source, transactions
+        return customers, source, transactions, None
     if frame is not None:
-        return frame, _source(data, "customers"), None
+        return frame, _source(data, "customers"), None, None
     from .load import read_table
 
     progress("reading", 0, 1)
     frame, table_source = read_table(data, read)
-    return frame, {**table_source.to_dict(), "kind": "customers"}, None
+    return frame, {**table_source.to_dict(), "kind": "customers"}, None, None
 
 
 def _uses_spark(data, settings: Settings) -> bool:

@@ -818,6 +818,13 @@ def _sampling_notes(sampling: dict) -> list[str]:
             f"{_fmt_count(fit.get('threshold'))}; every customer was then assigned to the nearest centre "
             f"and every score uses all customers."
         )
+    driver = sampling.get("driver") or {}
+    if driver.get("used"):
+        notes.append(
+            f"On Spark, {_fmt_count(driver.get('customers'))} customers: the segments were fitted and profiled on "
+            f"a seeded sample of {_fmt_count(driver.get('sample_size'))} brought to the driver; every customer "
+            f"was then put into a segment on Spark, and the sizes, the ledger and the RFM segments count them all."
+        )
     dbscan = sampling.get("dbscan") or {}
     if dbscan.get("used"):
         notes.append(

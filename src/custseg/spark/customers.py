@@ -17,6 +17,7 @@ aggregate, never the order lines. A larger table is refused with a message that 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 import os
 import shutil
 import uuid
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, SettingsError
 from ..settings import Settings
 from .session import DEFAULT_MASTER, quiet_pyspark, spark_session
 
@@ -61,14 +62,15 @@ def customer_table_spark(data, settings: Settings, progress):
     """The input as one row per customer, computed on Spark.
 
     Returns what `custseg.pipeline`'s local stage returns: the customer table (pandas, on
-    the driver, bounded by ``settings.fit_sample``), a description of the source, and the
-    transaction features (None for a customer table).
+    the driver: every customer, or a seeded sample of ``settings.fit_sample`` when there are
+    more), a description of the source, the transaction features (None for a customer
+    table), and a `Population` of every customer when only a sample reached the driver
+    (else None).
 
     Raises
     ------
     InputError
-        As the local engine for bad input, and when the table has more customers than
-        ``settings.fit_sample``.
+        As the local engine for bad input.
     EngineError
         Spark cannot start or fails for a reason other than the data.
     """
@@ -79,6 +81,9 @@ def customer_table_spark(data, settings: Settings, progress):
     progress("starting Spark", 0, 1)
     spark = session_for(data, settings)
     raw, label = _open(spark, data)
+    if settings.missing == "drop":
+        raise SettingsError("--missing drop is not available on the Spark engine yet; use --missing impute "
+                            "or the local engine")
     engine = {"engine": "spark", "spark_master": _master(spark)}
     kind = settings.kind
     if kind == "auto":
@@ -89,23 +94,43 @@ def customer_table_spark(data, settings: Settings, progress):
         features = customers_from_transactions_spark(
             spark, data, overrides=settings.transaction_overrides, as_of=settings.as_of, on_progress=progress,
         )
+        rows = features.customers_kept
+        population = None
+        if rows > settings.fit_sample:
+            if settings.customers_file:
+                raise InputError(
+                    f"{label}: --customers joins on the driver, which takes at most fit_sample = "
+                    f"{settings.fit_sample:,} customers; this log has {rows:,}"
+                )
+            population = Population(features.customers, rows, label, features.columns.customer, transactions=True)
+        size = min(rows, settings.fit_sample)
         try:
-            _check_bounded(features.customers_kept, settings, label)
-            customers = sample_customers(features, features.customers_kept, random_state=settings.random_state)
+            customers = sample_customers(features, size, random_state=settings.random_state)
         finally:
-            features.customers.unpersist()
+            if population is None:
+                features.customers.unpersist()
         transactions = dataclasses.replace(features, customers=customers)
         source = {**_spark_source(data, "transactions"), **engine}
         if settings.customers_file:
             customers = _join_customers(customers, settings.customers_file, source)
-        return customers, source, transactions
+        return customers, source, transactions, population
     progress("reading customers on Spark", 0, 1)
     rows = raw.count()
-    _check_bounded(rows, settings, label)
+    population = None
+    if rows > settings.fit_sample:
+        population = Population(raw, rows, label, settings.id_col)
+        raw = raw.orderBy(_row_hash(raw, settings.random_state)).limit(settings.fit_sample)
     with quiet_pyspark():
         frame = raw.toPandas()
     frame = frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object})
-    return frame, {**_spark_source(data, "customers"), **engine}, None
+    return frame, {**_spark_source(data, "customers"), **engine}, None, population
+
+
+def _row_hash(frame, random_state: int):
+    """A seeded hash of every column of a row: the order of the customer-table sample."""
+    from pyspark.sql import functions as F
+
+    return F.xxhash64(*[F.col(f"`{c}`") for c in frame.columns], F.lit(int(random_state)))
 
 
 def _spark_source(data, kind: str) -> dict:
@@ -116,41 +141,153 @@ def _spark_source(data, kind: str) -> dict:
     return _source(data, kind)
 
 
-def _check_bounded(customers: int, settings: Settings, label: str) -> None:
-    if customers > settings.fit_sample:
-        raise InputError(
-            f"{label}: {customers:,} customers are more than the Spark engine brings to the driver "
-            f"(fit_sample = {settings.fit_sample:,}); raise fit_sample if the driver has the memory "
-            f"(about 100 bytes per customer and feature)"
-        )
+# --------------------------------------------------------------------------- every customer
+
+
+@dataclass
+class Population:
+    """Every customer on Spark, when only a seeded sample of them reached the driver.
+
+    The run is fitted on the sample. `complete` then puts every customer into a segment
+    with the run's model on the executors (`custseg.model.Model.assign`, the code of
+    ``custseg assign``), and counts the ledger, the segment sizes and, for a log, the RFM
+    scores over all of them; only these counts come back to the driver.
+    """
+
+    frame: object                 # Spark DataFrame: one row per customer (or input row)
+    rows: int
+    label: str
+    id_column: str | None
+    transactions: bool = False
+    segments: object = field(default=None, repr=False)   # Spark DataFrame, after `complete`
+    rfm_summary: dict | None = None
+
+    def complete(self, result) -> None:
+        """Assign every customer, then set the result's ledger, sizes and RFM summary to
+        counts over all of them (profiles stay those of the fitted sample)."""
+        from pyspark import StorageLevel
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        model = result.model
+        key = model.roles.id
+        if key is None:
+            raise InputError(
+                f"{self.label}: {self.rows:,} rows and no customer id column; the Spark engine needs one "
+                f"to put more than fit_sample = {result.settings.fit_sample:,} customers into segments (give --id)"
+            )
+        frame = self.frame.withColumn(key, F.col(f"`{key}`").cast("string"))
+        present, unique = frame, frame          # a log's customers: one row per id already
+        if not self.transactions:
+            # As the local engine: rows without an id are dropped, and of rows sharing one
+            # the first is kept (here the first in a seeded order: Spark rows have none).
+            present = frame.where(F.col(f"`{key}`").isNotNull())
+            order = Window.partitionBy(F.col(f"`{key}`")).orderBy(_row_hash(self.frame, 0))
+            unique = (present.withColumn("_custseg_n", F.row_number().over(order))
+                      .where("_custseg_n = 1").drop("_custseg_n"))
+        schema = f"`{key}` string, segment long, usable boolean"
+        with quiet_pyspark():
+            assigned = unique.mapInPandas(_assigning(model, key), schema).persist(StorageLevel.MEMORY_AND_DISK)
+        names = F.create_map(*[F.lit(x) for item in sorted(model.segment_names.items()) for x in item])
+        segments = assigned.where("usable").select(
+            F.col(f"`{key}`"), "segment",
+            F.coalesce(names[F.col("segment")], F.lit(model.name_of(-1))).alias("segment_name"))
+        if self.transactions:
+            from .transactions import rfm_scores_spark
+
+            segments = segments.join(rfm_scores_spark(self.frame, key, self.rows), on=key, how="left")
+        self.segments = segments.persist(StorageLevel.MEMORY_AND_DISK)
+        counts = {r["usable"]: r["count"] for r in assigned.groupBy("usable").count().collect()}
+        sizes = {r["segment"]: r["count"] for r in self.segments.groupBy("segment").count().collect()}
+        ledger = result.table.ledger
+        ledger.rows_read = self.rows
+        ledger.rows_dropped = {}
+        with_id = self.rows if self.transactions else present.count()
+        ledger.drop("missing id", self.rows - with_id)
+        ledger.drop("duplicate id", with_id - sum(counts.values()))
+        ledger.drop("no usable feature value", counts.get(False, 0))
+        used = ledger.rows_used
+        for item in result.segment_info:
+            item["size"] = int(sizes.get(item["id"], 0))
+            item["share"] = item["size"] / used if used else 0.0
+        if self.transactions:
+            self.rfm_summary = _rfm_summary(self.segments, self.frame, key)
+        result.found.sampling["driver"] = {"used": True, "customers": used, "sample_size": len(result.labels),
+                                           "threshold": result.settings.fit_sample}
+        result.population = self
+        assigned.unpersist()
+
+    def write(self, out: Path) -> dict[str, Path]:
+        """``segments.parquet/`` (every customer) and, for a log, ``features.parquet/``."""
+        paths = {"segments_parquet": write_parquet_folder(self.segments, out / "segments.parquet")}
+        if self.transactions:
+            paths["features_parquet"] = write_parquet_folder(self.frame, out / "features.parquet")
+        return paths
+
+
+def _assigning(model, key: str):
+    """The function `mapInPandas` runs on each executor: the model's assignment of a batch."""
+
+    def run(batches):
+        for batch in batches:
+            _, labels, usable = model.assign(batch.reset_index(drop=True))
+            yield pd.DataFrame({key: batch[key].to_numpy(), "segment": labels, "usable": usable})
+
+    return run
+
+
+def _rfm_summary(segments, customers, key: str) -> dict:
+    """`custseg.pipeline.Result`'s RFM summary, from aggregates over every customer: sizes,
+    approximate medians (Spark's ``percentile_approx``) and the crosswalk to the segments."""
+    from pyspark.sql import functions as F
+
+    from ..transactions import RFM_SEGMENTS
+
+    values = ["recency_days", "frequency", "monetary"]
+    joined = segments.join(customers.select(F.col(f"`{key}`").cast("string").alias(key), *values), on=key)
+    rows = joined.groupBy("rfm_segment").agg(
+        F.count("*").alias("size"), *[F.percentile_approx(c, 0.5, 100_000).alias(c) for c in values]).collect()
+    found = {r["rfm_segment"]: r for r in rows}
+    total = sum(r["size"] for r in rows)
+    out = []
+    for name, info in RFM_SEGMENTS.items():
+        if name in found:
+            row = found[name]
+            out.append({"name": name, "size": int(row["size"]), "share": row["size"] / total,
+                        "description": info["description"], "actions": info["actions"],
+                        "median": {c: float(row[c]) for c in values}})
+    cells = segments.groupBy("rfm_segment", "segment").count().collect()
+    crosswalk: dict = {}
+    for r in sorted(cells, key=lambda r: (r["rfm_segment"], r["segment"])):
+        crosswalk.setdefault(str(r["rfm_segment"]), {})[str(r["segment"])] = int(r["count"])
+    ids = sorted({int(r["segment"]) for r in cells})
+    crosswalk = {name: {str(i): per.get(str(i), 0) for i in ids} for name, per in crosswalk.items()}
+    return {"segments": out, "crosswalk": crosswalk}
 
 
 # --------------------------------------------------------------------------- outputs
 
 
 def write_segments_parquet(frame: pd.DataFrame, path: str | os.PathLike, spark=None) -> Path:
-    """Write the segments as a Parquet folder (Spark's layout: part files and ``_SUCCESS``),
-    atomically: into a temporary folder beside ``path``, renamed into place when complete.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        One row per customer: id, segment, segment_name (and RFM columns for a log).
-    path : path
-        The folder to write (``segments.parquet``); a previous one is replaced.
-    spark : SparkSession, optional
-        Default: the active session.
-    """
+    """Write a pandas table of segments as a Parquet folder (see `write_parquet_folder`)."""
     from pyspark.sql import SparkSession
 
     spark = spark or SparkSession.getActiveSession()
+    plain = frame.astype({c: "string" for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])})
+    with quiet_pyspark():
+        return write_parquet_folder(spark.createDataFrame(plain), path)
+
+
+def write_parquet_folder(frame, path: str | os.PathLike) -> Path:
+    """Write a Spark DataFrame as a Parquet folder (part files and ``_SUCCESS``), atomically:
+    into a temporary folder beside ``path``, renamed into place when complete (a previous
+    folder is replaced; an interrupted run leaves the old one or none)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.parent / f".{path.name}.{uuid.uuid4().hex[:10]}.tmp"
-    plain = frame.astype({c: "string" for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])})
     try:
         with quiet_pyspark():
-            spark.createDataFrame(plain).coalesce(1).write.parquet(str(temporary.resolve()))
+            frame.write.parquet(str(temporary.resolve()))
         old = path.parent / f".{path.name}.{uuid.uuid4().hex[:10]}.old"
         if path.exists():
             os.replace(path, old)

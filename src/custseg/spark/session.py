@@ -35,6 +35,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import warnings
 from contextlib import contextmanager
 
@@ -265,6 +266,11 @@ def spark_session(
         if active is not None:
             return active
         find_java()
+        if kind == "local":
+            # The Python workers run custseg's own code (the assignment of every customer):
+            # they must be this interpreter, with its packages, not the first python3 on PATH.
+            # PySpark reads only the environment for this; a value set by the user is kept.
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = SparkSession.builder.master(master)
     for key, value in settings.items():
         builder = builder.config(key, value)

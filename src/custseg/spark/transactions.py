@@ -432,3 +432,37 @@ def sample_customers(features: TransactionFeatures, size: int = 10_000, *, rando
         table = frame.limit(int(size)).toPandas()
     internal = {columns.customer: "customer_id", **{a: f"attr_{i}" for i, a in enumerate(columns.attributes)}}
     return _customer_table(table.rename(columns=internal), columns)
+
+
+# --------------------------------------------------------------------------- RFM
+
+
+def rfm_scores_spark(customers, key: str, rows: int):
+    """`custseg.transactions.rfm_scores` over every customer of a Spark table: the same rule,
+    ``1 + floor(5 * (customers with a strictly worse value) / n)``, where the customers
+    with a strictly lower value are ``rank() - 1`` in ascending order (strictly higher,
+    descending, for recency), and the same `custseg.transactions.RFM_GRID` names.
+
+    Returns a Spark DataFrame: ``key`` (string), ``rfm_score``, ``rfm_segment``. The ranks
+    need one global order: Spark sorts the customers (not the order lines) once per score.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from ..transactions import RFM_GRID
+
+    higher_is_better = {"recency_days": False, "frequency": True, "monetary": True}
+    ranked = customers.select(
+        F.col(f"`{key}`").cast("string").alias(key),
+        *[F.rank().over(Window.orderBy(F.col(c).asc() if better else F.col(c).desc())).alias(c)
+          for c, better in higher_is_better.items()])
+    scored = ranked.select(key, *[F.expr(f"1 + (5 * ({c} - 1)) div {int(rows)}").cast("int").alias(letter)
+                                  for c, letter in zip(higher_is_better, "rfm")])
+    grid = F.create_map(*[F.lit(x) for r_score, names in sorted(RFM_GRID.items())
+                          for fm, name in enumerate(names, start=1) for x in (f"{r_score}:{fm}", name)])
+    fm = F.expr("(f + m + 1) div 2")
+    return scored.select(
+        key,
+        F.concat(F.col("r").cast("string"), F.col("f").cast("string"), F.col("m").cast("string")).alias("rfm_score"),
+        grid[F.concat(F.col("r").cast("string"), F.lit(":"), fm.cast("string"))].alias("rfm_segment"),
+    )
