@@ -21,7 +21,7 @@ from conftest import SHARED_DATA
 from test_transactions import AS_OF, HAND_LINES, HAND_LOG, HEADER, _check_hand, _hand_frame
 
 from custseg.errors import EngineError, InputError, SettingsError
-from custseg.spark.session import find_java, parse_master, spark_session
+from custseg.spark.session import find_java, parse_master, quiet_pyspark, spark_session
 from custseg.transactions import (
     FEATURE_COLUMNS,
     customer_queries,
@@ -289,6 +289,11 @@ def test_spark_session_reuses_the_running_session(spark):
 # --------------------------------------------------------------------------- the whole run on Spark
 
 
+def _read_parquet(spark, path: str) -> pd.DataFrame:
+    with quiet_pyspark():
+        return spark.read.parquet(path).toPandas()
+
+
 def _same_summary(local: dict, spark: dict) -> None:
     """Equal but for where the data came from and which engine the settings named."""
     assert spark["source"]["engine"] == "spark"
@@ -320,7 +325,7 @@ def test_run_on_spark_equals_the_local_run(spark, capsys, tmp_path):
     summaries = [json.loads((tmp_path / side / "summary.json").read_text()) for side in ("local", "spark")]
     assert summaries[1]["source"]["spark_master"] == "local[2]"
     _same_summary(*summaries)
-    parquet = spark.read.parquet(str(tmp_path / "spark" / "segments.parquet")).toPandas()
+    parquet = _read_parquet(spark, str(tmp_path / "spark" / "segments.parquet"))
     segments = pd.read_csv(tmp_path / "local" / "segments.csv", dtype={"CustomerID": str, "rfm_score": str})
     assert list(parquet.columns) == list(segments.columns)
     pd.testing.assert_frame_equal(parquet.sort_values("CustomerID").reset_index(drop=True),
@@ -332,7 +337,8 @@ def test_segment_a_spark_dataframe_of_customers(spark, mall):
     from custseg import segment
 
     local_frame = pd.read_csv(mall, dtype=str)
-    frame = spark.createDataFrame(local_frame)
+    with quiet_pyspark():
+        frame = spark.createDataFrame(local_frame)
     options = {"algorithms": ("kmeans", "hierarchical"), "k_max": 6}
     ours = segment(frame, **options)
     theirs = segment(mall, **options)
@@ -392,7 +398,7 @@ def test_more_customers_than_the_driver_takes_a_log(spark, tmp_path):
     paths = result.write(tmp_path / "out")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "features.parquet", "model.json", "report.html", "segments.parquet", "summary.json"]
-    segments = spark.read.parquet(str(paths["segments_parquet"])).toPandas().sort_values("CustomerID")
+    segments = _read_parquet(spark, str(paths["segments_parquet"])).sort_values("CustomerID")
     assert list(segments.columns) == ["CustomerID", "segment", "segment_name", "rfm_score", "rfm_segment"]
     ids, labels, usable = load_model(paths["model"]).assign(local.customers)
     assert usable.all() and segments["CustomerID"].tolist() == ids.astype(str).tolist()
@@ -427,9 +433,42 @@ def test_more_customers_than_the_driver_takes_a_table(spark, mall, tmp_path):
     assert result.table.ledger.rows_dropped == local.table.ledger.rows_dropped == {
         "missing id": 1, "duplicate id": 1, "no usable feature value": 1}
     paths = result.write(tmp_path / "out", report=False)
-    segments = spark.read.parquet(str(paths["segments_parquet"])).toPandas().sort_values("CustomerID")
+    segments = _read_parquet(spark, str(paths["segments_parquet"])).sort_values("CustomerID")
     ids, labels, usable = load_model(paths["model"]).assign(table)
     expected = pd.Series(labels, index=ids).sort_index()
     assert segments["CustomerID"].tolist() == expected.index.tolist()
     np.testing.assert_array_equal(segments["segment"].to_numpy(), expected.to_numpy())
     assert sum(s["size"] for s in result.segment_info) == 200
+
+
+def test_assign_on_spark_with_a_model_from_either_engine(spark, capsys, mall, tmp_path):
+    """`custseg assign --engine spark` gives what `custseg assign` gives on one machine, for a
+    customer table and for a transaction log's model."""
+    from test_cli import cli, one_line_error
+
+    from custseg import generate_transactions
+
+    code, _, err = cli(capsys, "run", mall, "--out", tmp_path / "run", "--algorithms", "kmeans", "--k", "2..4",
+                       "--no-report")
+    assert code == 0, err
+    lines, _ = generate_transactions(300, 3, random_state=2)
+    log = tmp_path / "orders.csv"
+    lines.to_csv(log, index=False)
+    code, _, err = cli(capsys, "run", log, "--out", tmp_path / "log", "--algorithms", "kmeans", "--k", "2..4",
+                       "--no-report", "--engine", "spark", "--spark-master", "local[2]")
+    assert code == 0, err
+    for model, data, key in ((tmp_path / "run" / "model.json", mall, "CustomerID"),
+                             (tmp_path / "log" / "model.json", log, "CustomerID")):
+        code, out, err = cli(capsys, "assign", model, data, "--out", tmp_path / "local.csv")
+        assert code == 0, err
+        code, out, err = cli(capsys, "assign", model, data, "--out", tmp_path / "spark.parquet", "--engine", "spark")
+        assert code == 0, err
+        expected = pd.read_csv(tmp_path / "local.csv", dtype={key: str})
+        assert " ".join(out.split()) == f"assigned {len(expected):,} of {len(expected):,} customers to {tmp_path / 'spark.parquet'}"
+        found = _read_parquet(spark, str(tmp_path / "spark.parquet"))
+        pd.testing.assert_frame_equal(found.sort_values(key).reset_index(drop=True),
+                                      expected.sort_values(key).reset_index(drop=True), check_dtype=False)
+    pd.read_csv(mall).drop(columns="Age").to_csv(tmp_path / "no_age.csv", index=False)
+    message = one_line_error(capsys, "assign", tmp_path / "run" / "model.json", tmp_path / "no_age.csv",
+                             "--engine", "spark")
+    assert message == "error: the data lacks 1 column(s) the model needs: Age"

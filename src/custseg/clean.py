@@ -775,12 +775,7 @@ def apply_cleaning(df: pd.DataFrame, roles: ColumnRoles, params: CleaningParams)
     Returns the feature table and a boolean mask of rows that could be cleaned (rows
     whose feature values are all missing cannot be assigned).
     """
-    needed = list(dict.fromkeys(_source_column(name, params) for name in roles.features))
-    missing = [c for c in needed if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"the data lacks {len(missing)} column(s) the model needs: {', '.join(missing)}"
-        )
+    check_columns(df.columns, roles, params)
     data = pd.DataFrame(index=df.index)
     for name in roles.features:
         if name in params.numeric_rules:
@@ -799,6 +794,16 @@ def apply_cleaning(df: pd.DataFrame, roles: ColumnRoles, params: CleaningParams)
         else:
             data[name] = data[name].fillna(params.categorical_fill[name])
     return data, usable
+
+
+def check_columns(columns, roles: ColumnRoles, params: CleaningParams) -> None:
+    """Raise `InputError` naming the input columns the fitted rules need that ``columns`` lacks."""
+    needed = list(dict.fromkeys(_source_column(name, params) for name in roles.features))
+    missing = [c for c in needed if c not in list(columns)]
+    if missing:
+        raise InputError(
+            f"the data lacks {len(missing)} column(s) the model needs: {', '.join(missing)}"
+        )
 
 
 def _source_column(feature: str, params: CleaningParams) -> str:

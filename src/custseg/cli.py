@@ -100,7 +100,7 @@ def _ledger_text(ledger) -> str:
 
 @app.command()
 def run(
-    data: Path = typer.Argument(..., help="Customer table: CSV/TSV/TXT, Parquet, Excel (.xlsx) or JSON."),
+    data: str = typer.Argument(..., help="Customer table or order-line log: CSV/TSV/TXT (or compressed), Parquet, a glob, Excel (.xlsx), JSON or an archive; with --engine spark also a URI Spark reads (s3a://, hdfs://, ...)."),
     out: Path = typer.Option(Path("custseg-out"), "--out", "-o", help="Folder for segments.csv, summary.json, model.json and report.html."),
     id_col: Optional[str] = typer.Option(None, "--id", help="Customer id column (default: detected; rows are numbered when there is none)."),
     features: Optional[str] = typer.Option(None, "--features", help="Comma-separated columns to segment on (default: every usable numeric column)."),
@@ -243,17 +243,33 @@ def generate(
 @app.command()
 def assign(
     model: Path = typer.Argument(..., help="model.json written by custseg run."),
-    data: Path = typer.Argument(..., help="Customers to assign, with the columns the model was fitted on."),
-    out: Path = typer.Option(Path("assigned.csv"), "--out", "-o", help="CSV to write: id, segment, segment_name."),
+    data: str = typer.Argument(..., help="Customers to assign, with the columns the model was fitted on (or order lines, for a model fitted on a log); with --engine spark also a URI Spark reads."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File to write: id, segment, segment_name (default assigned.csv; with --engine spark a Parquet folder, default assigned.parquet)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Reference date (YYYY-MM-DD) for a model fitted on a transaction log; default the run's rule."),
+    engine: str = typer.Option("local", "--engine", help="local (default) or spark: assign on Spark where the data lives, any model file (pip install 'custseg[spark]')."),
+    spark_master: Optional[str] = typer.Option(None, "--spark-master", help="With --engine spark: local[*] (default), local[N], spark://HOST:7077, sc://HOST, yarn or k8s://URL."),
 ) -> None:
     """Put new customers (or, for a transaction model, new order lines) into the segments of a saved model."""
     import pandas as pd
 
     from .model import load_model
     from .outputs import csv_text, write_atomic
+    from .settings import Settings
 
+    Settings(engine=engine, spark_master=spark_master).validated()
     fitted = load_model(model)
+    if engine == "spark":
+        from .spark.customers import assign_file_spark
+
+        with _progress() as progress:
+            progress("assigning customers on Spark", 0, 1)
+            path, assigned, rows = assign_file_spark(fitted, data, out or Path("assigned.parquet"), as_of=as_of,
+                                                     master=spark_master)
+        note = f"; {rows - assigned:,} rows left out (no usable feature value, or no or a repeated id)" \
+            if rows > assigned else ""
+        out_console.print(Text(f"assigned {assigned:,} of {rows:,} customers to {path}{note}"))
+        return
+    out = out or Path("assigned.csv")
     frame = fitted.customer_table(data, as_of)
     ids, labels, usable = fitted.assign(frame)
     result = pd.DataFrame({

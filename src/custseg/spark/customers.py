@@ -166,32 +166,16 @@ class Population:
         """Assign every customer, then set the result's ledger, sizes and RFM summary to
         counts over all of them (profiles stay those of the fitted sample)."""
         from pyspark import StorageLevel
-        from pyspark.sql import Window
-        from pyspark.sql import functions as F
 
         model = result.model
-        key = model.roles.id
-        if key is None:
+        if model.roles.id is None:
             raise InputError(
                 f"{self.label}: {self.rows:,} rows and no customer id column; the Spark engine needs one "
                 f"to put more than fit_sample = {result.settings.fit_sample:,} customers into segments (give --id)"
             )
-        frame = self.frame.withColumn(key, F.col(f"`{key}`").cast("string"))
-        present, unique = frame, frame          # a log's customers: one row per id already
-        if not self.transactions:
-            # As the local engine: rows without an id are dropped, and of rows sharing one
-            # the first is kept (here the first in a seeded order: Spark rows have none).
-            present = frame.where(F.col(f"`{key}`").isNotNull())
-            order = Window.partitionBy(F.col(f"`{key}`")).orderBy(_row_hash(self.frame, 0))
-            unique = (present.withColumn("_custseg_n", F.row_number().over(order))
-                      .where("_custseg_n = 1").drop("_custseg_n"))
-        schema = f"`{key}` string, segment long, usable boolean"
-        with quiet_pyspark():
-            assigned = unique.mapInPandas(_assigning(model, key), schema).persist(StorageLevel.MEMORY_AND_DISK)
-        names = F.create_map(*[F.lit(x) for item in sorted(model.segment_names.items()) for x in item])
-        segments = assigned.where("usable").select(
-            F.col(f"`{key}`"), "segment",
-            F.coalesce(names[F.col("segment")], F.lit(model.name_of(-1))).alias("segment_name"))
+        key = model.roles.id
+        assigned, with_id = assign_spark(model, self.frame, one_row_per_id=self.transactions)
+        segments = assigned.where("usable").drop("usable")
         if self.transactions:
             from .transactions import rfm_scores_spark
 
@@ -202,7 +186,7 @@ class Population:
         ledger = result.table.ledger
         ledger.rows_read = self.rows
         ledger.rows_dropped = {}
-        with_id = self.rows if self.transactions else present.count()
+        with_id = self.rows if with_id is None else with_id
         ledger.drop("missing id", self.rows - with_id)
         ledger.drop("duplicate id", with_id - sum(counts.values()))
         ledger.drop("no usable feature value", counts.get(False, 0))
@@ -223,6 +207,87 @@ class Population:
         if self.transactions:
             paths["features_parquet"] = write_parquet_folder(self.frame, out / "features.parquet")
         return paths
+
+
+def assign_spark(model, frame, *, one_row_per_id: bool = False):
+    """Every customer of a Spark table put into a segment by ``model``, on the executors.
+
+    The model's own `custseg.model.Model.assign` runs on each batch (``mapInPandas``): the
+    code of ``custseg assign``, not a second copy of the cleaning, transforms and
+    assignment. As the local engine, rows without an id are dropped and of rows sharing an
+    id the first is kept (first in a seeded order: Spark rows have none).
+
+    Parameters
+    ----------
+    model : Model
+        With an id column (``model.roles.id``).
+    frame : pyspark.sql.DataFrame
+        The customers, with the columns the model was fitted on.
+    one_row_per_id : bool
+        The ids are known to be present and unique (a log's customer table): no check.
+
+    Returns
+    -------
+    assigned : pyspark.sql.DataFrame
+        Cached; columns: the id (string), ``segment``, ``segment_name``, ``usable`` (False
+        for rows with no usable feature value, segment -1).
+    with_id : int or None
+        Rows with an id (None when ``one_row_per_id``).
+    """
+    from pyspark import StorageLevel
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    key = model.roles.id
+    column = F.col(f"`{key}`")
+    ided = frame.withColumn(key, column.cast("string"))
+    unique, with_id = ided, None
+    if not one_row_per_id:
+        present = ided.where(column.isNotNull())
+        order = Window.partitionBy(column).orderBy(_row_hash(frame, 0))
+        unique = present.withColumn("_custseg_n", F.row_number().over(order)).where("_custseg_n = 1").drop("_custseg_n")
+        with_id = present.count()
+    schema = f"`{key}` string, segment long, usable boolean"
+    names = F.create_map(*[F.lit(x) for item in sorted(model.segment_names.items()) for x in item])
+    with quiet_pyspark():
+        assigned = unique.mapInPandas(_assigning(model, key), schema)
+    assigned = assigned.select(
+        column, "segment", F.coalesce(names[F.col("segment")], F.lit(model.name_of(-1))).alias("segment_name"),
+        "usable").persist(StorageLevel.MEMORY_AND_DISK)
+    return assigned, with_id
+
+
+def assign_file_spark(model, data, out, *, as_of: str | None = None, master: str | None = None) -> tuple[Path, int, int]:
+    """``custseg assign --engine spark``: the customers of ``data`` (or, for a model fitted on a
+    transaction log, its order lines' customers) put into the model's segments on Spark, and
+    written as a Parquet folder (id, segment, segment_name; rows with no usable feature value
+    left out).
+
+    Returns the folder, the customers assigned and the rows read.
+    """
+    from ..clean import check_columns
+    from ..transactions import TransactionColumns
+    from .transactions import _open, customers_from_transactions_spark
+
+    spark = session_for(data, Settings(spark_master=master))
+    if model.transactions is not None:
+        columns = TransactionColumns.from_dict(model.transactions["columns"])
+        features = customers_from_transactions_spark(spark, data, columns, as_of=as_of or model.transactions["as_of"])
+        frame, rows, one_row_per_id = features.customers, features.customers_kept, True
+    else:
+        frame, label = _open(spark, data)
+        if model.roles.id is None or model.roles.id not in frame.columns:
+            raise InputError(f"{label}: the Spark engine assigns customers by id, and the data has no column "
+                             f"{model.roles.id or '(the model has no id column)'!r}; use the local engine")
+        check_columns(frame.columns, model.roles, model.cleaning)
+        rows, one_row_per_id = frame.count(), False
+    assigned, _ = assign_spark(model, frame, one_row_per_id=one_row_per_id)
+    try:
+        usable = assigned.where("usable").drop("usable")
+        path = write_parquet_folder(usable, out)
+        return path, usable.count(), rows
+    finally:
+        assigned.unpersist()
 
 
 def _assigning(model, key: str):
