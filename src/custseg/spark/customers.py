@@ -333,26 +333,45 @@ def _rfm_summary(segments, customers, key: str) -> dict:
 # --------------------------------------------------------------------------- outputs
 
 
-def write_segments_parquet(frame: pd.DataFrame, path: str | os.PathLike, spark=None) -> Path:
-    """Write a pandas table of segments as a Parquet folder (see `write_parquet_folder`)."""
-    from pyspark.sql import SparkSession
+def write_segments_parquet(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a pandas table of segments (on the driver) as a Parquet folder in Spark's layout
+    (``part-00000.parquet`` and ``_SUCCESS``), with DuckDB: no executor touches the driver's
+    disk. Atomic as `write_parquet_folder`."""
+    import duckdb
 
-    spark = spark or SparkSession.getActiveSession()
     plain = frame.astype({c: "string" for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])})
-    with quiet_pyspark():
-        return write_parquet_folder(spark.createDataFrame(plain), path)
+
+    def write(folder: Path) -> None:
+        folder.mkdir()
+        with duckdb.connect() as con:
+            con.register("segments", plain)
+            target = str(folder / "part-00000.parquet").replace("'", "''")
+            con.execute(f"COPY segments TO '{target}' (FORMAT parquet)")
+        (folder / "_SUCCESS").touch()
+
+    return _replace_folder(path, write)
 
 
 def write_parquet_folder(frame, path: str | os.PathLike) -> Path:
     """Write a Spark DataFrame as a Parquet folder (part files and ``_SUCCESS``), atomically:
     into a temporary folder beside ``path``, renamed into place when complete (a previous
-    folder is replaced; an interrupted run leaves the old one or none)."""
+    folder is replaced; an interrupted run leaves the old one or none). On a cluster the
+    folder must be on storage that the driver and every executor share."""
+
+    def write(folder: Path) -> None:
+        with quiet_pyspark():
+            frame.write.parquet(str(folder.resolve()))
+
+    return _replace_folder(path, write)
+
+
+def _replace_folder(path: str | os.PathLike, write) -> Path:
+    """Run ``write(temporary folder)`` beside ``path``, then rename the folder to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.parent / f".{path.name}.{uuid.uuid4().hex[:10]}.tmp"
     try:
-        with quiet_pyspark():
-            frame.write.parquet(str(temporary.resolve()))
+        write(temporary)
         old = path.parent / f".{path.name}.{uuid.uuid4().hex[:10]}.old"
         if path.exists():
             os.replace(path, old)
