@@ -410,7 +410,10 @@ def test_more_customers_than_the_driver_takes_a_log(spark, tmp_path):
     assert {s["id"]: s["size"] for s in summary["segments"]} == segments["segment"].value_counts().to_dict()
     assert {s["name"]: s["size"] for s in summary["rfm"]["segments"]} == rfm["rfm_segment"].value_counts().to_dict()
     assert summary["sampling"]["driver"] == {"used": True, "customers": everyone, "sample_size": 400, "threshold": 400}
-    assert f"On Spark, {everyone:,} customers: the segments were fitted" in paths["report"].read_text()
+    assert summary["input"]["cells_counted_on"] == 400
+    html = paths["report"].read_text()
+    assert f"On Spark, {everyone:,} customers: the segments were fitted" in html
+    assert 'data-test="cells-counted-on">Cells fixed, values beyond the fences and codes read as missing' in html
     features = spark.read.parquet(str(paths["features_parquet"])).count()
     assert features == everyone
 

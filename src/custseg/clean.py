@@ -87,6 +87,9 @@ class Ledger:
     sentinels: dict[str, list[dict]] = field(default_factory=dict)
     #: parts of the input not read: [{"sheet", "rows", "reason"}]
     not_read: list[dict] = field(default_factory=list)
+    #: Spark engine beyond fit_sample: ``cells_fixed``, ``outliers`` and ``sentinels`` count
+    #: this many customers (the fitted sample); the row counts count every one
+    cells_counted_on: int | None = None
 
     @property
     def rows_used(self) -> int:
@@ -106,7 +109,7 @@ class Ledger:
 
     def to_dict(self) -> dict:
         """The ledger as plain values for ``summary.json``."""
-        return {
+        out = {
             "rows_read": self.rows_read,
             "rows_used": self.rows_used,
             "rows_dropped": dict(self.rows_dropped),
@@ -115,6 +118,9 @@ class Ledger:
             "sentinels": {k: [dict(item) for item in v] for k, v in self.sentinels.items()},
             "not_read": [dict(item) for item in self.not_read],
         }
+        if self.cells_counted_on is not None:
+            out["cells_counted_on"] = self.cells_counted_on
+        return out
 
 
 @dataclass

@@ -501,6 +501,7 @@ def _context(summary: dict) -> dict:
         "rows_dropped_total": sum((n or 0) for n in (inputs.get("rows_dropped") or {}).values()),
         "dropped": dropped,
         "cells_fixed": cells_fixed,
+        "cells_counted_on": inputs.get("cells_counted_on"),
         "outliers": outliers,
         "columns": columns,
         "excluded": list((columns.get("excluded") or {}).items())

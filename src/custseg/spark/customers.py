@@ -186,6 +186,7 @@ class Population:
         ledger = result.table.ledger
         ledger.rows_read = self.rows
         ledger.rows_dropped = {}
+        ledger.cells_counted_on = len(result.labels)
         with_id = self.rows if with_id is None else with_id
         ledger.drop("missing id", self.rows - with_id)
         ledger.drop("duplicate id", with_id - sum(counts.values()))
