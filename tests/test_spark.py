@@ -475,3 +475,14 @@ def test_assign_on_spark_with_a_model_from_either_engine(spark, capsys, mall, tm
     message = one_line_error(capsys, "assign", tmp_path / "run" / "model.json", tmp_path / "no_age.csv",
                              "--engine", "spark")
     assert message == "error: the data lacks 1 column(s) the model needs: Age"
+
+
+def test_auto_engine_picks_spark_only_for_spark_data(monkeypatch):
+    from custseg.pipeline import _uses_spark
+    from custseg.settings import Settings
+
+    auto = Settings()
+    assert not _uses_spark("orders.csv", auto) and not _uses_spark("file:///data/orders.csv", auto)
+    assert _uses_spark("s3a://lake/orders/", auto) and _uses_spark("hdfs://nn/orders.parquet", auto)
+    assert not _uses_spark("s3a://lake/orders/", Settings(engine="local"))
+    assert _uses_spark("orders.csv", Settings(engine="spark"))

@@ -622,13 +622,18 @@ def _customer_table(data, settings: Settings, progress: ProgressCallback):
 
 
 def _uses_spark(data, settings: Settings) -> bool:
-    """Whether the customer table is built on Spark (see `custseg.settings.Settings.engine`)."""
+    """Whether the customer table is built on Spark (see `custseg.settings.Settings.engine`):
+    asked for, or with ``auto`` for a Spark DataFrame or a URI only Spark reads (``s3a://``,
+    ``hdfs://``, ...; ``file://`` and plain paths stay local)."""
     from .spark.customers import is_spark_frame
 
     if is_spark_frame(data):
         if settings.engine == "local":
             raise SettingsError("a Spark DataFrame needs the Spark engine: engine='spark' or 'auto'")
         return True
+    if settings.engine == "auto" and isinstance(data, (str, os.PathLike)):
+        scheme, found, _ = str(data).partition("://")
+        return bool(found) and scheme.lower() != "file"
     return settings.engine == "spark"
 
 

@@ -23,7 +23,8 @@ HEADER_CHOICES = ("auto", "yes", "no")
 #: ``describe``: categoricals describe the segments (clustered only when named in
 #: ``features``); ``cluster``: every usable categorical is clustered on too.
 CATEGORICAL_CHOICES = ("describe", "cluster")
-#: ``auto``: Spark for a Spark DataFrame, the single-machine engine for everything else.
+#: ``auto``: Spark for a Spark DataFrame or a URI only Spark reads (``s3a://``, ``hdfs://``),
+#: the single-machine engine for everything else.
 ENGINES = ("auto", "local", "spark")
 
 
@@ -114,7 +115,8 @@ class Settings:
     engine : {"auto", "local", "spark"}
         Where the customer table is built: ``local`` (pandas and DuckDB on this machine),
         ``spark`` (Spark SQL where the data lives, see `custseg.spark`), or ``auto``:
-        Spark for a Spark DataFrame, local for everything else.
+        Spark for a Spark DataFrame or a URI such as ``s3a://`` or ``hdfs://``, local for
+        files on this machine.
     spark_master : str or None
         Spark master URL for ``engine="spark"``: ``local[*]`` (default), ``local[N]``,
         ``spark://HOST:PORT``, ``sc://HOST`` (Spark Connect), ``yarn``, ``k8s://URL``.
