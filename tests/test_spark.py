@@ -477,7 +477,7 @@ def test_assign_on_spark_with_a_model_from_either_engine(spark, capsys, mall, tm
     assert message == "error: the data lacks 1 column(s) the model needs: Age"
 
 
-def test_auto_engine_picks_spark_only_for_spark_data(monkeypatch):
+def test_auto_engine_picks_spark_only_for_spark_data():
     from custseg.pipeline import _uses_spark
     from custseg.settings import Settings
 
