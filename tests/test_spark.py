@@ -486,3 +486,29 @@ def test_auto_engine_picks_spark_only_for_spark_data():
     assert _uses_spark("s3a://lake/orders/", auto) and _uses_spark("hdfs://nn/orders.parquet", auto)
     assert not _uses_spark("s3a://lake/orders/", Settings(engine="local"))
     assert _uses_spark("orders.csv", Settings(engine="spark"))
+
+
+def test_parquet_folders_are_replaced_whole_or_not_at_all(tmp_path):
+    from custseg.spark.customers import _replace_folder
+
+    target = tmp_path / "segments.parquet"
+    target.mkdir()
+    (target / "part-00000.parquet").write_text("old")
+
+    def interrupted(folder):
+        folder.mkdir()
+        (folder / "part-00000.parquet").write_text("half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _replace_folder(target, interrupted)
+    assert [p.name for p in tmp_path.iterdir()] == ["segments.parquet"]
+    assert (target / "part-00000.parquet").read_text() == "old"
+
+    def complete(folder):
+        folder.mkdir()
+        (folder / "part-00000.parquet").write_text("new")
+
+    assert _replace_folder(target, complete) == target
+    assert [p.name for p in tmp_path.iterdir()] == ["segments.parquet"]
+    assert (target / "part-00000.parquet").read_text() == "new"
