@@ -383,7 +383,7 @@ def test_more_customers_than_the_driver_takes_a_log(spark, tmp_path):
     the same RFM scores as the local engine, and sizes and ledger that count everyone."""
     import json
 
-    from custseg import generate_transactions, segment
+    from custseg import generate_transactions, segment, track
     from custseg.model import load_model
     from custseg.transactions import rfm_scores
 
@@ -416,6 +416,9 @@ def test_more_customers_than_the_driver_takes_a_log(spark, tmp_path):
     assert 'data-test="cells-counted-on">Cells fixed, values beyond the fences and codes read as missing' in html
     features = spark.read.parquet(str(paths["features_parquet"])).count()
     assert features == everyone
+    # custseg track finds the Spark run's segments.parquet/ beside model.json
+    tracked = track(paths["model"], str(path))
+    assert tracked.customers["in_both"] == tracked.customers["kept"] == everyone
 
 
 def test_more_customers_than_the_driver_takes_a_table(spark, mall, tmp_path):

@@ -596,12 +596,14 @@ def _before_state(model, previous):
         fitted = load_model(path)
         info["model_path"] = str(path)
         if previous is None:
-            previous = path.parent / "segments.csv"
-            if not previous.is_file():
+            # A Spark run with more customers than fit whole on the driver writes only Parquet.
+            found = [p for p in (path.parent / "segments.csv", path.parent / "segments.parquet") if p.exists()]
+            if not found:
                 raise InputError(
-                    f"no previous segments: looked for {previous} beside {MODEL_FILENAME}; give --previous FILE "
-                    f"(a segments.csv written by custseg run)"
+                    f"no previous segments: looked for {path.parent / 'segments.csv'} beside {MODEL_FILENAME}; "
+                    f"give --previous FILE (a segments.csv written by custseg run)"
                 )
+            previous = found[0]
     if fitted.roles.id is None:
         raise InputError(
             "the model was fitted on data without a customer id column (rows were numbered): customers "
@@ -620,7 +622,10 @@ def _before_state(model, previous):
 
 
 def _read_previous(path: Path, id_name: str) -> pd.DataFrame:
-    """The columns of a ``segments.csv`` that tracking needs, ids as text."""
+    """The columns of a ``segments.csv`` (or a Spark run's ``segments.parquet/``) that
+    tracking needs, ids as text."""
+    if path.is_dir() or path.suffix.lower() == ".parquet":
+        return _read_previous_parquet(path, id_name)
     if not path.is_file():
         raise InputError(f"previous segments file not found: {path}")
     try:
@@ -642,6 +647,20 @@ def _read_previous(path: Path, id_name: str) -> pd.DataFrame:
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path} is not a segments.csv written by custseg ({exc})") from None
     return table.to_pandas()
+
+
+def _read_previous_parquet(path: Path, id_name: str) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{path} is not a segments.parquet written by custseg ({exc})") from None
+    _check_previous_columns(table.column_names, id_name, str(path))
+    wanted = [c for c in (id_name, "segment", "segment_name", "rfm_segment") if c in table.column_names]
+    frame = table.select(wanted).to_pandas()
+    return frame.astype({c: "string" for c in wanted if c != "segment"})
 
 
 def _check_previous_columns(columns: list, id_name: str, label: str) -> None:
