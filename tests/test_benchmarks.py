@@ -7,7 +7,8 @@ that it stays under a minute; the full quick mode (``.ci/run``) takes 2-3 minute
 the quick mode, it checks correctness only: the chosen k and ARI of custseg against the
 planted segments, the features against a hand-written DuckDB query (and pandas/polars),
 that `Model.assign` reproduces the run, and that ``custseg track`` lists every customer once
-and agrees with ``custseg assign``. It never checks a timing.
+and agrees with ``custseg assign``. It never checks a timing. The last test runs
+``benchmarks/spark.py`` (Spark engine against DuckDB) on a small log, when PySpark is installed.
 """
 
 from __future__ import annotations
@@ -103,3 +104,24 @@ def test_quick_mode_correctness_checks_pass_at_reduced_sizes(tmp_path):
     tracked = {r["tool"]: r for r in rows if r["workload"].startswith("track")}
     assert {"custseg assign", "custseg track --no-report", "custseg track (report)"} <= set(tracked)
     assert all(r["status"] == "ok" for r in tracked.values())
+
+
+def test_spark_benchmark_agrees_with_duckdb_on_a_small_log(tmp_path):
+    """``benchmarks/spark.py`` on 20,000 lines, Parquet, local[2] only (about 25 s on a quiet
+    machine, most of it Spark's start): the Spark row agrees with DuckDB; timings unchecked."""
+    pytest.importorskip("pyspark")
+    out = tmp_path / "spark"
+    out.mkdir()
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "spark.py"), "--lines", "20000", "--masters", "local[2]",
+         "--inputs", "parquet", "--data", str(tmp_path / "data"), "--out", str(out)],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    saved = json.loads((out / "spark.json").read_text(encoding="utf-8"))
+    assert [(r["input"], r["engine"], r["status"]) for r in saved["rows"]] == [
+        ("parquet", "DuckDB", "ok"), ("parquet", "Spark local[2]", "ok")]
+    assert len(saved["checks"]) == 4 and all(c["passed"] for c in saved["checks"]), saved["checks"]
+    spark_row = saved["rows"][1]
+    assert spark_row["result"]["session_s"] > 0 and spark_row["result"]["jvm_peak_mib"] > 0
+    assert "| parquet | Spark local[2] | ok |" in (out / "spark.md").read_text(encoding="utf-8")
