@@ -38,6 +38,7 @@ import subprocess
 import sys
 import warnings
 from contextlib import contextmanager
+from pathlib import Path
 
 from ..errors import EngineError, SettingsError
 
@@ -201,7 +202,9 @@ def _defaults(kind: str, master: str, app_name: str) -> dict[str, str]:
         return runtime
     settings = {"spark.app.name": app_name, "spark.ui.showConsoleProgress": "false", **runtime}
     if kind == "local":
+        logging = Path(__file__).with_name("log4j2.properties").resolve().as_uri()
         settings.update({
+            "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={logging}",
             "spark.ui.enabled": "false",
             "spark.sql.shuffle.partitions": str(max(2, 2 * _local_cores(master))),
             "spark.driver.host": "127.0.0.1",
