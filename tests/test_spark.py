@@ -515,3 +515,16 @@ def test_parquet_folders_are_replaced_whole_or_not_at_all(tmp_path):
     assert _replace_folder(target, complete) == target
     assert [p.name for p in tmp_path.iterdir()] == ["segments.parquet"]
     assert (target / "part-00000.parquet").read_text() == "new"
+
+
+def test_segmenter_on_the_spark_engine(spark, mall):
+    from custseg import Segmenter
+
+    options = {"algorithms": ("kmeans",), "k_max": 4}
+    ours = Segmenter(engine="spark", **options).fit(str(mall))
+    theirs = Segmenter(**options).fit(str(mall))
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    assert ours.result_.source["engine"] == "spark"
+    with pytest.raises(InputError, match=r"^200 customers are more than fit_sample = 150: on Spark their segments "
+                                         r"stay on the cluster"):
+        Segmenter(engine="spark", fit_sample=150, **options).fit(str(mall))

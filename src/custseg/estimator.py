@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .errors import InputError
 from .pipeline import Result, segment
 from .search import ProgressCallback
 from .settings import DEFAULT_ALGORITHMS, Settings
@@ -195,6 +196,12 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         settings = self.settings()
         data = self._table(X, reset=True)
         result = segment(data, settings, on_progress=self.on_progress)
+        if result.population is not None:
+            raise InputError(
+                f"{result.population.rows:,} customers are more than fit_sample = {settings.fit_sample:,}: on Spark "
+                f"their segments stay on the cluster, and Segmenter keeps labels_ in memory; use "
+                f"custseg.segment() and its segments.parquet, or raise fit_sample"
+            )
         self.result_ = result
         self.model_ = result.model
         self.n_segments_ = int(result.found.chosen.k)
