@@ -10,17 +10,18 @@ construction, not by keeping two copies of each rule in step.
 The customer table reaches the driver only when it is bounded: at most
 ``Settings.fit_sample`` customers (100,000 by default, a few MB), the size above which the
 local engine also fits K-Means on a sample. Its ids and features are a per-customer
-aggregate, never the order lines. A larger table is refused with a message that says so
-(fitting on a sample and assigning every customer on the executors is the next step).
+aggregate, never the order lines. With more customers the run is fitted on a seeded sample
+of that size, and a `Population` then puts every customer into a segment on the executors
+with the run's own model (`assign_spark`): only counts come back.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 import os
 import shutil
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -78,12 +79,12 @@ def customer_table_spark(data, settings: Settings, progress):
     from ..transactions import detect_transaction_columns
     from .transactions import _open, customers_from_transactions_spark, sample_customers
 
-    progress("starting Spark", 0, 1)
-    spark = session_for(data, settings)
-    raw, label = _open(spark, data)
     if settings.missing == "drop":
         raise SettingsError("--missing drop is not available on the Spark engine yet; use --missing impute "
                             "or the local engine")
+    progress("starting Spark", 0, 1)
+    spark = session_for(data, settings)
+    raw, label = _open(spark, data)
     engine = {"engine": "spark", "spark_master": _master(spark)}
     kind = settings.kind
     if kind == "auto":
@@ -102,7 +103,7 @@ def customer_table_spark(data, settings: Settings, progress):
                     f"{label}: --customers joins on the driver, which takes at most fit_sample = "
                     f"{settings.fit_sample:,} customers; this log has {rows:,}"
                 )
-            population = Population(features.customers, rows, label, features.columns.customer, transactions=True)
+            population = Population(features.customers, rows, label, transactions=True)
         size = min(rows, settings.fit_sample)
         try:
             customers = sample_customers(features, size, random_state=settings.random_state)
@@ -118,7 +119,7 @@ def customer_table_spark(data, settings: Settings, progress):
     rows = raw.count()
     population = None
     if rows > settings.fit_sample:
-        population = Population(raw, rows, label, settings.id_col)
+        population = Population(raw, rows, label)
         raw = raw.orderBy(_row_hash(raw, settings.random_state)).limit(settings.fit_sample)
     with quiet_pyspark():
         frame = raw.toPandas()
@@ -157,7 +158,6 @@ class Population:
     frame: object                 # Spark DataFrame: one row per customer (or input row)
     rows: int
     label: str
-    id_column: str | None
     transactions: bool = False
     segments: object = field(default=None, repr=False)   # Spark DataFrame, after `complete`
     rfm_summary: dict | None = None
