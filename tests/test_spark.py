@@ -416,6 +416,9 @@ def test_more_customers_than_the_driver_takes_a_log(spark, tmp_path):
     assert 'data-test="cells-counted-on">Cells fixed, values beyond the fences and codes read as missing' in html
     features = spark.read.parquet(str(paths["features_parquet"])).count()
     assert features == everyone
+    assert 'data-test="engine">Spark (local[2])' in html
+    result.population.release()
+    assert not result.population.segments.is_cached and not result.population.frame.is_cached
     # custseg track finds the Spark run's segments.parquet/ beside model.json
     tracked = track(paths["model"], str(path))
     assert tracked.customers["in_both"] == tracked.customers["kept"] == everyone

@@ -62,7 +62,8 @@ class Result:
     reference: dict | None = field(default=None, repr=False)   # drift statistics for model.json
     #: Spark engine with more customers than ``fit_sample``: every customer, on Spark
     #: (`custseg.spark.customers.Population`). The ledger, sizes and RFM summary then count
-    #: all of them; ``table``, ``labels`` and the profiles are the fitted sample's.
+    #: all of them; ``table``, ``labels`` and the profiles are the fitted sample's. Its
+    #: ``release()`` frees Spark's cache of them once the outputs are written.
     population: object | None = field(default=None, repr=False)
 
     @property

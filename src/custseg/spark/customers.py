@@ -209,6 +209,12 @@ class Population:
             paths["features_parquet"] = write_parquet_folder(self.frame, out / "features.parquet")
         return paths
 
+    def release(self) -> None:
+        """Let Spark drop the cached customers and segments (after the last `write`)."""
+        for frame in (self.segments, self.frame):
+            if frame is not None and frame.is_cached:
+                frame.unpersist()
+
 
 def assign_spark(model, frame, *, one_row_per_id: bool = False):
     """Every customer of a Spark table put into a segment by ``model``, on the executors.
