@@ -408,6 +408,7 @@ def test_more_customers_than_the_driver_takes_a_log(spark, tmp_path):
     assert segments["rfm_segment"].tolist() == rfm["rfm_segment"].tolist()
     summary = json.loads(paths["summary"].read_text())
     assert {s["id"]: s["size"] for s in summary["segments"]} == segments["segment"].value_counts().to_dict()
+    assert all(s["description"].startswith(f"{s['size']:,} customers ({s['share']:.1%}).") for s in summary["segments"])
     assert {s["name"]: s["size"] for s in summary["rfm"]["segments"]} == rfm["rfm_segment"].value_counts().to_dict()
     assert summary["sampling"]["driver"] == {"used": True, "customers": everyone, "sample_size": 400, "threshold": 400}
     assert summary["input"]["cells_counted_on"] == 400

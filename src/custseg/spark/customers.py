@@ -167,6 +167,9 @@ class Population:
         counts over all of them (profiles stay those of the fitted sample)."""
         from pyspark import StorageLevel
 
+        from ..actions import suggest_actions
+        from ..profile import describe
+
         model = result.model
         if model.roles.id is None:
             raise InputError(
@@ -195,6 +198,8 @@ class Population:
         for item in result.segment_info:
             item["size"] = int(sizes.get(item["id"], 0))
             item["share"] = item["size"] / used if used else 0.0
+            item["description"] = describe(item)          # its sentences state the size
+            item["actions"] = suggest_actions(item, result.table.roles.features)
         if self.transactions:
             self.rfm_summary = _rfm_summary(self.segments, self.frame, key)
         result.found.sampling["driver"] = {"used": True, "customers": used, "sample_size": len(result.labels),
