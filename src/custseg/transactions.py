@@ -1504,15 +1504,38 @@ def rfm_segment(r: int, f: int, m: int) -> str:
     return RFM_GRID[int(r)][fm - 1]
 
 
-def _score(values: np.ndarray, higher_is_better: bool) -> np.ndarray:
-    """1 + floor(5 * (customers with a strictly worse value) / n)."""
+#: Whether a higher value earns a higher RFM score, per RFM column.
+RFM_HIGHER_IS_BETTER = {"recency_days": False, "frequency": True, "monetary": True}
+
+
+def _worse(values: np.ndarray, higher_is_better: bool) -> np.ndarray:
+    """For each customer, how many customers have a strictly worse value."""
     n = values.size
     ordered = np.sort(values)
     if higher_is_better:
-        worse = np.searchsorted(ordered, values, side="left")
-    else:
-        worse = n - np.searchsorted(ordered, values, side="right")
-    return 1 + (5 * worse) // n
+        return np.searchsorted(ordered, values, side="left")
+    return n - np.searchsorted(ordered, values, side="right")
+
+
+def rfm_from_worse(worse: dict[str, np.ndarray], n: int, index=None) -> pd.DataFrame:
+    """The RFM scores of customers from, per column of `RFM_HIGHER_IS_BETTER`, how many of all
+    ``n`` customers have a strictly worse value: the score is ``1 + floor(5 * worse / n)``,
+    the segment `rfm_segment`. The one definition of both, for every engine (the Spark engine
+    counts ``worse`` with ``rank()``).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``r_score``, ``f_score``, ``m_score`` (int64), ``rfm_score`` (e.g. ``"545"``)
+        and ``rfm_segment``.
+    """
+    r, f, m = (1 + (5 * np.asarray(worse[c], dtype="int64")) // n for c in RFM_HIGHER_IS_BETTER)
+    out = pd.DataFrame({"r_score": r, "f_score": f, "m_score": m}, index=index)
+    out["rfm_score"] = pd.Series([f"{a}{b}{c}" for a, b, c in zip(r, f, m)], index=out.index, dtype="str")
+    out["rfm_segment"] = pd.Series(
+        [rfm_segment(a, b, c) for a, b, c in zip(r, f, m)], index=out.index, dtype="str"
+    )
+    return out
 
 
 def rfm_scores(customers: pd.DataFrame) -> pd.DataFrame:
@@ -1551,14 +1574,5 @@ def rfm_scores(customers: pd.DataFrame) -> pd.DataFrame:
     for c, v in values.items():
         if np.isnan(v).any():
             raise InputError(f"RFM: {int(np.isnan(v).sum())} customer(s) have no {c}")
-    r = _score(values["recency_days"], higher_is_better=False)
-    f = _score(values["frequency"], higher_is_better=True)
-    m = _score(values["monetary"], higher_is_better=True)
-    out["r_score"] = r.astype("int64")
-    out["f_score"] = f.astype("int64")
-    out["m_score"] = m.astype("int64")
-    out["rfm_score"] = pd.Series([f"{a}{b}{c}" for a, b, c in zip(r, f, m)], index=customers.index, dtype="str")
-    out["rfm_segment"] = pd.Series(
-        [rfm_segment(a, b, c) for a, b, c in zip(r, f, m)], index=customers.index, dtype="str"
-    )
-    return out
+    worse = {c: _worse(values[c], better) for c, better in RFM_HIGHER_IS_BETTER.items()}
+    return rfm_from_worse(worse, len(customers), customers.index)

@@ -438,31 +438,29 @@ def sample_customers(features: TransactionFeatures, size: int = 10_000, *, rando
 
 
 def rfm_scores_spark(customers, key: str, rows: int):
-    """`custseg.transactions.rfm_scores` over every customer of a Spark table: the same rule,
-    ``1 + floor(5 * (customers with a strictly worse value) / n)``, where the customers
-    with a strictly lower value are ``rank() - 1`` in ascending order (strictly higher,
-    descending, for recency), and the same `custseg.transactions.RFM_GRID` names.
+    """`custseg.transactions.rfm_scores` over every customer of a Spark table: Spark counts,
+    per RFM column, the customers with a strictly worse value (``rank() - 1`` in the order
+    from worst to best), and `custseg.transactions.rfm_from_worse`, the local engine's
+    own rule, turns the counts into scores and segments on the executors.
 
     Returns a Spark DataFrame: ``key`` (string), ``rfm_score``, ``rfm_segment``. The ranks
-    need one global order: Spark sorts the customers (not the order lines) once per score.
+    need one global order: Spark sorts the customers (not the order lines) once per column.
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from ..transactions import RFM_GRID
+    from ..transactions import RFM_HIGHER_IS_BETTER, rfm_from_worse
 
-    higher_is_better = {"recency_days": False, "frequency": True, "monetary": True}
-    ranked = customers.select(
+    worse = customers.select(
         F.col(f"`{key}`").cast("string").alias(key),
-        *[F.rank().over(Window.orderBy(F.col(c).asc() if better else F.col(c).desc())).alias(c)
-          for c, better in higher_is_better.items()])
-    scored = ranked.select(key, *[F.expr(f"1 + (5 * ({c} - 1)) div {int(rows)}").cast("int").alias(letter)
-                                  for c, letter in zip(higher_is_better, "rfm")])
-    grid = F.create_map(*[F.lit(x) for r_score, names in sorted(RFM_GRID.items())
-                          for fm, name in enumerate(names, start=1) for x in (f"{r_score}:{fm}", name)])
-    fm = F.expr("(f + m + 1) div 2")
-    return scored.select(
-        key,
-        F.concat(F.col("r").cast("string"), F.col("f").cast("string"), F.col("m").cast("string")).alias("rfm_score"),
-        grid[F.concat(F.col("r").cast("string"), F.lit(":"), fm.cast("string"))].alias("rfm_segment"),
-    )
+        *[(F.rank().over(Window.orderBy(F.col(c).asc() if better else F.col(c).desc())) - 1).alias(c)
+          for c, better in RFM_HIGHER_IS_BETTER.items()])
+
+    def score(batches):
+        for batch in batches:
+            rfm = rfm_from_worse({c: batch[c].to_numpy() for c in RFM_HIGHER_IS_BETTER}, rows)
+            yield pd.DataFrame({key: batch[key].to_numpy(), "rfm_score": rfm["rfm_score"].to_numpy(),
+                                "rfm_segment": rfm["rfm_segment"].to_numpy()})
+
+    with quiet_pyspark():
+        return worse.mapInPandas(score, f"`{key}` string, rfm_score string, rfm_segment string")
