@@ -93,7 +93,8 @@ def customer_table_spark(data, settings: Settings, progress):
     if kind == "transactions":
         progress("computing customer features from order lines on Spark", 0, 1)
         features = customers_from_transactions_spark(
-            spark, data, overrides=settings.transaction_overrides, as_of=settings.as_of, on_progress=progress,
+            spark, raw, overrides=settings.transaction_overrides, as_of=settings.as_of, on_progress=progress,
+            label=label,
         )
         rows = features.customers_kept
         population = None

@@ -262,6 +262,7 @@ def customers_from_transactions_spark(
     as_of=None,
     overrides: dict | None = None,
     on_progress: ProgressCallback | None = None,
+    label: str | None = None,
 ) -> TransactionFeatures:
     """Build one row of behaviour features per customer from a transaction log, on Spark.
 
@@ -277,6 +278,9 @@ def customers_from_transactions_spark(
         read (``s3a://...``), or a DataFrame of order lines.
     columns, as_of, overrides, on_progress
         As in `custseg.transactions.customers_from_transactions`.
+    label : str, optional
+        The input's name in messages when ``source`` is a DataFrame already opened from a
+        path (default: "the Spark DataFrame").
 
     Returns
     -------
@@ -295,7 +299,8 @@ def customers_from_transactions_spark(
     total_steps = 3
     wanted_as_of = _as_date(as_of)
     progress("reading order lines", 0, total_steps)
-    raw, label = _open(spark, source)
+    raw, opened = _open(spark, source)
+    label = label or opened
     names = list(raw.columns)
     types = {field.name: _duck_type(field.dataType) for field in raw.schema.fields}
     columns = _columns(label, names, columns, overrides)
