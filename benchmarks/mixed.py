@@ -6,7 +6,7 @@ built for mixed data, on planted mixed segments and on Mall Customers.
     python benchmarks/mixed.py --sizes 2000 --seeds 0 --out /tmp/MIXED.md
     python benchmarks/mixed.py --from-json benchmarks/MIXED.json   # MIXED.md again, nothing rerun
 
-Data: `custseg.generate.generate_mixed_customers`, 4 planted segments, four numeric columns
+Data: `custseg.sampledata.generate.generate_mixed_customers`, 4 planted segments, four numeric columns
 (age, income, spending score, visits) and three categoricals (channel 3 levels, region 4,
 plan 3; each segment's dominant level drawn with probability 0.7), in three scenarios:
 ``paired`` (the numbers tell pairs of segments apart, only the categoricals the two of a
@@ -33,7 +33,7 @@ the wall time of the call, on a shared two-core machine):
   (exactly, per column; kmodes takes one gamma for all columns, so the mean). Also kmodes'
   own default gamma (half the numbers' mean standard deviation: 0.5). ``k-prototypes,
   chosen k``: k = 2..10 fitted (Cao), scored, refitted for stability and chosen by
-  custseg's rule (`custseg.search.choose`, density off), 2,000 customers only.
+  custseg's rule (`custseg.segmenting.search.choose`, density off), 2,000 customers only.
 * ``FAMD + K-Means, true k``: ``prince.FAMD`` with every component (numbers standardised
   as above, categoricals as levels), then ``KMeans(k, n_init=10)`` on the coordinates.
 * ``Gower + k-medoids, true k``: Gower distances (numbers by range on the cleaned values,
@@ -68,9 +68,9 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from custseg import segment  # noqa: E402
-from custseg.clean import clean_customers  # noqa: E402
-from custseg.features import fit_features  # noqa: E402
-from custseg.generate import MIXED_SCENARIOS, generate_mixed_customers  # noqa: E402
+from custseg.preparing.clean import clean_customers  # noqa: E402
+from custseg.preparing.features import fit_features  # noqa: E402
+from custseg.sampledata.generate import MIXED_SCENARIOS, generate_mixed_customers  # noqa: E402
 from custseg.settings import Settings  # noqa: E402
 
 MALL = ROOT.parent / "shared" / "data" / "mall_customers.csv"
@@ -142,7 +142,7 @@ def run_custseg(data: Mixed, weight: float | None) -> tuple[np.ndarray, int]:
 
 def run_custseg_density(data: Mixed, weight: float) -> tuple[np.ndarray, int]:
     """The search on the pipeline's own matrix (PCA auto), with density allowed to decide."""
-    from custseg.search import search
+    from custseg.segmenting.search import search
 
     settings = Settings(categoricals="cluster", categorical_weight=weight)
     plan = fit_features(data.clean.data, data.numeric, data.categorical, settings.pca, weight)
@@ -186,8 +186,8 @@ def run_kprototypes(data: Mixed, weight: float | None, init: str) -> tuple[np.nd
 def run_kprototypes_choose(data: Mixed) -> tuple[np.ndarray, int]:
     """k-prototypes for k = 2..10, scored on the encoding (whose distances are its matching
     distances), refitted on subsamples for stability and chosen by custseg's rule."""
-    from custseg.assign import Assigner
-    from custseg.search import Candidate, _NeighbourSample, _score, choose, measure_stability
+    from custseg.segmenting.assign import Assigner
+    from custseg.segmenting.search import Candidate, _NeighbourSample, _score, choose, measure_stability
 
     settings = Settings()
     matrix = data.encoding(1.0)

@@ -4,15 +4,15 @@
     python benchmarks/spark.py --full --out DIR       # 10,000,000 order lines; DIR/spark.{json,md}
     python benchmarks/spark.py --lines N [--masters local[2]] [--inputs parquet]
 
-The same generated order-line log (`custseg.generate.generate_transactions`, Online Retail
+The same generated order-line log (`custseg.sampledata.generate.generate_transactions`, Online Retail
 layout, 4 planted buyer segments; about 87 lines per customer) is written once as a gzip CSV
 and as Parquet into a data folder (reused when the files are there). For each input, one
 fresh process per engine computes the customer features:
 
-* DuckDB: ``custseg.transactions.customers_from_transactions(path)``, the default engine
+* DuckDB: ``custseg.logs.transactions.customers_from_transactions(path)``, the default engine
   (2 threads, 3 GB memory limit; the customer table comes back as pandas);
 * Spark ``local[1]`` and ``local[2]``: ``spark_session(master)`` then
-  ``custseg.spark.transactions.customers_from_transactions_spark(spark, path)`` (the table
+  ``custseg.engines.spark.transactions.customers_from_transactions_spark(spark, path)`` (the table
   stays a cached Spark DataFrame, counted once), with ``spark.driver.memory`` from
   ``--driver-memory`` and custseg's other session defaults.
 
@@ -184,7 +184,7 @@ def _plain(result) -> dict:
 
 def _pandas_sums(table) -> dict:
     """Exact sums of the feature columns of a pandas customer table (math.fsum)."""
-    from custseg.transactions import FEATURE_COLUMNS
+    from custseg.logs.transactions import FEATURE_COLUMNS
 
     sums = {name: math.fsum(table[name].dropna().tolist()) for name in FEATURE_COLUMNS}
     sums["monetary_cents"] = f"{round(sums['monetary'], 2):.2f}"
@@ -195,7 +195,7 @@ def _spark_sums(frame) -> dict:
     """Sums of the feature columns of a Spark customer table; monetary as an exact decimal."""
     from pyspark.sql import functions as F
 
-    from custseg.transactions import FEATURE_COLUMNS
+    from custseg.logs.transactions import FEATURE_COLUMNS
 
     aggs = [F.sum(F.col(name)).alias(name) for name in FEATURE_COLUMNS]
     aggs.append(F.sum(F.col("monetary").cast("decimal(38,6)")).alias("monetary_exact"))
@@ -207,7 +207,7 @@ def _spark_sums(frame) -> dict:
 
 
 def work_duckdb(source: str, export: str | None) -> None:
-    from custseg.transactions import customers_from_transactions
+    from custseg.logs.transactions import customers_from_transactions
 
     start = time.perf_counter()
     result = customers_from_transactions(source)
@@ -224,8 +224,8 @@ def work_duckdb(source: str, export: str | None) -> None:
 
 
 def work_spark(source: str, master: str, driver_memory: str, export: str | None) -> None:
-    from custseg.spark.session import spark_session
-    from custseg.spark.transactions import customers_from_transactions_spark
+    from custseg.engines.spark.session import spark_session
+    from custseg.engines.spark.transactions import customers_from_transactions_spark
 
     start = time.perf_counter()
     spark = spark_session(master, app_name="custseg-bench", config={"spark.driver.memory": driver_memory})
@@ -275,7 +275,7 @@ def work_generate(n_lines: int, folder: str) -> None:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    from custseg.generate import generate_transactions
+    from custseg.sampledata.generate import generate_transactions
 
     start = time.perf_counter()
     n_customers = max(SEGMENTS, round(n_lines / LINES_PER_CUSTOMER))
@@ -363,7 +363,7 @@ def compare(reference: dict, row: dict, export_ref: str, export_other: str) -> d
     import numpy as np
     import pandas as pd
 
-    from custseg.transactions import FEATURE_COLUMNS
+    from custseg.logs.transactions import FEATURE_COLUMNS
 
     a, b = reference["result"], row["result"]
     out: dict = {}
@@ -528,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
         except PackageNotFoundError:
             info["versions"][package] = None
     try:
-        from custseg.spark.session import find_java
+        from custseg.engines.spark.session import find_java
 
         java, major = find_java()
         info["java"] = f"Java {major} ({java})"

@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-#: Numeric columns of `custseg.generate.generate_customers`, plus the two derived
+#: Numeric columns of `custseg.sampledata.generate.generate_customers`, plus the two derived
 #: columns the benchmark adds (see `DERIVED`) so that the matrix has 8 features, as in
 #: issue 5's target ("1,000,000 customers x 8 features").
 GENERATED_NUMERIC = (
@@ -38,7 +38,7 @@ PLANTED_SEGMENTS = 5
 #: the well-separated ones) and lines per customer the generator gives with them.
 TRANSACTION_SEGMENTS = 4
 LINES_PER_CUSTOMER = 88.0
-#: Product codes custseg treats as non-products (custseg.transactions.NON_PRODUCT_CODES),
+#: Product codes custseg treats as non-products (custseg.logs.transactions.NON_PRODUCT_CODES),
 #: written out again here: the baselines are hand-written, not built from custseg.
 NON_PRODUCT_CODES = (
     "POST", "DOT", "M", "C2", "D", "S", "B", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS",
@@ -80,7 +80,7 @@ def gen_customers(n: int, seed: int, path: str, truth: str) -> None:
     """Customers with 5 planted segments, plus two derived numeric columns; and the truth."""
     import numpy as np
 
-    from custseg.generate import generate_customers
+    from custseg.sampledata.generate import generate_customers
 
     start = time.perf_counter()
     table, segment = generate_customers(n, PLANTED_SEGMENTS, random_state=seed)
@@ -105,7 +105,7 @@ def gen_transactions(n_customers: int, seed: int, path: str, chunk: int = 0) -> 
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from custseg.generate import generate_transactions
+    from custseg.sampledata.generate import generate_transactions
 
     start = time.perf_counter()
     lines, _ = generate_transactions(n_customers, TRANSACTION_SEGMENTS, random_state=seed)
@@ -280,7 +280,7 @@ def features_custseg(source: str, out: str) -> None:
     """custseg's `customers_from_transactions` (DuckDB, every feature, ledger and checks)."""
     import duckdb  # noqa: F401 - imported before the clock starts, as in the other tools
 
-    from custseg.transactions import customers_from_transactions
+    from custseg.logs.transactions import customers_from_transactions
 
     start = time.perf_counter()
     found = customers_from_transactions(source)
@@ -604,7 +604,7 @@ def assign(model: str, data: str, repeats: int = 3, segments: str | None = None)
         times.append(time.perf_counter() - t)
     parts = {}
     try:  # where the time goes (library internals; skipped if they change shape)
-        from custseg.clean import apply_cleaning
+        from custseg.preparing.clean import apply_cleaning
 
         t = time.perf_counter()
         cleaned, _ = apply_cleaning(frame, fitted.roles, fitted.cleaning)
@@ -636,11 +636,11 @@ LATER_MOVES = {(0, 1): 0.05, (2, 3): 0.02}
 
 def gen_later(path: str, truth: str, out: str, seed: int = 1) -> None:
     """A later snapshot of the customers of ``path``: `LATER_MOVES` moved between planted
-    segments (`custseg.generate.move_customers`), the derived columns recomputed."""
+    segments (`custseg.sampledata.generate.move_customers`), the derived columns recomputed."""
     import numpy as np
     import pandas as pd
 
-    from custseg.generate import move_customers
+    from custseg.sampledata.generate import move_customers
 
     start = time.perf_counter()
     table = pd.read_parquet(path)

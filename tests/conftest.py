@@ -49,7 +49,7 @@ def spark():
     required: a missing Java fails the tests instead of hiding them.
     """
     pytest.importorskip("pyspark")
-    from custseg.spark.session import spark_session
+    from custseg.engines.spark.session import spark_session
 
     session = spark_session("local[2]", app_name="custseg-tests", config={
         "spark.sql.shuffle.partitions": "4",

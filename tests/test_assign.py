@@ -1,4 +1,4 @@
-"""Tests for custseg.assign: the nearest-centre rule and the nearest-reference-point rule."""
+"""Tests for custseg.segmenting.assign: the nearest-centre rule and the nearest-reference-point rule."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
-import custseg.assign as assign
-from custseg.assign import Assigner, nearest_centre
+import custseg.segmenting.assign as assign
+from custseg.segmenting.assign import Assigner, nearest_centre
 
 
 @pytest.mark.parametrize("k", [1, 2, 5, 16, 17, 50])

@@ -11,9 +11,9 @@ from sklearn.datasets import make_circles, make_moons
 from sklearn.metrics import adjusted_rand_score
 
 from custseg import segment
-from custseg.search import Candidate, choose, search
+from custseg.segmenting.search import Candidate, choose, search
 from custseg.settings import Settings
-from custseg.stability import best_jaccard, segment_stability
+from custseg.segmenting.stability import best_jaccard, segment_stability
 
 
 def _standardised(points: np.ndarray) -> np.ndarray:

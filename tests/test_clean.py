@@ -1,4 +1,4 @@
-"""Tests for custseg.clean: roles, parsing, the ledger, imputation, fences and policies.
+"""Tests for custseg.preparing.clean: roles, parsing, the ledger, imputation, fences and policies.
 
 The main fixture is 30 rows of all-string columns (as from ``read_csv(dtype=str)``):
 
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.clean import (
+from custseg.preparing.clean import (
     NUMERIC_SAMPLE,
     NUMERIC_SHARE,
     _numeric_reading,
@@ -406,7 +406,7 @@ def _assert_same_reading(column: pd.Series) -> None:
 @pytest.fixture
 def parsed_lengths(monkeypatch):
     """Lengths of the columns `parse_numbers` is called on."""
-    import custseg.clean as clean
+    import custseg.preparing.clean as clean
 
     lengths = []
 
@@ -452,7 +452,7 @@ def test_a_mostly_blank_long_column_is_parsed_whole(parsed_lengths):
 
 @pytest.mark.parametrize("name", ["mall_customers.csv", "wholesale_customers.csv", "online_retail.csv.gz"])
 def test_readings_of_real_columns_are_unchanged(name, shared_data, monkeypatch):
-    import custseg.clean as clean
+    import custseg.preparing.clean as clean
 
     table = pd.read_csv(shared_data / name, dtype=str, keep_default_na=False)
     inferred = pd.read_csv(shared_data / name).head(20_000)
@@ -467,7 +467,7 @@ def test_readings_of_real_columns_are_unchanged(name, shared_data, monkeypatch):
 
 @pytest.mark.parametrize("name", ["mall_customers.csv", "wholesale_customers.csv"])
 def test_cleaning_real_tables_on_a_sample_changes_nothing(name, shared_data, monkeypatch):
-    import custseg.clean as clean
+    import custseg.preparing.clean as clean
 
     table = pd.read_csv(shared_data / name, dtype=str, keep_default_na=False)
     whole = clean_customers(table, Settings())
@@ -493,7 +493,7 @@ def test_duplicate_ids_are_still_found_when_ids_are_not_unique():
     ([f"C{i}" for i in range(2000)] + ["C7"], [False] * 2000 + [True]),
 ])
 def test_duplicated_ids_equal_pandas(ids, repeated, monkeypatch):
-    import custseg.clean as clean
+    import custseg.preparing.clean as clean
 
     monkeypatch.setattr(clean, "_HASH_CHUNK", 3)              # hashes from many blocks
     series = pd.Series(ids, dtype=object)
@@ -503,7 +503,7 @@ def test_duplicated_ids_equal_pandas(ids, repeated, monkeypatch):
 
 
 def test_a_hash_collision_falls_back_to_the_exact_search(monkeypatch):
-    import custseg.clean as clean
+    import custseg.preparing.clean as clean
 
     monkeypatch.setattr(clean.pd.util, "hash_array", lambda values, categorize: np.zeros(len(values), dtype="uint64"))
     series = pd.Series(["a", "b", "c"], dtype=object)

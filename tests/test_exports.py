@@ -19,12 +19,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from custseg.clean import CleaningParams, apply_cleaning, clean_customers
+from custseg.preparing.clean import CleaningParams, apply_cleaning, clean_customers
 from custseg.errors import InputError, SettingsError
-from custseg.load import ReadOptions, first_row_is_header, read_columns, read_table
+from custseg.reading.load import ReadOptions, first_row_is_header, read_columns, read_table
 from custseg.pipeline import segment
 from custseg.settings import Settings
-from custseg.transactions import customers_from_transactions
+from custseg.logs.transactions import customers_from_transactions
 
 SMALL_RUN = {"algorithms": ("kmeans",), "k_min": 2, "k_max": 3, "stability_resamples": 2, "report": False}
 
@@ -493,7 +493,7 @@ def test_text_codes_in_a_numeric_column_are_codes_not_unparseable():
     ([40] * 10 + list(range(1, 31)), []),                     # frequent but not apart
 ])
 def test_numeric_codes(values, codes):
-    from custseg.sentinels import numeric_codes
+    from custseg.preparing.sentinels import numeric_codes
 
     assert numeric_codes(np.array(values, dtype=float)) == codes
 
@@ -536,7 +536,7 @@ def test_settings_validate_the_new_options(tmp_path):
             Settings(**changes).validated()
         assert str(caught.value) == message
     config = tmp_path / "custseg.toml"
-    config.write_text('[custseg]\nheader = false\nsheet = "2011"\n[custseg.sentinels]\npdays = [999, -1]\njob = "unknown"\n')
+    config.write_text('[custseg]\nheader = false\nsheet = "2011"\n[custseg.preparing.sentinels]\npdays = [999, -1]\njob = "unknown"\n')
     settings = Settings.from_toml(config).validated()
     assert (settings.header, settings.sheet) == ("no", "2011")
     assert settings.sentinels == ("pdays=999", "pdays=-1", "job=unknown")

@@ -1,4 +1,4 @@
-"""Tests for custseg.features: scaling, log1p, one-hot encoding, PCA and the plan round trip."""
+"""Tests for custseg.preparing.features: scaling, log1p, one-hot encoding, PCA and the plan round trip."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from custseg.errors import InputError
-from custseg.features import FeaturePlan, fit_features, principal_axes
+from custseg.preparing.features import FeaturePlan, fit_features, principal_axes
 
 LN10 = math.log(10.0)
 

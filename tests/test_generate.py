@@ -1,4 +1,4 @@
-"""Tests for custseg.generate: planted segments, their separation, and write_table."""
+"""Tests for custseg.sampledata.generate: planted segments, their separation, and write_table."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.preprocessing import StandardScaler
 
 from custseg.errors import InputError
-from custseg.generate import (
+from custseg.sampledata.generate import (
     ARCHETYPES,
     BUYER_ARCHETYPES,
     generate_customers,
@@ -240,7 +240,7 @@ def log_k4():
 
 
 def _behaviour(lines: pd.DataFrame) -> pd.DataFrame:
-    """Per-customer features by a plain pandas groupby (independent of custseg.features)."""
+    """Per-customer features by a plain pandas groupby (independent of custseg.preparing.features)."""
     known = lines.dropna(subset=["CustomerID"])
     date = pd.to_datetime(known["InvoiceDate"])
     value = known["Quantity"] * known["UnitPrice"]

@@ -1,4 +1,4 @@
-"""Tests for custseg.profile and custseg.actions on small hand-computed tables."""
+"""Tests for custseg.explaining.profile and custseg.explaining.actions on small hand-computed tables."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.actions import suggest_actions
-from custseg.profile import (
+from custseg.explaining.actions import suggest_actions
+from custseg.explaining.profile import (
     column_label, comparison, concept_of, key_findings, overall_categories, profile_segments, readable, segment_rules,
 )
 
@@ -341,7 +341,7 @@ def test_categorical_features_name_their_segments():
 
 
 def test_search_skips_repeated_segmentations_of_few_distinct_customers():
-    from custseg.search import search
+    from custseg.segmenting.search import search
     from custseg.settings import Settings
 
     matrix = np.repeat(np.array([[0.0, 0.0], [5.0, 5.0], [0.0, 9.0]]), 20, axis=0)

@@ -1,4 +1,4 @@
-"""Tests for custseg.report and custseg.plots, on a realistic fake summary.
+"""Tests for custseg.reporting.report and custseg.reporting.figures, on a realistic fake summary.
 
 `make_summary` follows docs/summary.md exactly: 3 segments plus a DBSCAN noise segment (-1),
 K-Means and hierarchical candidates for k = 2..5 plus one DBSCAN candidate, a SciPy Ward
@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from custseg import plots, report
-from custseg.stability import stability_word
+from custseg.segmenting.stability import stability_word
 
 XSS_COLUMN = "<img src=x onerror=alert(1)>"
 XSS_VALUE = "<script>alert(1)</script>"
@@ -481,7 +481,7 @@ def test_summary_html_is_short_and_escaped(summary):
 
 def test_importing_report_does_not_import_plotting_libraries():
     code = (
-        "import sys, custseg.report, custseg.plots; "
+        "import sys, custseg.reporting.report, custseg.reporting.figures; "
         "heavy = [m for m in ('matplotlib', 'seaborn', 'jinja2') if m in sys.modules]; "
         "assert not heavy, heavy"
     )
@@ -1057,7 +1057,7 @@ def test_transaction_render_is_deterministic_and_small(tx_rendered, tx_summary):
 def test_kernel_density_equals_scipy_gaussian_kde():
     from scipy.stats import gaussian_kde
 
-    from custseg.plots import kernel_density
+    from custseg.reporting.figures import kernel_density
 
     values = np.random.default_rng(0).gamma(2.0, 3.0, 500)
     grid = np.linspace(-2, 30, 120)
@@ -1065,7 +1065,7 @@ def test_kernel_density_equals_scipy_gaussian_kde():
 
 
 def test_fit_sampling_is_explained():
-    from custseg.report import _sampling_notes
+    from custseg.reporting.report import _sampling_notes
 
     notes = _sampling_notes({"fit": {"used": True, "sample_size": 1_000_000, "threshold": 1_000_000}})
     assert len(notes) == 1 and "fitted on a sample of 1,000,000 customers" in notes[0]

@@ -1,4 +1,4 @@
-"""Tests for custseg.search: weighted Ward, the dendrogram, the silhouette estimate, the
+"""Tests for custseg.segmenting.search: weighted Ward, the dendrogram, the silhouette estimate, the
 choice rule and the whole search on well-separated blobs, exact and sampled.
 """
 
@@ -9,7 +9,7 @@ import pytest
 from scipy.cluster.hierarchy import fcluster, is_valid_linkage, linkage
 from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
-from custseg.search import (
+from custseg.segmenting.search import (
     Candidate,
     canonical_order,
     choose,
@@ -159,7 +159,7 @@ def test_scores_equal_scikit_learn_and_the_direct_sum(name, x, labels, shift):
 
 
 def test_scores_span_many_blocks(monkeypatch):
-    monkeypatch.setattr("custseg.search._SPREAD_CHUNK", 64)
+    monkeypatch.setattr("custseg.segmenting.search._SPREAD_CHUNK", 64)
     _, x, labels, _ = next(f for f in _scoring_fixtures() if f[0] == "noise")
     placed = labels >= 0
     spread = segment_spread(x, labels)
@@ -445,8 +445,8 @@ def test_fitting_on_a_sample_keeps_the_answer(exact_result):
 def test_micro_clusters_are_those_of_minibatch_kmeans_with_its_own_labels():
     from sklearn.cluster import MiniBatchKMeans
 
-    from custseg.assign import nearest_centre
-    from custseg.search import _micro_clusters
+    from custseg.segmenting.assign import nearest_centre
+    from custseg.segmenting.search import _micro_clusters
 
     matrix, _ = _blobs(2)
     settings = Settings(ward_micro_clusters=40)

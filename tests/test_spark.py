@@ -1,4 +1,4 @@
-"""Tests for custseg.spark: sessions and their errors, SQL translation, transaction features.
+"""Tests for custseg.engines.spark: sessions and their errors, SQL translation, transaction features.
 
 The feature tests check the Spark engine against the DuckDB engine and the hand-computed
 values of ``test_transactions`` (``HAND_LINES``, ``EXPECTED``, ...), so that one set of
@@ -21,8 +21,8 @@ from conftest import SHARED_DATA
 from test_transactions import AS_OF, HAND_LINES, HAND_LOG, HEADER, _check_hand, _hand_frame
 
 from custseg.errors import EngineError, InputError, SettingsError
-from custseg.spark.session import find_java, parse_master, quiet_pyspark, spark_session
-from custseg.transactions import (
+from custseg.engines.spark.session import find_java, parse_master, quiet_pyspark, spark_session
+from custseg.logs.transactions import (
     FEATURE_COLUMNS,
     customer_queries,
     customers_from_transactions,
@@ -34,7 +34,7 @@ from custseg.transactions import (
 
 
 def test_importing_custseg_spark_does_not_import_pyspark():
-    code = ("import sys, custseg, custseg.spark, custseg.spark.session, custseg.spark.sql; "
+    code = ("import sys, custseg, custseg.engines.spark, custseg.engines.spark.session, custseg.engines.spark.sql; "
             "assert 'pyspark' not in sys.modules and 'sqlglot' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -88,7 +88,7 @@ def _fake_java(folder, version_line: str):
 
 
 def test_java_too_old_or_missing(monkeypatch, tmp_path):
-    from custseg.spark import session
+    from custseg.engines.spark import session
 
     session.java_version.cache_clear()
     old = _fake_java(tmp_path / "jdk8", 'openjdk version "1.8.0_392"')
@@ -114,7 +114,7 @@ def test_java_too_old_or_missing(monkeypatch, tmp_path):
 
 def test_feature_sql_runs_on_spark_as_written():
     pytest.importorskip("sqlglot")
-    from custseg.spark.sql import to_spark
+    from custseg.engines.spark.sql import to_spark
 
     # SQLGlot's translation plus two transforms: TRY_STRPTIME and CTEs inlined as subqueries.
     assert to_spark("SELECT TRY_STRPTIME(v, '%d/%m/%Y %H:%M') FROM t") == \
@@ -132,7 +132,7 @@ def test_feature_sql_runs_on_spark_as_written():
 
 
 def _on_spark(spark, source, **kwargs):
-    from custseg.spark.transactions import customers_from_transactions_spark, sample_customers
+    from custseg.engines.spark.transactions import customers_from_transactions_spark, sample_customers
 
     found = customers_from_transactions_spark(spark, source, **kwargs)
     customers = found.customers
@@ -188,7 +188,7 @@ def test_date_format_decided_by_the_whole_column_on_spark(spark, tmp_path):
 
 
 def test_input_spark_cannot_read(spark, tmp_path):
-    from custseg.spark.transactions import customers_from_transactions_spark
+    from custseg.engines.spark.transactions import customers_from_transactions_spark
 
     # Cut short after the part that custseg reads to find the header: Spark finds out.
     path = tmp_path / "orders.csv.gz"
@@ -204,7 +204,7 @@ def test_input_spark_cannot_read(spark, tmp_path):
 def test_values_that_do_not_parse_on_spark(spark, tmp_path):
     path = tmp_path / "bad_quantity.csv"
     path.write_text(HEADER + "\n" + "\n".join(HAND_LINES[:5]) + "\n1005,P1,X,two,2024-03-01 10:00:00,5.00,101,UK\n")
-    from custseg.spark.transactions import customers_from_transactions_spark
+    from custseg.engines.spark.transactions import customers_from_transactions_spark
 
     with pytest.raises(InputError) as local:
         customers_from_transactions(path)
@@ -226,7 +226,7 @@ def _retail(spark):
     if not path.is_file():
         pytest.skip(f"real data not found at {path}")
     if not _RETAIL:
-        from custseg.spark.transactions import customers_from_transactions_spark
+        from custseg.engines.spark.transactions import customers_from_transactions_spark
 
         _RETAIL["duckdb"] = customers_from_transactions(path)
         _RETAIL["spark"] = customers_from_transactions_spark(spark, path)
@@ -234,7 +234,7 @@ def _retail(spark):
 
 
 def test_online_retail_equals_duckdb(spark):
-    from custseg.spark.transactions import sample_customers
+    from custseg.engines.spark.transactions import sample_customers
 
     local, found = _retail(spark)
     assert found.ledger.to_dict() == local.ledger.to_dict()
@@ -265,7 +265,7 @@ def test_online_retail_equals_duckdb(spark):
 def test_only_a_bounded_seeded_sample_reaches_the_driver(spark):
     from pyspark.sql import DataFrame
 
-    from custseg.spark.transactions import sample_customers
+    from custseg.engines.spark.transactions import sample_customers
 
     local, found = _retail(spark)
     assert isinstance(found.customers, DataFrame)
@@ -385,7 +385,7 @@ def test_more_customers_than_the_driver_takes_a_log(spark, tmp_path):
 
     from custseg import generate_transactions, segment, track
     from custseg.model import load_model
-    from custseg.transactions import rfm_scores
+    from custseg.logs.transactions import rfm_scores
 
     lines, _ = generate_transactions(900, 3, random_state=5)
     path = tmp_path / "orders.parquet"
@@ -496,7 +496,7 @@ def test_auto_engine_picks_spark_only_for_spark_data():
 
 
 def test_parquet_folders_are_replaced_whole_or_not_at_all(tmp_path):
-    from custseg.spark.customers import _replace_folder
+    from custseg.engines.spark.customers import _replace_folder
 
     target = tmp_path / "segments.parquet"
     target.mkdir()

@@ -1,4 +1,4 @@
-"""Tests for custseg.stats: skewness, the log1p decision and the robust outlier fences."""
+"""Tests for custseg.preparing.stats: skewness, the log1p decision and the robust outlier fences."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from custseg.stats import FENCE_IQR, log_helps, robust_fences, skewness
+from custseg.preparing.stats import FENCE_IQR, log_helps, robust_fences, skewness
 
 LN2 = math.log(2.0)
 

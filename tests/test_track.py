@@ -1,4 +1,4 @@
-"""Segments over time (custseg.tracking, ``custseg track``): migrations, transitions, drift, outputs.
+"""Segments over time (custseg.tracking.track, ``custseg track``): migrations, transitions, drift, outputs.
 
 Exact values come from a hand-made 3-segment toy in which every move is known; the online
 retail log checks the outputs against an independent pandas computation from two
@@ -21,9 +21,9 @@ import pytest
 from custseg import Tracking, generate_customers, load_model, segment, track
 from custseg.cli import main
 from custseg.errors import ModelError
-from custseg.generate import generate_transactions, move_customers, write_table
-from custseg.report import render_track_report
-from custseg.tracking import (
+from custseg.sampledata.generate import generate_transactions, move_customers, write_table
+from custseg.reporting.report import render_track_report
+from custseg.tracking.track import (
     CENTRE_SHIFT_SD,
     FAR_EXPECTED,
     FAR_FACTOR,
@@ -32,7 +32,7 @@ from custseg.tracking import (
     reference_statistics,
     value_of,
 )
-from custseg.transactions import RFM_SEGMENTS, customers_from_transactions
+from custseg.logs.transactions import RFM_SEGMENTS, customers_from_transactions
 from test_cli import cli, one_line_error
 
 
@@ -140,7 +140,7 @@ def test_toy_csv_outputs(toy, tmp_path):
 
 def test_migration_csv_has_the_bytes_of_write_csv(toy, tmp_path):
     from custseg.outputs import write_csv
-    from custseg.tracking import write_keyed_csv
+    from custseg.tracking.track import write_keyed_csv
 
     run, out, data, group, names = toy
     migration = track(out / "model.json", data).migration
@@ -198,7 +198,7 @@ def test_move_sentences():
 
 
 def test_moves_rank_losses_by_count_then_gains():
-    from custseg.tracking import _moves
+    from custseg.tracking.track import _moves
 
     names = ["Champions", "Loyal Customers", "At Risk", "Lost"]
     counts = pd.DataFrame(0, index=[*names, "new"], columns=[*names, "gone"])

@@ -1,4 +1,4 @@
-"""Tests for custseg.transactions: column detection, line fates, features, RFM.
+"""Tests for custseg.logs.transactions: column detection, line fates, features, RFM.
 
 The hand-made log (``HAND_LOG``, Online Retail layout) has 21 lines and 5 customers; with
 ``as_of = 2024-03-11`` every value below is computed by hand in the comments:
@@ -40,7 +40,7 @@ import pandas as pd
 import pytest
 
 from custseg.errors import InputError, SettingsError
-from custseg.transactions import (
+from custseg.logs.transactions import (
     CLUSTER_FEATURES,
     FEATURE_COLUMNS,
     RFM_GRID,
@@ -505,7 +505,7 @@ def test_out_of_memory_names_duckdbs_limit(monkeypatch):
                           "date": "2024-01-01", "quantity": 1.0, "price": rng.random(n)})
     monkeypatch.setattr(transactions, "DUCKDB_MEMORY_LIMIT", "4MB")
     with pytest.raises(InputError, match=r"^the DataFrame: DuckDB ran out of memory at its 4MB limit "
-                                         r"\(custseg.transactions.DUCKDB_MEMORY_LIMIT\) while [^\n]+$"):
+                                         r"\(custseg.logs.transactions.DUCKDB_MEMORY_LIMIT\) while [^\n]+$"):
         customers_from_transactions(frame)
 
 

@@ -24,13 +24,13 @@ _EXPORTS = {
     "EngineError": "custseg.errors",
     "ModelError": "custseg.errors",
     "SettingsError": "custseg.errors",
-    "generate_customers": "custseg.generate",
-    "generate_transactions": "custseg.generate",
-    "customers_from_transactions": "custseg.transactions",
-    "read_table": "custseg.load",
+    "generate_customers": "custseg.sampledata.generate",
+    "generate_transactions": "custseg.sampledata.generate",
+    "customers_from_transactions": "custseg.logs.transactions",
+    "read_table": "custseg.reading.load",
     "load_model": "custseg.model",
-    "track": "custseg.tracking",
-    "Tracking": "custseg.tracking",
+    "track": "custseg.tracking.track",
+    "Tracking": "custseg.tracking.track",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

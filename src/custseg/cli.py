@@ -180,7 +180,7 @@ def demo(
 ) -> None:
     """Generate sample data and run the whole pipeline on it twice: a customer table
     (DIR/customers) and an order-line log (DIR/transactions)."""
-    from .generate import generate_customers, generate_transactions, write_table
+    from .sampledata.generate import generate_customers, generate_transactions, write_table
     from .pipeline import segment
 
     table, truth = generate_customers(customers, 4, random_state=seed, missing=0.01, outliers=0.005)
@@ -218,7 +218,7 @@ def generate(
 ) -> None:
     """Write realistic customers (or order lines) with planted segments: sample data and ground truth."""
     from .errors import SettingsError
-    from .generate import generate_customers, generate_transactions, write_table
+    from .sampledata.generate import generate_customers, generate_transactions, write_table
 
     try:
         if transactions:
@@ -259,7 +259,7 @@ def assign(
     Settings(engine=engine, spark_master=spark_master).validated()
     fitted = load_model(model)
     if engine == "spark":
-        from .spark.customers import assign_file_spark
+        from .engines.spark.customers import assign_file_spark
 
         with _progress() as progress:
             progress("assigning customers on Spark", 0, 1)
@@ -296,7 +296,7 @@ def track(
 ) -> None:
     """Compare a new snapshot of customers with the segments of the run that made MODEL:
     who moved where, which segments grow, and whether the segments still hold."""
-    from .tracking import track as track_customers
+    from .tracking.track import track as track_customers
 
     with _progress() as progress:
         tracked = track_customers(model, data, previous=previous, as_of=as_of, random_state=seed,
@@ -342,7 +342,7 @@ def report(
     import json
 
     from .errors import InputError
-    from .report import write_report
+    from .reporting.report import write_report
 
     try:
         data = json.loads(summary.read_text(encoding="utf-8"))
@@ -351,7 +351,7 @@ def report(
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{summary} is not a custseg summary.json ({exc})") from None
     if isinstance(data, dict) and isinstance(data.get("tracking"), dict):     # written by custseg track
-        from .report import write_track_report
+        from .reporting.report import write_track_report
 
         out_console.print(Text(f"wrote {write_track_report(data, out)}"))
         return

@@ -67,7 +67,7 @@ class EngineError(CustsegError):
 
     Examples
     --------
-    >>> from custseg.spark import spark_session
+    >>> from custseg.engines.spark import spark_session
     >>> spark_session("spark://127.0.0.1:9", timeout=0.5)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...

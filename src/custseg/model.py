@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .assign import Assigner
-from .clean import CleaningParams, ColumnRoles, apply_cleaning
+from .segmenting.assign import Assigner
+from .preparing.clean import CleaningParams, ColumnRoles, apply_cleaning
 from .errors import ModelError
-from .features import FeaturePlan
+from .preparing.features import FeaturePlan
 from .outputs import write_atomic
 
 MODEL_FORMAT = "custseg-model"
@@ -54,8 +54,8 @@ class Model:
     algorithm: str
     segment_names: dict[int, str]
     transactions: dict | None = None   # {"columns": TransactionColumns.to_dict(), "as_of": date or None}
-    #: Statistics of the fitted customers that `custseg.tracking.track` measures drift against
-    #: (see `custseg.tracking.reference_statistics`); None in models written before them.
+    #: Statistics of the fitted customers that `custseg.tracking.track.track` measures drift against
+    #: (see `custseg.tracking.track.reference_statistics`); None in models written before them.
     reference: dict | None = None
 
     def customer_table(self, data, as_of: str | None = None) -> pd.DataFrame:
@@ -81,10 +81,10 @@ class Model:
         if self.transactions is None:
             if isinstance(data, pd.DataFrame):
                 return data
-            from .load import read_table
+            from .reading.load import read_table
 
             return read_table(data)[0]
-        from .transactions import TransactionColumns, customers_from_transactions
+        from .logs.transactions import TransactionColumns, customers_from_transactions
 
         columns = TransactionColumns.from_dict(self.transactions["columns"])
         return customers_from_transactions(data, columns, as_of=as_of or self.transactions["as_of"]).customers

@@ -14,16 +14,16 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .actions import suggest_actions
-from .clean import CleanTable, clean_customers
+from .explaining.actions import suggest_actions
+from .preparing.clean import CleanTable, clean_customers
 from .errors import InputError, SettingsError
-from .features import FeaturePlan, fit_features, principal_axes
+from .preparing.features import FeaturePlan, fit_features, principal_axes
 from .model import MODEL_FILENAME, Model
 from .outputs import csv_text, json_text, plain, write_atomic, write_csv
-from .profile import key_findings, overall_categories, profile_segments, segment_rules
-from .search import ProgressCallback, SearchResult, search
+from .explaining.profile import key_findings, overall_categories, profile_segments, segment_rules
+from .segmenting.search import ProgressCallback, SearchResult, search
 from .settings import Settings
-from .tracking import reference_statistics
+from .tracking.track import reference_statistics
 
 #: Customers drawn (seeded) for the report's figures.
 PLOT_SAMPLE = 2000
@@ -61,7 +61,7 @@ class Result:
     input_columns: list[str] | None = None  # columns of the customer table as given (not for logs)
     reference: dict | None = field(default=None, repr=False)   # drift statistics for model.json
     #: Spark engine with more customers than ``fit_sample``: every customer, on Spark
-    #: (`custseg.spark.customers.Population`). The ledger, sizes and RFM summary then count
+    #: (`custseg.engines.spark.customers.Population`). The ledger, sizes and RFM summary then count
     #: all of them; ``table``, ``labels`` and the profiles are the fitted sample's. Its
     #: ``release()`` frees Spark's cache of them once the outputs are written.
     population: object | None = field(default=None, repr=False)
@@ -174,7 +174,7 @@ class Result:
 
     def _rfm_summary(self) -> dict:
         """RFM segments beside the clusters: sizes, typical values, actions and the crosswalk."""
-        from .transactions import RFM_SEGMENTS
+        from .logs.transactions import RFM_SEGMENTS
 
         if self.population is not None:
             return self.population.rfm_summary
@@ -340,7 +340,7 @@ class Result:
         >>> result.plot("elbow").axes[0].get_xlabel()
         'number of segments k'
         """
-        from .plots import FIGURES, FIGURE_ALIASES
+        from .reporting.figures import FIGURES, FIGURE_ALIASES
 
         functions = dict(FIGURES)
         if name is None:
@@ -378,7 +378,7 @@ class Result:
         if self.transactions is not None and self.population is None:
             paths["features"] = write_atomic(out / "features.csv", csv_text(self.transactions.customers))
         if self.source.get("engine") == "spark" and self.population is None:
-            from .spark.customers import write_segments_parquet
+            from .engines.spark.customers import write_segments_parquet
 
             paths["segments_parquet"] = write_segments_parquet(self.segments_frame(), out / "segments.parquet")
         if self.settings.report if report is None else report:
@@ -399,13 +399,13 @@ class Result:
         ...     result.to_html(Path(out) / "report.html").read_text().startswith("<!DOCTYPE html>")
         True
         """
-        from .report import write_report
+        from .reporting.report import write_report
 
         return write_report(self.summary, path)
 
     def _repr_html_(self) -> str:
         """A short table of the segments and the reason for the choice (never the whole report)."""
-        from .report import summary_html
+        from .reporting.report import summary_html
 
         return summary_html(self.summary)
 
@@ -499,7 +499,7 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     segments = _describe_segments(table, plan, found.chosen.labels, settings.random_state, found.chosen.stability)
     rfm = None
     if transactions is not None:
-        from .transactions import rfm_scores
+        from .logs.transactions import rfm_scores
 
         raw = transactions.customers.set_index(transactions.customers.columns[0])
         rfm = rfm_scores(raw.loc[table.ids.to_numpy()].reset_index(drop=True))
@@ -559,7 +559,7 @@ def _describe_segments(table: CleanTable, plan: FeaturePlan, labels: np.ndarray,
                        stability: dict[int, float] | None = None) -> list[dict]:
     """Profile, name, describe by rules and suggest actions for every segment, with its
     stability (mean Jaccard under resampling) where it was measured."""
-    from .stability import UNSTABLE_BELOW, stability_word
+    from .segmenting.stability import UNSTABLE_BELOW, stability_word
 
     roles = table.roles
     log_columns = {c for c, logged in plan.log.items() if logged}
@@ -582,26 +582,26 @@ def _customer_table(data, settings: Settings, progress: ProgressCallback):
 
     Returns the table, a description of the source, the transaction features (None for a
     customer table), and on the Spark engine, when only a sample of the customers reached
-    the driver, every customer (`custseg.spark.customers.Population`; else None).
+    the driver, every customer (`custseg.engines.spark.customers.Population`; else None).
     """
     if _uses_spark(data, settings):
-        from .spark.customers import customer_table_spark
+        from .engines.spark.customers import customer_table_spark
 
         return customer_table_spark(data, settings, progress)
-    from .load import ReadOptions
+    from .reading.load import ReadOptions
 
     read = ReadOptions.from_settings(settings)
     frame = data if isinstance(data, pd.DataFrame) else None
     kind = settings.kind
     if kind == "auto":
-        from .load import read_columns
-        from .transactions import detect_transaction_columns
+        from .reading.load import read_columns
+        from .logs.transactions import detect_transaction_columns
 
         columns = list(frame.columns) if frame is not None else read_columns(data, read)
         found = detect_transaction_columns([str(c) for c in columns], settings.transaction_overrides)
         kind = "transactions" if found is not None else "customers"
     if kind == "transactions":
-        from .transactions import customers_from_transactions
+        from .logs.transactions import customers_from_transactions
 
         progress("computing customer features from order lines", 0, 1)
         transactions = customers_from_transactions(
@@ -615,7 +615,7 @@ def _customer_table(data, settings: Settings, progress: ProgressCallback):
         return customers, source, transactions, None
     if frame is not None:
         return frame, _source(data, "customers"), None, None
-    from .load import read_table
+    from .reading.load import read_table
 
     progress("reading", 0, 1)
     frame, table_source = read_table(data, read)
@@ -626,7 +626,7 @@ def _uses_spark(data, settings: Settings) -> bool:
     """Whether the customer table is built on Spark (see `custseg.settings.Settings.engine`):
     asked for, or with ``auto`` for a Spark DataFrame or a URI only Spark reads (``s3a://``,
     ``hdfs://``, ...; ``file://`` and plain paths stay local)."""
-    from .spark.customers import is_spark_frame
+    from .engines.spark.customers import is_spark_frame
 
     if is_spark_frame(data):
         if settings.engine == "local":
@@ -664,8 +664,8 @@ def _behaviour_features(customers: pd.DataFrame, source: dict,
 
     Returns the features and the categoricals left out of them, with the reason.
     """
-    from .clean import detect_roles
-    from .transactions import CLUSTER_FEATURES
+    from .preparing.clean import detect_roles
+    from .logs.transactions import CLUSTER_FEATURES
 
     settings = settings or Settings()
     # A feature without spread (every customer bought 10 times, nobody returned) cannot
@@ -690,7 +690,7 @@ def _join_customers(behaviour: pd.DataFrame, path, source: dict) -> pd.DataFrame
     Customers on only one side are counted in ``source["join"]``; the segmentation uses
     those on both.
     """
-    from .load import read_table
+    from .reading.load import read_table
 
     crm, _ = read_table(path)
     key = behaviour.columns[0]

@@ -106,7 +106,7 @@ class Settings:
     categoricals : {"describe", "cluster"}
         ``describe``: categorical columns describe the segments (their make-up in every
         profile) and are clustered on only when named in ``features``; ``cluster``: every
-        usable categorical column is clustered on too (see `custseg.clean.detect_roles`
+        usable categorical column is clustered on too (see `custseg.preparing.clean.detect_roles`
         for those left out, and why).
     categorical_weight : float
         Weight of each clustered categorical column against one standardised numeric
@@ -114,7 +114,7 @@ class Settings:
         variance of this much (1: a categorical counts as much as one numeric column).
     engine : {"auto", "local", "spark"}
         Where the customer table is built: ``local`` (pandas and DuckDB on this machine),
-        ``spark`` (Spark SQL where the data lives, see `custseg.spark`), or ``auto``:
+        ``spark`` (Spark SQL where the data lives, see `custseg.engines.spark`), or ``auto``:
         Spark for a Spark DataFrame or a URI such as ``s3a://`` or ``hdfs://``, local for
         files on this machine.
     spark_master : str or None
@@ -207,7 +207,7 @@ class Settings:
         if self.engine not in ENGINES:
             raise SettingsError(f"--engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         if self.spark_master is not None:
-            from .spark.session import parse_master
+            from .engines.spark.session import parse_master
 
             parse_master(self.spark_master)
         weight = self.categorical_weight
@@ -234,7 +234,7 @@ class Settings:
         if self.header not in HEADER_CHOICES:
             raise SettingsError(f"--header must be one of {', '.join(HEADER_CHOICES)}, got {self.header!r}")
         if self.date_format is not None:
-            from .dates import strftime_pattern
+            from .reading.dates import strftime_pattern
 
             try:
                 strftime_pattern(self.date_format)

@@ -2,9 +2,9 @@
 features, impossible values, duplicates, missing values and outliers. Every input row is
 either used or counted as dropped with a reason.
 
-Codes for missing (999, -1, "unknown"; `custseg.sentinels`) become missing values, with a
+Codes for missing (999, -1, "unknown"; `custseg.preparing.sentinels`) become missing values, with a
 0/1 indicator feature where they are frequent; a birth year or date becomes ``age`` and a
-sign-up or first-purchase date ``tenure_days`` (`custseg.dates`). Both are fitted rules,
+sign-up or first-purchase date ``tenure_days`` (`custseg.reading.dates`). Both are fitted rules,
 kept in `CleaningParams` and applied unchanged to new customers by `apply_cleaning`.
 """
 
@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .dates import date_rule, derive
-from .errors import InputError
+from ..reading.dates import date_rule, derive
+from ..errors import InputError
 from .sentinels import INDICATOR_SHARE, MISSING_LEVELS, ColumnCodes, apply_codes, code_text, find_codes, indicator_name
-from .settings import Settings, parse_sentinels
+from ..settings import Settings, parse_sentinels
 from .stats import log_helps, robust_fences
 
 #: Normalised header names that identify a customer id column.
@@ -308,7 +308,7 @@ class _Found:
     def from_settings(cls, settings: Settings, names: list[str], computed=()) -> "_Found":
         detect, given = parse_sentinels(settings.sentinels)
         as_of = datetime.date.fromisoformat(str(settings.as_of)) if settings.as_of else datetime.date.today()
-        from .dates import strftime_pattern
+        from ..reading.dates import strftime_pattern
 
         date_format = strftime_pattern(settings.date_format) if settings.date_format else None
         return cls(as_of, date_format, detect, given, frozenset(computed), settings.features, set(names))

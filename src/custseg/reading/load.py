@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["ReadOptions", "TableSource", "TextLayout", "read_columns", "read_table", "text_layout", "unpacked"]
 

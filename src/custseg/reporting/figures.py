@@ -26,7 +26,7 @@ takes on small data.
 
 Examples
 --------
->>> from custseg.plots import plot_segment_sizes, figure_to_png
+>>> from custseg.reporting.figures import plot_segment_sizes, figure_to_png
 >>> fig = plot_segment_sizes(summary)          # doctest: +SKIP
 >>> png_bytes = figure_to_png(fig)             # doctest: +SKIP
 """
@@ -777,7 +777,7 @@ def _size_bars(labels, sizes, shares, colors, *, row_height: float, bar_height: 
 def plot_stability(summary: dict) -> Figure | None:
     """Horizontal bars: each segment's stability (mean Jaccard when refitted on
     subsamples), with Hennig's lines at 0.6 (below: unstable) and 0.85 (highly stable)."""
-    from .stability import HIGHLY_STABLE_FROM, UNSTABLE_BELOW
+    from ..segmenting.stability import HIGHLY_STABLE_FROM, UNSTABLE_BELOW
 
     segments = [s for s in _ordered_segments(summary) if s.get("stability") is not None]
     if not segments:

@@ -1,9 +1,9 @@
 """Transaction logs on Spark: the same ledger, checks and customer features as the DuckDB path.
 
-`customers_from_transactions_spark` is `custseg.transactions.customers_from_transactions`
+`customers_from_transactions_spark` is `custseg.logs.transactions.customers_from_transactions`
 run by Spark: every rule comes from that module, as the DuckDB SQL it writes
 (`typed_lines_query`, `lines_query`, `customer_queries`), transpiled to Spark SQL by
-`custseg.spark.sql.to_spark`. Nothing here restates a cleaning or feature rule.
+`custseg.engines.spark.sql.to_spark`. Nothing here restates a cleaning or feature rule.
 
 Reading
 -------
@@ -19,7 +19,7 @@ Reading
   is read through Spark from the first lines.
 * A Spark DataFrame is used as it is.
 
-The lines are then typed by `custseg.transactions.typed_lines_query` (numbers as DOUBLE, the
+The lines are then typed by `custseg.logs.transactions.typed_lines_query` (numbers as DOUBLE, the
 date parsed with the format found on a sample of at most 20,000 values, by the same rule as
 the DuckDB path: when day-first and month-first both fit, the whole column decides). Values
 that do not parse stop the run with the same `InputError` as the DuckDB path (this relies on
@@ -35,7 +35,7 @@ customer table is a Spark DataFrame (id as string, `FEATURE_COLUMNS` as double, 
 as string), unordered; `sample_customers` brings at most a given number of its rows to the
 driver, as the local engine's pandas table.
 
-Dates: custseg's sessions (`custseg.spark.session`) work in UTC as DuckDB does; in a session
+Dates: custseg's sessions (`custseg.engines.spark.session`) work in UTC as DuckDB does; in a session
 with another time zone, timestamps stored with a zone (Parquet instants) fall on the days of
 that zone. Text dates are unaffected. Two-digit years (``%y``) read as 2000-2099 on Spark,
 as 1969-2068 on DuckDB.
@@ -49,8 +49,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import EngineError, InputError
-from ..transactions import (
+from ...errors import EngineError, InputError
+from ...logs.transactions import (
     FEATURE_COLUMNS,
     MONEY,
     WIDE_MONEY,
@@ -81,7 +81,7 @@ from .sql import to_spark
 
 __all__ = ["customers_from_transactions_spark", "sample_customers"]
 
-#: Spark's names for the encodings that `custseg.load` finds.
+#: Spark's names for the encodings that `custseg.reading.load` finds.
 _ENCODINGS = {"utf-8": "UTF-8", "latin-1": "ISO-8859-1", "utf-16": "UTF-16"}
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
 #: Error conditions of values that do not convert (then diagnosed) and of a line value too
@@ -155,7 +155,7 @@ def _read_local(spark, path: str):
 
 def _read_remote(spark, path: str):
     """A path with a scheme, read by Spark alone (the driver may not see it)."""
-    from ..load import _choose_delimiter, _sample_rows, _text_names
+    from ...reading.load import _choose_delimiter, _sample_rows, _text_names
 
     if not path.lower().endswith(_TEXT_SUFFIXES):
         return spark.read.option("mergeSchema", "true").parquet(path)
@@ -266,18 +266,18 @@ def customers_from_transactions_spark(
 ) -> TransactionFeatures:
     """Build one row of behaviour features per customer from a transaction log, on Spark.
 
-    The same rules and results as `custseg.transactions.customers_from_transactions` (see
+    The same rules and results as `custseg.logs.transactions.customers_from_transactions` (see
     that module), computed by Spark SQL on the executors.
 
     Parameters
     ----------
     spark : pyspark.sql.SparkSession
-        From `custseg.spark.session.spark_session`, or any session.
+        From `custseg.engines.spark.session.spark_session`, or any session.
     source : str, path or pyspark.sql.DataFrame
         A CSV/TSV file (optionally ``.gz``), a Parquet file or folder, a glob, a URI Spark can
         read (``s3a://...``), or a DataFrame of order lines.
     columns, as_of, overrides, on_progress
-        As in `custseg.transactions.customers_from_transactions`.
+        As in `custseg.logs.transactions.customers_from_transactions`.
     label : str, optional
         The input's name in messages when ``source`` is a DataFrame already opened from a
         path (default: "the Spark DataFrame").
@@ -424,7 +424,7 @@ def sample_customers(features: TransactionFeatures, size: int = 10_000, *, rando
     -------
     DataFrame
         Sorted by id, with the columns and dtypes of
-        `custseg.transactions.customers_from_transactions`'s table.
+        `custseg.logs.transactions.customers_from_transactions`'s table.
     """
     from pyspark.sql import functions as F
 
@@ -443,9 +443,9 @@ def sample_customers(features: TransactionFeatures, size: int = 10_000, *, rando
 
 
 def rfm_scores_spark(customers, key: str, rows: int):
-    """`custseg.transactions.rfm_scores` over every customer of a Spark table: Spark counts,
+    """`custseg.logs.transactions.rfm_scores` over every customer of a Spark table: Spark counts,
     per RFM column, the customers with a strictly worse value (``rank() - 1`` in the order
-    from worst to best), and `custseg.transactions.rfm_from_worse`, the local engine's
+    from worst to best), and `custseg.logs.transactions.rfm_from_worse`, the local engine's
     own rule, turns the counts into scores and segments on the executors.
 
     Returns a Spark DataFrame: ``key`` (string), ``rfm_score``, ``rfm_segment``. The ranks
@@ -454,7 +454,7 @@ def rfm_scores_spark(customers, key: str, rows: int):
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from ..transactions import RFM_HIGHER_IS_BETTER, rfm_from_worse
+    from ...logs.transactions import RFM_HIGHER_IS_BETTER, rfm_from_worse
 
     worse = customers.select(
         F.col(f"`{key}`").cast("string").alias(key),

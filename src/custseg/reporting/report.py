@@ -15,7 +15,7 @@ Matplotlib, Seaborn and Jinja are imported on first use, not at import time.
 
 Examples
 --------
->>> from custseg.report import write_report
+>>> from custseg.reporting.report import write_report
 >>> write_report(result.summary, "custseg-out/report.html")   # doctest: +SKIP
 PosixPath('custseg-out/report.html')
 """
@@ -73,7 +73,7 @@ _TRANSACTION_ROLES = (
     ("quantity", "Quantity"), ("price", "Unit price"), ("amount", "Amount"), ("product", "Product code"),
 )
 
-#: What each behaviour feature of a transaction log means (see custseg.transactions).
+#: What each behaviour feature of a transaction log means (see custseg.logs.transactions).
 _FEATURE_GLOSSARY = {
     "recency_days": "Days from the customer's last purchase to the reference date.",
     "frequency": "Orders with a purchase (distinct invoices, not lines).",
@@ -110,7 +110,7 @@ def render_figures(summary: dict) -> dict:
     """
     from markupsafe import Markup, escape
 
-    from . import plots
+    from . import figures as plots
 
     figures = {}
     with _young_garbage_only():
@@ -148,7 +148,7 @@ def _draw_figures(summary: dict) -> dict:
     the helper does not deliver (it failed, or took far too long) is drawn here: the
     result never depends on the helper.
     """
-    from . import plots
+    from . import figures as plots
 
     keys = [key for key, _function in plots.FIGURES]
     drawn: dict = {}
@@ -162,7 +162,7 @@ def _draw_figures(summary: dict) -> dict:
 
 
 def _draw_one(function, summary: dict) -> bytes | None:
-    from . import plots
+    from . import figures as plots
 
     fig = function(summary)
     return None if fig is None else plots.figure_to_png(fig)
@@ -190,7 +190,7 @@ def _helper_allowed() -> bool:
 
 def _take_figures(summary: dict, queue: int) -> dict:
     """Draw the figures whose numbers come, one byte each, from the ``queue`` pipe, until it is empty."""
-    from . import plots
+    from . import figures as plots
 
     drawn = {}
     while job := os.read(queue, 1):
@@ -307,7 +307,7 @@ def render_report(summary: dict) -> str:
     str
         The HTML document. The same summary always gives the same string.
     """
-    from .plots import figure_notes
+    from .figures import figure_notes
 
     context = _context(summary)
     context["figures"] = render_figures(summary)
@@ -407,7 +407,7 @@ _SUMMARY_TEMPLATE = """\
 
 def _context(summary: dict) -> dict:
     """Plain values for the templates, derived from the summary only (no escaping here)."""
-    from .plots import category_columns, segment_colors
+    from .figures import category_columns, segment_colors
 
     summary = summary or {}
     segments_raw = list(summary.get("segments") or [])
@@ -539,7 +539,7 @@ def _context(summary: dict) -> dict:
 
 
 def _segment_view(segment: dict, color: str, summary: dict, category_columns: list[str]) -> dict:
-    from .plots import category_levels
+    from .figures import category_levels
 
     segment_id = int(segment["id"])
     noise = segment_id < 0
@@ -650,14 +650,14 @@ def _transactions_view(transactions, source: dict) -> dict | None:
 
 
 def _rfm_color(name) -> str:
-    from .plots import rfm_colors
+    from .figures import rfm_colors
 
     return rfm_colors([name])[str(name)]
 
 
 def _rfm_view(summary: dict, segments: list[dict]) -> dict | None:
     """RFM segments in the standard order, the crosswalk as a table, and one sentence reading it."""
-    from .plots import rfm_crosswalk, rfm_order
+    from .figures import rfm_crosswalk, rfm_order
 
     rfm = summary.get("rfm") or None
     if not rfm:
@@ -708,7 +708,7 @@ def _rfm_view(summary: dict, segments: list[dict]) -> dict | None:
 
 
 def _segment_color(segment_id: int) -> str:
-    from .plots import segment_colors
+    from .figures import segment_colors
 
     return segment_colors([segment_id])[int(segment_id)]
 
@@ -940,7 +940,7 @@ def _fmt_condition(condition) -> str:
 
 
 def _algorithm_label(algorithm) -> str:
-    from .plots import algorithm_label
+    from .figures import algorithm_label
 
     return algorithm_label(algorithm)
 
@@ -1018,7 +1018,7 @@ def render_track_report(summary: dict) -> str:
     """
     from markupsafe import Markup, escape
 
-    from . import plots
+    from . import figures as plots
 
     figures = {}
     for key, function in plots.TRACK_FIGURES:
@@ -1041,7 +1041,7 @@ def render_track_report(summary: dict) -> str:
 
 def write_track_report(summary: dict, path) -> Path:
     """Render the ``custseg track`` page and write it to ``path`` atomically; return the path."""
-    from .outputs import write_atomic
+    from ..outputs import write_atomic
 
     return write_atomic(path, render_track_report(summary))
 
@@ -1080,7 +1080,7 @@ _TRACK_SUMMARY_TEMPLATE = """\
 
 def _track_context(summary: dict) -> dict:
     """Plain values for the track page, derived from its summary only (no escaping here)."""
-    from .plots import NEW_GONE_COLOR, rfm_colors, segment_colors
+    from .figures import NEW_GONE_COLOR, rfm_colors, segment_colors
 
     tracking = (summary or {}).get("tracking") or {}
     segments = list(tracking.get("segments") or [])

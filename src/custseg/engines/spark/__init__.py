@@ -4,13 +4,13 @@ Install it with ``pip install "custseg[spark]"`` (PySpark 4 and SQLGlot; Java 17
 for a local or standalone session). Nothing here imports PySpark until it is used, so
 ``import custseg`` stays fast without it.
 
-* `custseg.spark.session`: `spark_session` makes (or reuses) a session from a master URL
+* `custseg.engines.spark.session`: `spark_session` makes (or reuses) a session from a master URL
   (``local[*]``, ``local[2]``, ``spark://HOST:7077``, ``sc://HOST`` for Spark Connect) and
   turns what is missing (PySpark, Java 17+, a master that does not answer) into one
   `custseg.errors.EngineError` line.
-* `custseg.spark.sql`: `to_spark`, the DuckDB SQL of the local engine as Spark SQL (SQLGlot):
+* `custseg.engines.spark.sql`: `to_spark`, the DuckDB SQL of the local engine as Spark SQL (SQLGlot):
   the rules are written once.
-* `custseg.spark.transactions`: `customers_from_transactions_spark`, the ledger, checks and
+* `custseg.engines.spark.transactions`: `customers_from_transactions_spark`, the ledger, checks and
   per-customer features of a transaction log computed in Spark SQL, the customer table
   staying a Spark DataFrame; `sample_customers` brings a bounded, seeded sample of it to
   the driver.
@@ -19,10 +19,10 @@ for a local or standalone session). Nothing here imports PySpark until it is use
 from importlib import import_module
 
 _EXPORTS = {
-    "spark_session": "custseg.spark.session",
-    "to_spark": "custseg.spark.sql",
-    "customers_from_transactions_spark": "custseg.spark.transactions",
-    "sample_customers": "custseg.spark.transactions",
+    "spark_session": "custseg.engines.spark.session",
+    "to_spark": "custseg.engines.spark.sql",
+    "customers_from_transactions_spark": "custseg.engines.spark.transactions",
+    "sample_customers": "custseg.engines.spark.transactions",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -31,4 +31,4 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name):
     if name in _EXPORTS:
         return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'custseg.spark' has no attribute {name!r}")
+    raise AttributeError(f"module 'custseg.engines.spark' has no attribute {name!r}")

@@ -15,9 +15,9 @@ Reading
   month-first both fit the sample, the whole column decides). Parquet is read by
   ``read_parquet``; a glob such as ``"daily/*.csv"`` reads every matching file with
   ``union_by_name``. A CSV without a header row is read with ``header = false`` and columns
-  ``column_1..n`` (see `custseg.load.text_layout`). Excel (every sheet whose header matches
+  ``column_1..n`` (see `custseg.reading.load.text_layout`). Excel (every sheet whose header matches
   the first, stacked), JSON, and whitespace-aligned or fixed-width text are read by pandas
-  (`custseg.load.read_table`) and, like a DataFrame given directly, registered as a DuckDB
+  (`custseg.reading.load.read_table`) and, like a DataFrame given directly, registered as a DuckDB
   view: only these inputs pass through pandas; delimited file lines never do. A ``.zip`` or
   ``.tar`` archive holding one table is extracted to the private temporary folder first.
   The ``sheet`` column added to stacked sheets records where a line came from; it is not
@@ -38,7 +38,7 @@ The cleaning and feature definitions are written once, as SQL built by `lines_qu
 `typed_lines_query`). They use standard SQL only (CTEs, CASE, aggregates with FILTER,
 COUNT(DISTINCT), ROW_NUMBER, DATE_DIFF, CAST to DECIMAL/DOUBLE), so that SQLGlot transpiles
 them to Spark SQL unchanged (``sqlglot.transpile(sql, read="duckdb", write="spark")``): the
-Spark engine (`custseg.spark.transactions`) runs this very SQL, and gives the same results to
+Spark engine (`custseg.engines.spark.transactions`) runs this very SQL, and gives the same results to
 the cent. Where DuckDB and Spark differ for the same SQL, the SQL here says what it means
 (TRIM names the Unicode spaces it removes: Spark's TRIM removes only the ASCII space; ids
 stored as floats are written as integers: Spark writes 12345678.0 as 1.2345678E7).
@@ -141,8 +141,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .clean import Ledger
-from .errors import InputError, SettingsError
+from ..preparing.clean import Ledger
+from ..errors import InputError, SettingsError
 
 __all__ = [
     "CLUSTER_FEATURES",
@@ -408,7 +408,7 @@ class TransactionFeatures:
     customers : DataFrame
         One row per customer, sorted by id: the id (named as the input's customer column, as
         text), then `FEATURE_COLUMNS` (float64), then each attribute (dominant value). On the
-        Spark engine (`custseg.spark.transactions`) a Spark DataFrame with the same columns
+        Spark engine (`custseg.engines.spark.transactions`) a Spark DataFrame with the same columns
         (string, double, string), unordered, that stays on the cluster.
     ledger : Ledger
         Line level: ``rows_read`` lines, ``rows_dropped`` by exclusive reason,
@@ -426,7 +426,7 @@ class TransactionFeatures:
     date_format : str or None
         Format the dates were read with (None when the column held dates already).
     reading : dict
-        What was read (`custseg.load.TableSource` fields: format, layout, header, member,
+        What was read (`custseg.reading.load.TableSource` fields: format, layout, header, member,
         sheets, sheet_column, not_read); ``not_read`` is also in ``ledger.not_read``.
     customers_kept : int
         Rows of ``customers`` (counted once; a Spark DataFrame has no cheap ``len``).
@@ -804,7 +804,7 @@ def _files(path: str) -> list[str]:
 
 
 def _kind_of(file: str) -> tuple[str, bool]:
-    from .load import _kind_from_suffix, _read_head, _sniff_kind
+    from ..reading.load import _kind_from_suffix, _read_head, _sniff_kind
 
     head, compressed = _read_head(Path(file))
     kind = _kind_from_suffix(Path(file)) or _sniff_kind(Path(file), head)
@@ -814,9 +814,9 @@ def _kind_of(file: str) -> tuple[str, bool]:
 
 
 def _csv_layout(file: str, header: str = "auto"):
-    """The `custseg.load.TextLayout` of a text file, as `custseg.load` sees it (names
+    """The `custseg.reading.load.TextLayout` of a text file, as `custseg.reading.load` sees it (names
     stripped; empty trailing fields named ``__extra_N``)."""
-    from .load import _read_head, text_layout
+    from ..reading.load import _read_head, text_layout
 
     head, _ = _read_head(Path(file))
     return text_layout(Path(file), head, header)
@@ -873,12 +873,12 @@ def _duck_error(label: str, exc: Exception) -> InputError:
 def _open(con, source, read=None, label: str | None = None) -> _Source:
     """Open ``source`` in DuckDB as the view ``raw_lines``.
 
-    ``read`` is a `custseg.load.ReadOptions` (sheet, header); ``label`` names the input in
+    ``read`` is a `custseg.reading.load.ReadOptions` (sheet, header); ``label`` names the input in
     messages (default the path).
     """
     import duckdb
 
-    from .load import ReadOptions
+    from ..reading.load import ReadOptions
 
     read = read or ReadOptions()
     if isinstance(source, pd.DataFrame):
@@ -904,7 +904,7 @@ def _open(con, source, read=None, label: str | None = None) -> _Source:
             return _open_csv(con, files, layouts, label)
     if len(files) > 1:
         raise InputError(f"{path}: a glob of {kind} files is not supported; use CSV or Parquet files")
-    from .load import read_table
+    from ..reading.load import read_table
 
     frame, table_source = read_table(files[0], read)
     src = _open_frame(con, frame, label)
@@ -973,7 +973,7 @@ def _date_format(fetch_one: Callable[[str], tuple], label: str, relation: str, c
     sample, the best one is returned and the full check reports the failures.
 
     ``fetch_one(sql)`` runs a query (DuckDB SQL) over ``relation`` and returns its one row:
-    DuckDB runs it as it is, Spark as transpiled (`custseg.spark.sql.to_spark`).
+    DuckDB runs it as it is, Spark as transpiled (`custseg.engines.spark.sql.to_spark`).
     """
     col = _ident(column)
     counts = ", ".join(
@@ -1136,7 +1136,7 @@ def _diagnose_values(
 def _out_of_memory(label: str, exc: Exception) -> InputError:
     return InputError(
         f"{label}: DuckDB ran out of memory at its {DUCKDB_MEMORY_LIMIT} limit "
-        f"(custseg.transactions.DUCKDB_MEMORY_LIMIT) while aggregating the order lines: "
+        f"(custseg.logs.transactions.DUCKDB_MEMORY_LIMIT) while aggregating the order lines: "
         f"{str(exc).splitlines()[0]}"
     )
 
@@ -1226,7 +1226,7 @@ def _local_input(source, read):
     Yields the source to open, its label for messages (None: the path) and the archive
     member read (None when it is not an archive).
     """
-    from .load import archive_kind, unpacked
+    from ..reading.load import archive_kind, unpacked
 
     path = None if isinstance(source, pd.DataFrame) else os.fspath(source)
     archived = (path is not None and not any(c in path for c in "*?[") and os.path.isfile(path)
@@ -1302,8 +1302,8 @@ def customers_from_transactions(
         Role -> column name, used when ``columns`` is not given.
     on_progress : callable, optional
         Called as ``on_progress(step, done, total)``.
-    read : custseg.load.ReadOptions, optional
-        Sheet, archive member and header choice (see `custseg.load.read_table`).
+    read : custseg.reading.load.ReadOptions, optional
+        Sheet, archive member and header choice (see `custseg.reading.load.read_table`).
     as_of_within_log : bool, default=False
         Refuse an ``as_of`` before the first day of the usable lines or after the day
         following the last one (`SettingsError`), instead of computing the features of a

@@ -29,7 +29,7 @@ from typing import Callable
 import numpy as np
 
 from .assign import Assigner, nearest_centre
-from .settings import Settings
+from ..settings import Settings
 from .stability import STABLE_FROM, UNSTABLE_BELOW, segment_stability
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -175,7 +175,7 @@ def search(matrix: np.ndarray, settings: Settings, on_progress: ProgressCallback
     Parameters
     ----------
     matrix : ndarray of shape (n_customers, n_features)
-        The model matrix from `custseg.features.FeaturePlan.transform`.
+        The model matrix from `custseg.preparing.features.FeaturePlan.transform`.
     settings : Settings
         Algorithms, k range, seed and the sampling thresholds.
     on_progress : callable, optional
@@ -885,7 +885,7 @@ def sampled_silhouette(matrix: np.ndarray, labels: np.ndarray, sample_size: int,
 # --------------------------------------------------------------------------- stability
 
 def measure_stability(candidates: list[Candidate], matrix: np.ndarray, settings: Settings) -> dict:
-    """Fill in the per-segment stability of ``candidates`` (see `custseg.stability`).
+    """Fill in the per-segment stability of ``candidates`` (see `custseg.segmenting.stability`).
 
     All candidates are measured on the same seeded sample of ``stability_sample``
     customers and the same subsamples, so their figures compare.
@@ -983,7 +983,7 @@ def choose(candidates: list[Candidate], elbow: dict, n: int, k_range: tuple[int,
        the higher silhouette, the simpler algorithm and fewer segments.
     3. **Stability.** When that is a two-way split with a silhouette below
        `WEAK_SILHOUETTE` (no strong natural split), the finest candidate of step 2's pool
-       whose every segment is stable (Jaccard >= `custseg.stability.STABLE_FROM`) and
+       whose every segment is stable (Jaccard >= `custseg.segmenting.stability.STABLE_FROM`) and
        whose silhouette is at least `FINER_SILHOUETTE_RATIO` of the two-way split's is
        recommended instead; the two-way split is kept as the natural split.
 

@@ -56,7 +56,7 @@ def suggest_actions(segment: dict, features: list[str]) -> list[dict]:
     Parameters
     ----------
     segment : dict
-        A profile from `custseg.profile.profile_segments`.
+        A profile from `custseg.explaining.profile.profile_segments`.
     features : list of str
         The columns the segmentation was built on; only these trigger actions.
     """

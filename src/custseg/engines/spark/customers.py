@@ -2,7 +2,7 @@
 
 The Spark engine replaces only the stage that grows with the raw data: reading, and for a
 transaction log the ledger, checks and per-customer features of every order line (Spark SQL
-from the one DuckDB definition, `custseg.spark.transactions`). Everything after it (cleaning,
+from the one DuckDB definition, `custseg.engines.spark.transactions`). Everything after it (cleaning,
 features, the search and the choice, profiles, the report, the model file) is the same code
 as on one machine, run on the customer table: so the two engines give the same answers by
 construction, not by keeping two copies of each rule in step.
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import InputError, SettingsError
-from ..settings import Settings
+from ...errors import InputError, SettingsError
+from ...settings import Settings
 from .session import DEFAULT_MASTER, quiet_pyspark, spark_session
 
 
@@ -75,8 +75,8 @@ def customer_table_spark(data, settings: Settings, progress):
     EngineError
         Spark cannot start or fails for a reason other than the data.
     """
-    from ..pipeline import _join_customers
-    from ..transactions import detect_transaction_columns
+    from ...pipeline import _join_customers
+    from ...logs.transactions import detect_transaction_columns
     from .transactions import _open, customers_from_transactions_spark, sample_customers
 
     if settings.missing == "drop":
@@ -136,7 +136,7 @@ def _row_hash(frame, random_state: int):
 
 
 def _spark_source(data, kind: str) -> dict:
-    from ..pipeline import _source
+    from ...pipeline import _source
 
     if is_spark_frame(data):
         return {"path": None, "name": "Spark DataFrame", "format": "spark", "kind": kind}
@@ -168,8 +168,8 @@ class Population:
         counts over all of them (profiles stay those of the fitted sample)."""
         from pyspark import StorageLevel
 
-        from ..actions import suggest_actions
-        from ..profile import describe
+        from ...explaining.actions import suggest_actions
+        from ...explaining.profile import describe
 
         model = result.model
         if model.roles.id is None:
@@ -278,8 +278,8 @@ def assign_file_spark(model, data, out, *, as_of: str | None = None, master: str
 
     Returns the folder, the customers assigned and the rows read.
     """
-    from ..clean import check_columns
-    from ..transactions import TransactionColumns
+    from ...preparing.clean import check_columns
+    from ...logs.transactions import TransactionColumns
     from .transactions import _open, customers_from_transactions_spark
 
     spark = session_for(data, Settings(spark_master=master))
@@ -319,7 +319,7 @@ def _rfm_summary(segments, customers, key: str) -> dict:
     approximate medians (Spark's ``percentile_approx``) and the crosswalk to the segments."""
     from pyspark.sql import functions as F
 
-    from ..transactions import RFM_SEGMENTS
+    from ...logs.transactions import RFM_SEGMENTS
 
     values = ["recency_days", "frequency", "monetary"]
     joined = segments.join(customers.select(F.col(f"`{key}`").cast("string").alias(key), *values), on=key)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 from .stats import log_helps
 
 #: ``--pca auto`` applies PCA only when the matrix has more columns than this.

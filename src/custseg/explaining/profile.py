@@ -10,14 +10,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .clean import name_words
+from ..preparing.clean import name_words
 
 #: |z| at which a feature counts as setting a segment apart (in overall standard deviations).
 DISTINCT_Z = 0.5
 #: At most this many features are named and listed as setting a segment apart.
 TOP_FEATURES = 3
 
-#: (pattern on the column name as words, see `custseg.clean.name_words`; concept;
+#: (pattern on the column name as words, see `custseg.preparing.clean.name_words`; concept;
 #: phrase when high; phrase when low)
 VOCABULARY = [
     (r"\bage\b", "age", "older", "young"),

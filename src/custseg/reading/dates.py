@@ -12,7 +12,7 @@ The format of a text column is decided from all its distinct values: every forma
 and month in different orders (``03/04/2024``: no value has a day above 12) the column is
 refused with a message that names ``--date-format``. Years are whole numbers from 1900 to
 the reference year in a column named for birth; a few values outside (1893) still convert,
-and the impossible-value rules of `custseg.clean` catch the resulting ages.
+and the impossible-value rules of `custseg.preparing.clean` catch the resulting ages.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["DATE_FORMATS", "date_meaning", "derive", "looks_like_years", "strftime_pattern"]
 

@@ -40,7 +40,7 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import EngineError, SettingsError
+from ...errors import EngineError, SettingsError
 
 __all__ = ["DEFAULT_MASTER", "MIN_JAVA", "find_java", "spark_session"]
 

@@ -9,7 +9,7 @@ segments of the run that made it:
   ``segments.csv`` given as ``previous``); per-customer labels never go into the model file.
 * **after**: the new snapshot, cleaned, transformed and assigned exactly as ``custseg
   assign`` does; for a transaction log the features (and the RFM segments, with the
-  pipeline's own `custseg.transactions.rfm_scores`) are computed as of ``as_of``.
+  pipeline's own `custseg.logs.transactions.rfm_scores`) are computed as of ``as_of``.
 * **migration**: one row per customer of either snapshot; customers only before are
   ``"gone"``, customers only after are ``"new"``.
 * **transitions**: counts and row shares of segment before x segment after (plus the
@@ -66,7 +66,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, ModelError, SettingsError
+from ..errors import InputError, ModelError, SettingsError
 
 __all__ = [
     "CENTRE_SHIFT_SD",
@@ -124,7 +124,7 @@ RFM_VALUE = {
     "Need Attention": 3, "About to Sleep": 2, "At Risk": 2, "Can't Lose Them": 2, "Hibernating": 1, "Lost": 0,
 }
 #: Words in a cluster's name that say it is worth more (+1 each) or that value is being lost
-#: (-1 each); the names come from `custseg.profile` ("Lapsed, low spending").
+#: (-1 each); the names come from `custseg.explaining.profile` ("Lapsed, low spending").
 VALUE_WORDS = (
     (r"\bhigh spend", +1), (r"\bbig spend", +1), (r"\bfrequent (buyers|visitors)", +1),
     (r"\bspending more lately", +1), (r"\brecently active", +1), (r"\bchampions", +1), (r"\bloyal", +1),
@@ -154,7 +154,7 @@ def reference_statistics(matrix: np.ndarray, labels: np.ndarray, columns: list[s
     labels : ndarray of int
         The run's segments (-1: noise, counted but not described).
     columns : list of str
-        Names of the matrix columns (`custseg.features.FeaturePlan.output_columns`).
+        Names of the matrix columns (`custseg.preparing.features.FeaturePlan.output_columns`).
     k_range : (int, int)
         The run's k range, reused by the refit.
     silhouette : float, optional
@@ -176,7 +176,7 @@ def reference_statistics(matrix: np.ndarray, labels: np.ndarray, columns: list[s
     >>> ref["segments"][0]["distance_p99"]
     1.0
     """
-    from .search import segment_spread
+    from ..segmenting.search import segment_spread
 
     labels = np.asarray(labels)
     spread = segment_spread(matrix, labels)
@@ -317,8 +317,8 @@ class Tracking:
         >>> tracked.summary["tracking"]["drift"]["verdict"]
         'segments still hold'
         """
-        from . import __version__
-        from .outputs import plain
+        from .. import __version__
+        from ..outputs import plain
 
         rfm = None
         if self.rfm_transitions is not None:
@@ -374,7 +374,7 @@ class Tracking:
         ...     sorted(tracked.write(out, report=False))
         ['migration', 'summary', 'transitions']
         """
-        from .outputs import json_text, write_atomic, write_csv
+        from ..outputs import json_text, write_atomic, write_csv
 
         out = Path(out_dir)
         paths = {
@@ -401,12 +401,12 @@ class Tracking:
         ...     "Since the last run" in tracked.to_html(Path(out) / "track.html").read_text()
         True
         """
-        from .report import write_track_report
+        from ..reporting.report import write_track_report
 
         return write_track_report(self.summary, path)
 
     def _repr_html_(self) -> str:
-        from .report import track_summary_html
+        from ..reporting.report import track_summary_html
 
         return track_summary_html(self.summary)
 
@@ -437,7 +437,7 @@ def write_keyed_csv(path: str | os.PathLike, frame: pd.DataFrame, key: str) -> P
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .outputs import CSV_CHUNK, FORMULA_PREFIXES, _spreadsheet_safe, atomic_file, csv_text, write_csv
+    from ..outputs import CSV_CHUNK, FORMULA_PREFIXES, _spreadsheet_safe, atomic_file, csv_text, write_csv
 
     keys = pa.array(frame[key].astype("string"), type=pa.large_string())
     if isinstance(keys, pa.ChunkedArray):
@@ -582,7 +582,7 @@ def track(model, data, *, previous=None, as_of=None, random_state: int = 0,
 
 def _before_state(model, previous):
     """(Model, before-state dict, where it came from) from the ``track`` arguments."""
-    from .model import MODEL_FILENAME, Model, load_model
+    from ..model import MODEL_FILENAME, Model, load_model
 
     info: dict = {}
     frame = None
@@ -705,7 +705,7 @@ def _id_text(ids: pd.Series, *, written: bool = False):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .outputs import FORMULA_PREFIXES, safe_cell
+    from ..outputs import FORMULA_PREFIXES, safe_cell
 
     text = pa.array(ids.reset_index(drop=True).astype("string"), type=pa.large_string())
     if isinstance(text, pa.ChunkedArray):      # a column read in blocks (large CSV files)
@@ -729,13 +729,13 @@ def _id_text(ids: pd.Series, *, written: bool = False):
 
 def _after_state(fitted, data, as_of, progress: ProgressCallback) -> dict:
     """The new snapshot: ids (text), matrix, labels and RFM segments of its usable customers."""
-    from .clean import _duplicated, _ids
-    from .pipeline import _source, frame_from_array
+    from ..preparing.clean import _duplicated, _ids
+    from ..pipeline import _source, frame_from_array
 
     data = frame_from_array(data)
     used_as_of = None
     if fitted.transactions is not None:
-        from .transactions import TransactionColumns, customers_from_transactions
+        from ..logs.transactions import TransactionColumns, customers_from_transactions
 
         columns = TransactionColumns.from_dict(fitted.transactions["columns"])
         found = customers_from_transactions(data, columns, as_of=as_of, as_of_within_log=True,
@@ -749,7 +749,7 @@ def _after_state(fitted, data, as_of, progress: ProgressCallback) -> dict:
         if isinstance(data, pd.DataFrame):
             frame, source = data, _source(data, "customers")
         else:
-            from .load import read_table
+            from ..reading.load import read_table
 
             frame, table_source = read_table(data)
             source = {**table_source.to_dict(), "kind": "customers"}
@@ -772,7 +772,7 @@ def _after_state(fitted, data, as_of, progress: ProgressCallback) -> dict:
     labels = fitted.assigner.predict(matrix)
     rfm = None
     if fitted.transactions is not None:
-        from .transactions import rfm_scores
+        from ..logs.transactions import rfm_scores
 
         rfm = rfm_scores(frame.loc[keep, ["recency_days", "frequency", "monetary"]].reset_index(drop=True))
         rfm = rfm["rfm_segment"].to_numpy(dtype=object)
@@ -920,7 +920,7 @@ def _unique(names: list[str]) -> list[str]:
 
 def _rfm_transitions(before: dict, after: dict, joined: dict, migration: pd.DataFrame):
     """(counts, shares, sizes) of the RFM segments, in the standard order."""
-    from .transactions import RFM_SEGMENTS
+    from ..logs.transactions import RFM_SEGMENTS
 
     names = [n for n in RFM_SEGMENTS if n in set(before["rfm"]) | set(after["rfm"])]
     names += sorted((set(before["rfm"]) | set(after["rfm"])) - set(names))
@@ -968,7 +968,7 @@ def move_sentence(count: int, source: str, target: str, kind: str, direction: st
     '1,234 customers of “Frequent buyers” are now in “Lapsed”: reach them first'
     """
     if kind == "rfm":
-        from .transactions import RFM_SEGMENTS
+        from ..logs.transactions import RFM_SEGMENTS
 
         who = source if source.endswith("s") else f"{source} customers"
         actions = RFM_SEGMENTS.get(target, {}).get("actions") or [CLUSTER_ADVICE[direction]]
@@ -1103,7 +1103,7 @@ def _refit(matrix: np.ndarray, labels: np.ndarray, outside: np.ndarray, referenc
     """K-Means over the run's k range on a seeded sample; groups that match no old segment."""
     from sklearn.metrics import pairwise_distances, silhouette_score
 
-    from .search import _kmeans_refit, _seeded_sample
+    from ..segmenting.search import _kmeans_refit, _seeded_sample
 
     index = _seeded_sample(len(matrix), REFIT_SAMPLE, random_state)
     points, assigned, beyond = matrix[index], labels[index], outside[index]
