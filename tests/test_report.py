@@ -23,7 +23,7 @@ import markupsafe
 import numpy as np
 import pytest
 
-from custseg import plots, report
+from custseg.reporting import figures as plots, report
 from custseg.segmenting.stability import stability_word
 
 XSS_COLUMN = "<img src=x onerror=alert(1)>"

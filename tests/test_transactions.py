@@ -497,7 +497,7 @@ def test_lines_worth_more_than_a_trillion_are_summed_exactly():
 
 
 def test_out_of_memory_names_duckdbs_limit(monkeypatch):
-    from custseg import transactions
+    from custseg.logs import transactions
 
     rng = np.random.default_rng(0)
     n = 400_000
