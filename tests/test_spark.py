@@ -21,7 +21,8 @@ from conftest import SHARED_DATA
 from test_transactions import AS_OF, HAND_LINES, HAND_LOG, HEADER, _check_hand, _hand_frame
 
 from custseg.errors import EngineError, InputError, SettingsError
-from custseg.engines.spark.session import find_java, parse_master, quiet_pyspark, spark_session
+from custseg.engines.spark.session import find_java, quiet_pyspark, spark_session
+from custseg.settings import parse_master
 from custseg.logs.transactions import (
     FEATURE_COLUMNS,
     customer_queries,

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .errors import InputError
 from .pipeline import Result, segment
-from .segmenting.search import ProgressCallback
+from .progress import ProgressCallback
 from .settings import DEFAULT_ALGORITHMS, Settings
 
 #: Settings that are not parameters of the estimator: it never writes files.

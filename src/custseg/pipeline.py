@@ -17,11 +17,13 @@ from . import __version__
 from .explaining.actions import suggest_actions
 from .preparing.clean import CleanTable, clean_customers
 from .errors import InputError, SettingsError
+from .inputs import frame_from_array, join_customers, source_of
 from .preparing.features import FeaturePlan, fit_features, principal_axes
 from .model import MODEL_FILENAME, Model
 from .outputs import csv_text, json_text, plain, write_atomic, write_csv
 from .explaining.profile import key_findings, overall_categories, profile_segments, segment_rules
-from .segmenting.search import ProgressCallback, SearchResult, search
+from .progress import ProgressCallback
+from .segmenting.search import SearchResult, search
 from .settings import Settings
 from .tracking.track import reference_statistics
 
@@ -516,22 +518,6 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     return result
 
 
-def frame_from_array(data):
-    """A 2-D array as a customer table (columns ``x1..xd``); anything else unchanged.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> frame_from_array(np.array([[1.5, 2.0], [3.0, 4.0]])).columns.tolist()
-    ['x1', 'x2']
-    """
-    if not isinstance(data, np.ndarray):
-        return data
-    if data.ndim != 2 or data.shape[1] == 0:
-        raise InputError(f"an array of customers must have 2 dimensions with at least one column, got shape {data.shape}")
-    return pd.DataFrame(data, columns=[f"x{j + 1}" for j in range(data.shape[1])])
-
-
 def _fitted_k_range(table: CleanTable, settings: Settings) -> Settings:
     """The settings with a k range the used customers allow.
 
@@ -608,13 +594,13 @@ def _customer_table(data, settings: Settings, progress: ProgressCallback):
             data, overrides=settings.transaction_overrides, as_of=settings.as_of, on_progress=progress,
             read=read,
         )
-        source = {**_source(data, "transactions"), **transactions.reading}
+        source = {**source_of(data, "transactions"), **transactions.reading}
         customers = transactions.customers
         if settings.customers_file:
-            customers = _join_customers(customers, settings.customers_file, source)
+            customers = join_customers(customers, settings.customers_file, source)
         return customers, source, transactions, None
     if frame is not None:
-        return frame, _source(data, "customers"), None, None
+        return frame, source_of(data, "customers"), None, None
     from .reading.load import read_table
 
     progress("reading", 0, 1)
@@ -636,15 +622,6 @@ def _uses_spark(data, settings: Settings) -> bool:
         scheme, found, _ = str(data).partition("://")
         return bool(found) and scheme.lower() != "file"
     return settings.engine == "spark"
-
-
-def _source(data, kind: str) -> dict:
-    if isinstance(data, pd.DataFrame):
-        return {"path": None, "name": "DataFrame", "format": "dataframe", "kind": kind}
-    path = Path(str(data))
-    name = path.name.lower().removesuffix(".gz")
-    return {"path": str(data), "name": path.name, "format": Path(name).suffix.lstrip(".") or "text",
-            "kind": kind}
 
 
 def _computed_columns(customers: pd.DataFrame, source: dict) -> tuple[str, ...]:
@@ -682,39 +659,6 @@ def _behaviour_features(customers: pd.DataFrame, source: dict,
             chosen += [c for c in roles.features if c in roles.categorical]
             not_clustered = roles.not_clustered
     return tuple(chosen), not_clustered
-
-
-def _join_customers(behaviour: pd.DataFrame, path, source: dict) -> pd.DataFrame:
-    """Join a customer table (demographics) to the behaviour features on the customer id.
-
-    Customers on only one side are counted in ``source["join"]``; the segmentation uses
-    those on both.
-    """
-    from .reading.load import read_table
-
-    crm, _ = read_table(path)
-    key = behaviour.columns[0]
-    if key not in crm.columns:
-        raise InputError(
-            f"--customers file {path} has no column {key!r} to join on; columns are: {', '.join(map(str, crm.columns))}"
-        )
-    crm = crm.copy()
-    crm[key] = crm[key].astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
-    duplicated = int(crm[key].duplicated().sum())
-    crm = crm.drop_duplicates(key)
-    ids = behaviour[key].astype("string")
-    in_both = ids.isin(crm[key])
-    source["join"] = {
-        "customers_file": str(path),
-        "customers_in_both": int(in_both.sum()),
-        "only_in_transactions": int((~in_both).sum()),
-        "only_in_customers_file": int((~crm[key].isin(ids)).sum()),
-        "duplicate_ids_in_customers_file": duplicated,
-        "columns": [c for c in crm.columns if c != key and c not in behaviour.columns],
-    }
-    extra = source["join"]["columns"]
-    merged = behaviour.assign(**{key: ids}).merge(crm[[key, *extra]], on=key, how="inner")
-    return merged
 
 
 def _plot_data(table: CleanTable, matrix: np.ndarray, found: SearchResult, random_state: int) -> dict:

@@ -26,6 +26,11 @@ CATEGORICAL_CHOICES = ("describe", "cluster")
 #: ``auto``: Spark for a Spark DataFrame or a URI only Spark reads (``s3a://``, ``hdfs://``),
 #: the single-machine engine for everything else.
 ENGINES = ("auto", "local", "spark")
+#: Spark master URLs: ``local``, ``local[*]``, ``local[N]`` or ``local[N,F]``; the default ports of
+#: a standalone master and of Spark Connect.
+LOCAL_MASTER = re.compile(r"^local(\[(\*|[1-9][0-9]*)(,[0-9]+)?\])?$")
+STANDALONE_PORT = 7077
+CONNECT_PORT = 15002
 
 
 @dataclass(frozen=True)
@@ -207,8 +212,6 @@ class Settings:
         if self.engine not in ENGINES:
             raise SettingsError(f"--engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         if self.spark_master is not None:
-            from .engines.spark.session import parse_master
-
             parse_master(self.spark_master)
         weight = self.categorical_weight
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight <= 0:
@@ -404,3 +407,34 @@ def parse_sentinels(entries) -> tuple[bool, dict[str, tuple[str, ...]]]:
             raise SettingsError(f"--sentinel must be COL=VALUE (e.g. pdays=999) or none, got {entry!r}")
         given.setdefault(column.strip(), []).append(code.strip())
     return detect, {column: tuple(codes) for column, codes in given.items()}
+
+
+def parse_master(master: str) -> tuple[str, list[tuple[str, int]]]:
+    """The kind of ``master`` (``local``, ``standalone``, ``connect``, ``other``) and the
+    (host, port) pairs to check before connecting.
+
+    Raises SettingsError for a URL that is none of the documented kinds.
+    """
+    text = str(master).strip()
+    if LOCAL_MASTER.match(text):
+        return "local", []
+    if text.startswith("spark://"):
+        hosts = []
+        for part in text[len("spark://"):].split(","):
+            host, _, port = part.partition(":")
+            if not host or (port and not port.isdigit()):
+                break
+            hosts.append((host, int(port or STANDALONE_PORT)))
+        else:
+            return "standalone", hosts
+    elif text.startswith("sc://"):
+        address = text[len("sc://"):].split("/", 1)[0].split(";", 1)[0]
+        host, _, port = address.rpartition(":") if address.count(":") == 1 else (address, "", "")
+        if host and (not port or port.isdigit()):
+            return "connect", [(host, int(port or CONNECT_PORT))]
+    elif text == "yarn" or text.startswith("k8s://"):
+        return "other", []
+    raise SettingsError(
+        f"Spark master {master!r} is not one of: local[*], local[N], spark://HOST:PORT, "
+        f"sc://HOST[:PORT] (Spark Connect), yarn, k8s://URL"
+    )

@@ -131,7 +131,6 @@ import datetime
 import glob
 import math
 import os
-import re
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -143,6 +142,8 @@ import pandas as pd
 
 from ..preparing.clean import Ledger
 from ..errors import InputError, SettingsError
+from ..reading.names import name_key
+from ..progress import ProgressCallback
 
 __all__ = [
     "CLUSTER_FEATURES",
@@ -189,8 +190,6 @@ WIDE_MONEY = "DECIMAL(38, 6)"
 DUCKDB_THREADS = 2
 DUCKDB_MEMORY_LIMIT = "3GB"
 
-ProgressCallback = Callable[[str, int, int], None]
-
 # --------------------------------------------------------------------------- columns
 
 #: Normalised column names (lower case, letters and digits only) for each role, best first.
@@ -235,10 +234,6 @@ _ATTRIBUTE_NAMES = ("country", "region", "state", "province", "channel", "store"
 #: Words that make a "...date" column something other than the order date.
 _NOT_ORDER_DATE = ("ship", "birth", "deliver", "signup", "regist", "due", "expir", "return", "first", "last")
 _OVERRIDE_ROLES = ("customer", "invoice", "date", "quantity", "price", "amount", "product")
-
-
-def _normalise(name: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", str(name).lower())
 
 
 @dataclass(frozen=True)
@@ -307,20 +302,20 @@ def _find(role: str, names: list[str], taken: set[str]) -> str | None:
     by_norm: dict[str, str] = {}
     for name in names:
         if name not in taken:
-            by_norm.setdefault(_normalise(name), name)
+            by_norm.setdefault(name_key(name), name)
     for candidate in _ROLE_NAMES[role]:
         if candidate in by_norm:
             return by_norm[candidate]
     if role == "date":
         for name in names:
-            norm = _normalise(name)
+            norm = name_key(name)
             if name not in taken and ("date" in norm or norm.endswith("time")) and not any(
                 word in norm for word in _NOT_ORDER_DATE
             ):
                 return name
     if role == "customer":
         for name in names:
-            norm = _normalise(name)
+            norm = name_key(name)
             if name not in taken and norm.endswith(("customerid", "clientid", "userid")):
                 return name
     return None
@@ -391,7 +386,7 @@ def detect_transaction_columns(columns: list[str], overrides: dict | None = None
         return None
     attributes = tuple(
         name for name in names
-        if name not in taken and any(_normalise(name) == word for word in _ATTRIBUTE_NAMES)
+        if name not in taken and any(name_key(name) == word for word in _ATTRIBUTE_NAMES)
     )
     return TransactionColumns(attributes=attributes, **found)
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..reading.dates import date_rule, derive
 from ..errors import InputError
+from ..reading.names import name_key
 from .sentinels import INDICATOR_SHARE, MISSING_LEVELS, ColumnCodes, apply_codes, code_text, find_codes, indicator_name
 from ..settings import Settings, parse_sentinels
 from .stats import log_helps, robust_fences
@@ -175,10 +176,6 @@ class CleanTable:
 
 # --------------------------------------------------------------------------- parsing
 
-def _normalise(name: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", str(name).lower())
-
-
 def parse_numbers(column: pd.Series, decimal_comma: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Parse a column to float64.
 
@@ -262,7 +259,7 @@ def _find_id(df: pd.DataFrame, settings: Settings) -> str | None:
             )
         return settings.id_col
     for name in df.columns:
-        if _normalise(name) in ID_NAMES or _normalise(name).endswith(("customerid", "clientid")):
+        if name_key(name) in ID_NAMES or name_key(name).endswith(("customerid", "clientid")):
             text = _text(df[name])
             if text.notna().mean() >= 0.5:
                 return name

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .names import name_key
 
 __all__ = ["DATE_FORMATS", "date_meaning", "derive", "looks_like_years", "strftime_pattern"]
 
@@ -57,10 +58,6 @@ _PATTERN_TOKENS = (("yyyy", "%Y"), ("yy", "%y"), ("mmmm", "%B"), ("mmm", "%b"), 
                    ("dd", "%d"), ("hh", "%H"), ("nn", "%M"), ("ss", "%S"))
 
 
-def _normalise(name: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", str(name).lower())
-
-
 def date_meaning(name: str) -> str | None:
     """``"birth"``, ``"start"`` or None: what a column's name says its dates mean.
 
@@ -69,7 +66,7 @@ def date_meaning(name: str) -> str | None:
     >>> date_meaning("Year_Birth"), date_meaning("Customer Since"), date_meaning("last_login")
     ('birth', 'start', None)
     """
-    key = _normalise(name)
+    key = name_key(name)
     if key in BIRTH_NAMES or any(word in key for word in BIRTH_WORDS):
         return "birth"
     if any(word in key for word in START_WORDS):

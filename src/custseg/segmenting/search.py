@@ -29,10 +29,9 @@ from typing import Callable
 import numpy as np
 
 from .assign import Assigner, nearest_centre
+from ..progress import ProgressCallback
 from ..settings import Settings
 from .stability import STABLE_FROM, UNSTABLE_BELOW, segment_stability
-
-ProgressCallback = Callable[[str, int, int], None]
 
 #: Silhouette sample: every segment contributes at least this many customers.
 MIN_PER_SEGMENT = 50

@@ -61,11 +61,12 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from ..inputs import frame_from_array, source_of
+from ..progress import ProgressCallback
 from ..errors import InputError, ModelError, SettingsError
 
 __all__ = [
@@ -85,8 +86,6 @@ __all__ = [
     "value_of",
     "write_keyed_csv",
 ]
-
-ProgressCallback = Callable[[str, int, int], None]
 
 #: Share of customers beyond their segment's old 99th-percentile distance if nothing changed.
 FAR_EXPECTED = 0.01
@@ -730,7 +729,6 @@ def _id_text(ids: pd.Series, *, written: bool = False):
 def _after_state(fitted, data, as_of, progress: ProgressCallback) -> dict:
     """The new snapshot: ids (text), matrix, labels and RFM segments of its usable customers."""
     from ..preparing.clean import _duplicated, _ids
-    from ..pipeline import _source, frame_from_array
 
     data = frame_from_array(data)
     used_as_of = None
@@ -741,13 +739,13 @@ def _after_state(fitted, data, as_of, progress: ProgressCallback) -> dict:
         found = customers_from_transactions(data, columns, as_of=as_of, as_of_within_log=True,
                                             on_progress=progress)
         frame, used_as_of = found.customers, found.as_of.isoformat()
-        source = _source(data, "transactions")
+        source = source_of(data, "transactions")
     else:
         if as_of is not None:
             raise SettingsError("--as-of applies to a model fitted on a transaction log; this model was fitted "
                                 "on a customer table")
         if isinstance(data, pd.DataFrame):
-            frame, source = data, _source(data, "customers")
+            frame, source = data, source_of(data, "customers")
         else:
             from ..reading.load import read_table
 

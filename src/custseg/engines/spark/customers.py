@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...errors import InputError, SettingsError
+from ...inputs import join_customers, source_of
 from ...settings import Settings
 from .session import DEFAULT_MASTER, quiet_pyspark, spark_session
 
@@ -75,7 +76,6 @@ def customer_table_spark(data, settings: Settings, progress):
     EngineError
         Spark cannot start or fails for a reason other than the data.
     """
-    from ...pipeline import _join_customers
     from ...logs.transactions import detect_transaction_columns
     from .transactions import _open, customers_from_transactions_spark, sample_customers
 
@@ -114,7 +114,7 @@ def customer_table_spark(data, settings: Settings, progress):
         transactions = dataclasses.replace(features, customers=customers)
         source = {**_spark_source(data, "transactions"), **engine}
         if settings.customers_file:
-            customers = _join_customers(customers, settings.customers_file, source)
+            customers = join_customers(customers, settings.customers_file, source)
         return customers, source, transactions, population
     progress("reading customers on Spark", 0, 1)
     rows = raw.count()
@@ -136,11 +136,9 @@ def _row_hash(frame, random_state: int):
 
 
 def _spark_source(data, kind: str) -> dict:
-    from ...pipeline import _source
-
     if is_spark_frame(data):
         return {"path": None, "name": "Spark DataFrame", "format": "spark", "kind": kind}
-    return _source(data, kind)
+    return source_of(data, kind)
 
 
 # --------------------------------------------------------------------------- every customer

@@ -40,7 +40,8 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from ...errors import EngineError, SettingsError
+from ...errors import EngineError
+from ...settings import LOCAL_MASTER, parse_master
 
 __all__ = ["DEFAULT_MASTER", "MIN_JAVA", "find_java", "spark_session"]
 
@@ -49,12 +50,9 @@ DEFAULT_MASTER = "local[*]"
 MIN_JAVA = 17
 #: Seconds to wait for a standalone master or a Spark Connect server to answer.
 CONNECT_TIMEOUT_S = 10.0
-CONNECT_PORT = 15002
-STANDALONE_PORT = 7077
 INSTALL_HINT = 'install the Spark engine with: pip install "custseg[spark]"'
 _JAVA_PLACES = ("/usr/lib/jvm/*/bin/java", "/Library/Java/JavaVirtualMachines/*/Contents/Home/bin/java")
 
-_LOCAL = re.compile(r"^local(\[(\*|[1-9][0-9]*)(,[0-9]+)?\])?$")
 
 
 @contextmanager
@@ -76,42 +74,8 @@ def _import_pyspark():
     return pyspark.sql.SparkSession
 
 
-# --------------------------------------------------------------------------- master URLs
-
-
-def parse_master(master: str) -> tuple[str, list[tuple[str, int]]]:
-    """The kind of ``master`` (``local``, ``standalone``, ``connect``, ``other``) and the
-    (host, port) pairs to check before connecting.
-
-    Raises SettingsError for a URL that is none of the documented kinds.
-    """
-    text = str(master).strip()
-    if _LOCAL.match(text):
-        return "local", []
-    if text.startswith("spark://"):
-        hosts = []
-        for part in text[len("spark://"):].split(","):
-            host, _, port = part.partition(":")
-            if not host or (port and not port.isdigit()):
-                break
-            hosts.append((host, int(port or STANDALONE_PORT)))
-        else:
-            return "standalone", hosts
-    elif text.startswith("sc://"):
-        address = text[len("sc://"):].split("/", 1)[0].split(";", 1)[0]
-        host, _, port = address.rpartition(":") if address.count(":") == 1 else (address, "", "")
-        if host and (not port or port.isdigit()):
-            return "connect", [(host, int(port or CONNECT_PORT))]
-    elif text == "yarn" or text.startswith("k8s://"):
-        return "other", []
-    raise SettingsError(
-        f"Spark master {master!r} is not one of: local[*], local[N], spark://HOST:PORT, "
-        f"sc://HOST[:PORT] (Spark Connect), yarn, k8s://URL"
-    )
-
-
 def _local_cores(master: str) -> int:
-    found = _LOCAL.match(master.strip())
+    found = LOCAL_MASTER.match(master.strip())
     cores = found.group(2) if found else None
     if cores == "*":
         return os.cpu_count() or 1
