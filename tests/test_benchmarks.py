@@ -57,6 +57,17 @@ def test_measure_stops_a_step_at_its_time_limit(bench_module, tmp_path):
     assert step.phases == [{"step": "fit", "k": 2, "seconds": 0.1}]
 
 
+def test_quick_limits_grow_with_the_load_of_a_busy_machine(bench_module, tmp_path, monkeypatch):
+    """At a load of 4 per core, a 1 s limit lets a 2 s step finish; unscaled it is stopped."""
+    cores = bench_module.os.cpu_count() or 1
+    monkeypatch.setattr(bench_module.os, "getloadavg", lambda: (4.0 * cores, 0.0, 0.0))
+    cmd = [sys.executable, "-c", "import time; time.sleep(2)"]
+    scaled = bench_module.measure("busy", cmd, tmp_path, limit=1.0, quiet=True, load_scaled=True)
+    assert scaled.ok, scaled.status
+    unscaled = bench_module.measure("quiet", cmd, tmp_path, limit=1.0, quiet=True)
+    assert unscaled.status == "stopped at time limit (1 s)"
+
+
 def test_measure_stops_a_step_at_its_memory_cap(bench_module, tmp_path):
     code = ("import time\nblocks = []\nfor _ in range(40):\n"
             "    blocks.append(bytearray(64 * 1024 * 1024)); time.sleep(0.05)\ntime.sleep(30)")

@@ -27,7 +27,7 @@ from custseg.preparing.clean import (
     parse_numbers,
 )
 from custseg.errors import InputError
-from custseg.settings import Settings
+from custseg.preparing.options import CleanOptions
 
 N = 30
 DROPPED = {3, 7}
@@ -79,7 +79,7 @@ INCOME_MEDIAN = 112.5
 
 
 def test_roles():
-    result = clean_customers(_table(), Settings())
+    result = clean_customers(_table(), CleanOptions())
     roles = result.roles
     assert roles.id == "CustomerID"
     assert roles.id_name == "CustomerID"
@@ -95,7 +95,7 @@ def test_roles():
 
 
 def test_ledger_rows_and_cells():
-    ledger = clean_customers(_table(), Settings()).ledger
+    ledger = clean_customers(_table(), CleanOptions()).ledger
     assert ledger.rows_read == 30
     assert ledger.rows_dropped == {"missing id": 1, "duplicate id": 1}
     assert ledger.rows_used == 28
@@ -112,7 +112,7 @@ def test_ledger_rows_and_cells():
 
 
 def test_ids_keep_zero_padding_and_drop_blank_and_duplicate():
-    result = clean_customers(_table(), Settings())
+    result = clean_customers(_table(), CleanOptions())
     ids = result.ids.tolist()
     assert len(ids) == 28
     assert ids[:5] == ["0001", "0002", "0003", "0005", "0006"]
@@ -122,7 +122,7 @@ def test_ids_keep_zero_padding_and_drop_blank_and_duplicate():
 
 
 def test_imputed_median_and_parsed_values():
-    result = clean_customers(_table(), Settings())
+    result = clean_customers(_table(), CleanOptions())
     data = result.data
     assert result.params.numeric_rules["Age"]["fill"] == AGE_MEDIAN
     age = dict(zip(result.ids, data["Age"]))
@@ -143,7 +143,7 @@ def test_imputed_median_and_parsed_values():
 
 
 def test_outlier_fences_and_clipped_value():
-    result = clean_customers(_table(), Settings())
+    result = clean_customers(_table(), CleanOptions())
     assert (INCOME_LOW, INCOME_HIGH) == (65.25, 159.75)
     rule = result.params.numeric_rules["Annual Income"]
     assert rule["fence"] == [INCOME_LOW, INCOME_HIGH]
@@ -158,7 +158,7 @@ def test_outlier_fences_and_clipped_value():
 
 @pytest.mark.parametrize("policy, action", [("flag", "flagged"), ("keep", "kept")])
 def test_flag_and_keep_leave_the_value(policy, action):
-    result = clean_customers(_table(), Settings(outliers=policy))
+    result = clean_customers(_table(), CleanOptions(outliers=policy))
     income = dict(zip(result.ids, result.data["Annual Income"]))
     assert income["0021"] == 2.0
     assert list(result.ids[result.outlier_rows]) == ["0021"]
@@ -172,7 +172,7 @@ def test_flag_and_keep_leave_the_value(policy, action):
 
 
 def test_drop_missing_policy():
-    result = clean_customers(_table(), Settings(missing="drop"))
+    result = clean_customers(_table(), CleanOptions(missing="drop"))
     ledger = result.ledger
     assert ledger.rows_dropped == {
         "missing id": 1, "duplicate id": 1, "missing or unusable feature value": 5,
@@ -197,7 +197,7 @@ def test_long_right_tail_is_fenced_on_the_log_scale():
     # (On the raw scale Q3 + 3 IQR = 639 + 3 * 626 = 2517 would call 4095 an outlier.)
     spend = [str(2**k - 1) for k in range(1, 13)]
     table = pd.DataFrame({"CustomerID": [f"c{i}" for i in range(12)], "Spend": spend}, dtype=str)
-    result = clean_customers(table, Settings())
+    result = clean_customers(table, CleanOptions())
     assert result.params.numeric_rules["Spend"]["fence"] == [None, pytest.approx(2**25.75 - 1, rel=1e-12)]
     assert result.ledger.outliers == {}
     assert not result.outlier_rows.any()
@@ -205,7 +205,7 @@ def test_long_right_tail_is_fenced_on_the_log_scale():
 
 
 def test_categorical_feature_is_imputed_with_the_most_frequent_level():
-    settings = Settings(features=("Age", "Annual Income", "Gender"))
+    settings = CleanOptions(features=("Age", "Annual Income", "Gender"))
     result = clean_customers(_table(), settings)
     assert result.roles.features == ["Age", "Annual Income", "Gender"]
     # kept rows: 15 Female (even rows), 12 Male, 1 blank (row 5)
@@ -218,7 +218,7 @@ def test_categorical_feature_is_imputed_with_the_most_frequent_level():
 
 @pytest.mark.parametrize("option", ["features", "exclude"])
 def test_unknown_column_names_list_the_available_columns(option):
-    settings = Settings(**{option: ("Age", "Spend")})
+    settings = CleanOptions(**{option: ("Age", "Spend")})
     with pytest.raises(InputError) as error:
         clean_customers(_table(), settings)
     message = str(error.value)
@@ -229,11 +229,11 @@ def test_unknown_column_names_list_the_available_columns(option):
 
 def test_features_naming_an_unusable_column():
     with pytest.raises(InputError, match="Country: constant"):
-        clean_customers(_table(), Settings(features=("Age", "Country")))
+        clean_customers(_table(), CleanOptions(features=("Age", "Country")))
 
 
 def test_exclude_removes_a_column():
-    result = clean_customers(_table(), Settings(exclude=("Age",)))
+    result = clean_customers(_table(), CleanOptions(exclude=("Age",)))
     assert result.roles.numeric == ["Annual Income"]
     assert result.roles.features == ["Annual Income"]
     assert result.roles.excluded["Age"] == "excluded by --exclude"
@@ -246,7 +246,7 @@ def test_no_usable_feature():
         "Blank": ["", "", "", ""],
     }, dtype=str)
     with pytest.raises(InputError) as error:
-        clean_customers(table, Settings())
+        clean_customers(table, CleanOptions())
     message = str(error.value)
     assert message.startswith("no usable numeric or categorical feature")
     assert "Country: constant (one value)" in message
@@ -255,7 +255,7 @@ def test_no_usable_feature():
 
 def test_only_categoricals_become_the_features():
     table = pd.DataFrame({"Colour": ["red", "blue", "red", "green"]}, dtype=str)
-    result = clean_customers(table, Settings())
+    result = clean_customers(table, CleanOptions())
     assert result.roles.numeric == [] and result.roles.features == ["Colour"]
 
 
@@ -265,7 +265,7 @@ def test_decimal_comma_numbers_parse():
         "Spend": ["3,5", "4,25", "1.234,5", "", "10"],
         "Visits": ["1", "4", "2", "3", "7"],
     }, dtype=str)
-    result = clean_customers(table, Settings())
+    result = clean_customers(table, CleanOptions())
     assert result.roles.numeric == ["Spend", "Visits"]
     assert result.params.numeric_rules["Visits"]["decimal_comma"] is False
     assert result.params.numeric_rules["Spend"]["decimal_comma"] is True
@@ -279,7 +279,7 @@ def test_no_id_column_numbers_rows_from_one():
         "Visits": ["3", "1", "", "4", "1"],
         "Spend": ["10", "20", "", "40", "50"],
     }, dtype=str)
-    result = clean_customers(table, Settings())
+    result = clean_customers(table, CleanOptions())
     assert result.roles.id is None
     assert result.roles.id_name == "row"
     # row 3 has no feature value at all: dropped, and the others keep their row numbers
@@ -293,7 +293,7 @@ def test_numeric_row_number_column_is_id_like():
         "No": ["1", "2", "3", "4", "5"],
         "Spend": ["10", "20", "35", "40", "50"],
     }, dtype=str)
-    result = clean_customers(table, Settings())
+    result = clean_customers(table, CleanOptions())
     assert result.roles.excluded == {"No": "id-like (numbers the rows)"}
     assert result.roles.features == ["Spend"]
 
@@ -301,13 +301,13 @@ def test_numeric_row_number_column_is_id_like():
 def test_few_rows_of_small_whole_numbers_stay_numeric():
     # Fewer than 20 rows: 1/2/3 are counts, not codes
     table = pd.DataFrame({"Visits": ["1", "2", "3", "1", "3"], "Spend": ["5", "7", "9", "4", "2"]}, dtype=str)
-    result = clean_customers(table, Settings())
+    result = clean_customers(table, CleanOptions())
     assert result.roles.numeric == ["Visits", "Spend"]
     assert result.roles.categorical == []
 
 
 def test_apply_cleaning_reuses_fitted_fills_and_fences():
-    fitted = clean_customers(_table(), Settings())
+    fitted = clean_customers(_table(), CleanOptions())
     new = pd.DataFrame({
         "Age": ["30", "x", "150", "", "-1", "55"],
         "Annual Income": ["2000", "130", "", "", "45", "1e999"],
@@ -323,13 +323,13 @@ def test_apply_cleaning_reuses_fitted_fills_and_fences():
 
 
 def test_apply_cleaning_needs_the_feature_columns():
-    fitted = clean_customers(_table(), Settings())
+    fitted = clean_customers(_table(), CleanOptions())
     with pytest.raises(InputError, match="Annual Income"):
         apply_cleaning(pd.DataFrame({"Age": ["30"]}, dtype=str), fitted.roles, fitted.params)
 
 
 def test_apply_cleaning_reuses_categorical_fill():
-    settings = Settings(features=("Age", "Annual Income", "Gender", "Region"))
+    settings = CleanOptions(features=("Age", "Annual Income", "Gender", "Region"))
     fitted = clean_customers(_table(), settings)
     # Region 1/2/3 over 28 kept rows: rows 3 and 7 (Region 1 and 2) dropped,
     # so Region 3 (rows 2,5,...,29: 10 rows) is the most frequent
@@ -359,7 +359,7 @@ def test_date_columns_of_unknown_meaning_are_left_out_with_a_reason():
         "last_login": [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(30)],
         "spend": [str(10 + (i * 7) % 30) for i in range(30)],
     })
-    roles = clean_customers(frame, Settings()).roles
+    roles = clean_customers(frame, CleanOptions()).roles
     assert roles.excluded["last_login"].startswith("dates of unknown meaning, not used")
     assert roles.features == ["spend"]
 
@@ -370,7 +370,7 @@ def test_a_signup_date_becomes_tenure_days():
         "signup": [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(30)],
         "spend": [str(10 + (i * 7) % 30) for i in range(30)],
     })
-    result = clean_customers(frame, Settings(as_of="2025-01-01"))
+    result = clean_customers(frame, CleanOptions(as_of="2025-01-01"))
     assert result.roles.features == ["tenure_days", "spend"]
     assert "signup" not in result.roles.excluded
     assert result.data["tenure_days"].iloc[:2].tolist() == [366.0, 334.0]   # from 2024-01-01, 2024-02-02
@@ -470,10 +470,10 @@ def test_cleaning_real_tables_on_a_sample_changes_nothing(name, shared_data, mon
     import custseg.preparing.clean as clean
 
     table = pd.read_csv(shared_data / name, dtype=str, keep_default_na=False)
-    whole = clean_customers(table, Settings())
+    whole = clean_customers(table, CleanOptions())
     monkeypatch.setattr(clean, "NUMERIC_SAMPLE", 50)
     monkeypatch.setattr(clean, "MIN_SAMPLE_VALUES", 10)
-    sampled = clean_customers(table, Settings())
+    sampled = clean_customers(table, CleanOptions())
     assert sampled.roles == whole.roles
     assert sampled.ledger.to_dict() == whole.ledger.to_dict()
     assert sampled.params.to_dict() == whole.params.to_dict()
@@ -482,7 +482,7 @@ def test_cleaning_real_tables_on_a_sample_changes_nothing(name, shared_data, mon
 
 def test_duplicate_ids_are_still_found_when_ids_are_not_unique():
     table = pd.DataFrame({"CustomerID": ["a", "b", "a", "", "", "c"], "Spend": ["1", "7", "3", "9", "5", "2"]})
-    result = clean_customers(table, Settings())
+    result = clean_customers(table, CleanOptions())
     assert result.ledger.rows_dropped == {"missing id": 2, "duplicate id": 1}
     assert result.ids.tolist() == ["a", "b", "c"]
 

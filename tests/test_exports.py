@@ -23,6 +23,7 @@ from custseg.preparing.clean import CleaningParams, apply_cleaning, clean_custom
 from custseg.errors import InputError, SettingsError
 from custseg.reading.load import ReadOptions, first_row_is_header, read_columns, read_table
 from custseg.pipeline import segment
+from custseg.preparing.options import CleanOptions
 from custseg.settings import Settings
 from custseg.logs.transactions import customers_from_transactions
 
@@ -37,7 +38,7 @@ def _error(path, options: ReadOptions | None = None) -> str:
     return message
 
 
-def _clean_error(frame: pd.DataFrame, settings: Settings) -> str:
+def _clean_error(frame: pd.DataFrame, settings: CleanOptions) -> str:
     with pytest.raises(InputError) as caught:
         clean_customers(frame, settings)
     message = str(caught.value)
@@ -342,7 +343,7 @@ def _signups(dates: list[str]) -> pd.DataFrame:
 
 def test_day_first_dates_become_tenure_days():
     dates = [f"{1 + i % 28:02d}-{1 + i % 12:02d}-2024" for i in range(30)]   # 13-01-2024 decides
-    result = clean_customers(_signups(dates), Settings(as_of=AS_OF))
+    result = clean_customers(_signups(dates), CleanOptions(as_of=AS_OF))
     assert result.roles.features == ["tenure_days", "spend"]
     assert result.params.derived["tenure_days"]["format"] == "%d-%m-%Y"
     # 01-01-2024 -> 546 days to 2025-06-30; 02-02-2024 -> 514; 13-01-2024 -> 534
@@ -353,7 +354,7 @@ def test_day_first_dates_become_tenure_days():
 
 def test_month_first_dates_become_tenure_days():
     dates = [f"{1 + i % 12:02d}/{1 + i % 28:02d}/2024" for i in range(30)]
-    result = clean_customers(_signups(dates), Settings(as_of=AS_OF))
+    result = clean_customers(_signups(dates), CleanOptions(as_of=AS_OF))
     assert result.params.derived["tenure_days"]["format"] == "%m/%d/%Y"
     assert result.data["tenure_days"].iloc[[0, 1, 12]].tolist() == [546.0, 514.0, 534.0]
 
@@ -361,20 +362,20 @@ def test_month_first_dates_become_tenure_days():
 def test_dates_that_read_both_ways_are_refused_naming_date_format():
     dates = [f"{1 + i % 12:02d}/{1 + i % 12:02d}/2024" for i in range(30)]
     frame = _signups(dates)
-    assert _clean_error(frame, Settings(as_of=AS_OF)) == (
+    assert _clean_error(frame, CleanOptions(as_of=AS_OF)) == (
         "column 'signup_date' holds dates that read both ways (%d/%m/%Y and %m/%d/%Y fit every value, "
         "e.g. '01/01/2024'); give the format with --date-format, e.g. --date-format %d/%m/%Y, "
         "or leave the column out with --exclude"
     )
-    told = clean_customers(frame, Settings(as_of=AS_OF, date_format="mm/dd/yyyy"))
+    told = clean_customers(frame, CleanOptions(as_of=AS_OF, date_format="mm/dd/yyyy"))
     assert told.params.derived["tenure_days"]["format"] == "%m/%d/%Y"
-    left_out = clean_customers(frame, Settings(as_of=AS_OF, features=("spend",)))
+    left_out = clean_customers(frame, CleanOptions(as_of=AS_OF, features=("spend",)))
     assert left_out.roles.excluded["signup_date"].startswith("dates that cannot be read unambiguously: ")
 
 
 def test_a_date_format_that_does_not_fit_is_refused():
     frame = _signups([f"2024-01-{1 + i % 28:02d}" for i in range(30)])
-    assert _clean_error(frame, Settings(as_of=AS_OF, date_format="%d/%m/%Y")) == (
+    assert _clean_error(frame, CleanOptions(as_of=AS_OF, date_format="%d/%m/%Y")) == (
         "--date-format %d/%m/%Y does not fit column 'signup_date': 28 of 28 distinct values do not "
         "parse, e.g. '2024-01-01', or leave the column out with --exclude"
     )
@@ -389,7 +390,7 @@ def test_birth_years_become_age_and_implausible_ages_are_impossible():
     })
     frame.loc[5, "Year_Birth"] = "1893"          # age 132
     frame.loc[6, "Year_Birth"] = ""
-    result = clean_customers(frame, Settings(as_of=AS_OF))
+    result = clean_customers(frame, CleanOptions(as_of=AS_OF))
     assert result.roles.features == ["age", "income"]
     assert result.data["age"].iloc[[0, 1, 29]].tolist() == [65.0, 64.0, 36.0]
     assert result.ledger.to_dict()["cells_fixed"] == {
@@ -405,7 +406,7 @@ def test_birth_dates_give_age_in_whole_years():
         "date_of_birth": ["1990-06-30", "1990-07-01", "1985-12-31"] + [f"19{70 + i}-01-15" for i in range(27)],
         "spend": [str(10 + i) for i in range(30)],
     })
-    result = clean_customers(frame, Settings(as_of=AS_OF))
+    result = clean_customers(frame, CleanOptions(as_of=AS_OF))
     assert result.data["age"].iloc[:4].tolist() == [35.0, 34.0, 39.0, 55.0]
 
 
@@ -416,7 +417,7 @@ def _round_trip(params: CleaningParams) -> CleaningParams:
 
 def test_derived_features_are_applied_to_new_customers_with_the_fitted_rules():
     dates = [f"{1 + i % 28:02d}-{1 + i % 12:02d}-2024" for i in range(30)]
-    fitted = clean_customers(_signups(dates), Settings(as_of=AS_OF))
+    fitted = clean_customers(_signups(dates), CleanOptions(as_of=AS_OF))
     new = _signups(["05-03-2024", "xx", "01-01-2026"])
     data, usable = apply_cleaning(new, fitted.roles, _round_trip(fitted.params))
     fill = fitted.params.numeric_rules["tenure_days"]["fill"]
@@ -446,7 +447,7 @@ def _contacts(n: int = 40) -> pd.DataFrame:
 
 
 def test_999_code_becomes_missing_with_an_indicator():
-    result = clean_customers(_contacts(), Settings())
+    result = clean_customers(_contacts(), CleanOptions())
     ledger = result.ledger.to_dict()
     assert (ledger["rows_read"], ledger["rows_used"], ledger["rows_dropped"]) == (40, 40, {})
     assert ledger["sentinels"] == {
@@ -466,7 +467,7 @@ def test_999_code_becomes_missing_with_an_indicator():
 def test_unknown_levels_get_an_indicator_when_frequent():
     frame = _contacts()
     frame.loc[[21, 25], "job"] = ["Unknown", " N/A "]       # 3 of 40 rows: 7.5%
-    result = clean_customers(frame, Settings())
+    result = clean_customers(frame, CleanOptions())
     assert result.ledger.sentinels["job"] == [
         {"code": "n/a", "rows": 1, "indicator": "job_is_unknown", "found": "detected"},
         {"code": "unknown", "rows": 2, "indicator": "job_is_unknown", "found": "detected"},
@@ -479,7 +480,7 @@ def test_unknown_levels_get_an_indicator_when_frequent():
 def test_text_codes_in_a_numeric_column_are_codes_not_unparseable():
     frame = _contacts()
     frame.loc[[2, 3], "balance"] = ["n/a", "oops"]
-    ledger = clean_customers(frame, Settings()).ledger.to_dict()
+    ledger = clean_customers(frame, CleanOptions()).ledger.to_dict()
     assert ledger["sentinels"]["balance"] == [{"code": "n/a", "rows": 1, "indicator": None, "found": "detected"}]
     assert ledger["cells_fixed"]["unparseable value"] == {"balance": 1}
 
@@ -499,23 +500,23 @@ def test_numeric_codes(values, codes):
 
 
 def test_sentinel_option_adds_codes_and_none_switches_detection_off():
-    given = clean_customers(_contacts(), Settings(sentinels=("balance=100", "job=technician")))
+    given = clean_customers(_contacts(), CleanOptions(sentinels=("balance=100", "job=technician")))
     assert given.ledger.sentinels["balance"] == [{"code": "100", "rows": 1, "indicator": None, "found": "given"}]
     assert given.ledger.sentinels["job"] == [
         {"code": "technician", "rows": 12, "indicator": "job_is_technician", "found": "given"},
         {"code": "unknown", "rows": 1, "indicator": None, "found": "detected"},
     ]
-    off = clean_customers(_contacts(), Settings(sentinels=("none",)))
+    off = clean_customers(_contacts(), CleanOptions(sentinels=("none",)))
     assert off.ledger.sentinels == {} and off.roles.features == ["pdays", "balance"]
-    only = clean_customers(_contacts(), Settings(sentinels=("none", "pdays=999")))
+    only = clean_customers(_contacts(), CleanOptions(sentinels=("none", "pdays=999")))
     assert list(only.ledger.sentinels) == ["pdays"]
-    assert _clean_error(_contacts(), Settings(sentinels=("pday=999",))) == (
+    assert _clean_error(_contacts(), CleanOptions(sentinels=("pday=999",))) == (
         "--sentinel names 1 column(s) not in the data: pday; columns are: id, pdays, job, balance"
     )
 
 
 def test_codes_and_indicators_are_applied_to_new_customers():
-    fitted = clean_customers(_contacts(), Settings())
+    fitted = clean_customers(_contacts(), CleanOptions())
     new = pd.DataFrame({"id": ["a", "b", "c"], "pdays": ["999", "3", ""], "job": ["x", "y", "z"],
                         "balance": ["150", "n/a", "120"]})
     data, _ = apply_cleaning(new, fitted.roles, _round_trip(fitted.params))
@@ -536,7 +537,7 @@ def test_settings_validate_the_new_options(tmp_path):
             Settings(**changes).validated()
         assert str(caught.value) == message
     config = tmp_path / "custseg.toml"
-    config.write_text('[custseg]\nheader = false\nsheet = "2011"\n[custseg.preparing.sentinels]\npdays = [999, -1]\njob = "unknown"\n')
+    config.write_text('[custseg]\nheader = false\nsheet = "2011"\n[custseg.sentinels]\npdays = [999, -1]\njob = "unknown"\n')
     settings = Settings.from_toml(config).validated()
     assert (settings.header, settings.sheet) == ("no", "2011")
     assert settings.sentinels == ("pdays=999", "pdays=-1", "job=unknown")
@@ -679,5 +680,5 @@ def test_retail_customer_export_with_dates_and_a_999_code(retail_lines, tmp_path
 def test_real_customer_tables_hold_no_codes_or_dates(mall, wholesale):
     for path in (mall, wholesale):
         table, _ = read_table(path)
-        result = clean_customers(table, Settings())
+        result = clean_customers(table, CleanOptions())
         assert result.ledger.sentinels == {} and result.roles.derived == {}, path.name

@@ -152,7 +152,7 @@ def test_default_k_range_fits_a_small_table():
     """With the default range, 8 customers are tried with 2..4 segments (half of them)."""
     customers, _ = generate_customers(8, 2, random_state=0)
     result = segment(customers, algorithms=("kmeans",))
-    assert result.settings.k_max == 4
+    assert result.settings.k_max == 10 and result.k_range == (2, 4)
     assert sorted(c["k"] for c in result.summary["candidates"]) == [2, 3, 4]
     assert segment(generate_customers(30, 2, random_state=0)[0], algorithms=("kmeans",)).settings.k_max == 10
 

@@ -486,14 +486,12 @@ def test_assign_on_spark_with_a_model_from_either_engine(spark, capsys, mall, tm
 
 
 def test_auto_engine_picks_spark_only_for_spark_data():
-    from custseg.pipeline import _uses_spark
-    from custseg.settings import Settings
+    from custseg.engines import engine_for
 
-    auto = Settings()
-    assert not _uses_spark("orders.csv", auto) and not _uses_spark("file:///data/orders.csv", auto)
-    assert _uses_spark("s3a://lake/orders/", auto) and _uses_spark("hdfs://nn/orders.parquet", auto)
-    assert not _uses_spark("s3a://lake/orders/", Settings(engine="local"))
-    assert _uses_spark("orders.csv", Settings(engine="spark"))
+    assert engine_for("orders.csv", "auto") == engine_for("file:///data/orders.csv", "auto") == "local"
+    assert engine_for("s3a://lake/orders/", "auto") == engine_for("hdfs://nn/orders.parquet", "auto") == "spark"
+    assert engine_for("s3a://lake/orders/", "local") == "local"
+    assert engine_for("orders.csv", "spark") == "spark"
 
 
 def test_parquet_folders_are_replaced_whole_or_not_at_all(tmp_path):

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
+from .engines import engine_for
 from .errors import CustsegError, EngineError
 
 app = typer.Typer(
@@ -258,7 +259,7 @@ def assign(
 
     Settings(engine=engine, spark_master=spark_master).validated()
     fitted = load_model(model)
-    if engine == "spark":
+    if engine_for(data, engine) == "spark":
         from .engines.spark.customers import assign_file_spark
 
         with _progress() as progress:

@@ -14,16 +14,23 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .engines import engine_for
+from .errors import InputError
 from .explaining.actions import suggest_actions
-from .preparing.clean import CleanTable, clean_customers
-from .errors import InputError, SettingsError
+from .explaining.profile import key_findings, overall_categories, profile_segments, segment_rules
 from .inputs import frame_from_array, join_customers, source_of
-from .preparing.features import FeaturePlan, fit_features, principal_axes
+from .logs.transactions import (
+    CLUSTER_FEATURES, RFM_SEGMENTS, customers_from_transactions, detect_transaction_columns, rfm_scores,
+)
 from .model import MODEL_FILENAME, Model
 from .outputs import csv_text, json_text, plain, write_atomic, write_csv
-from .explaining.profile import key_findings, overall_categories, profile_segments, segment_rules
+from .preparing.clean import CleanTable, clean_customers, detect_roles
+from .preparing.features import FeaturePlan, fit_features, principal_axes
+from .preparing.options import CleanOptions
 from .progress import ProgressCallback
+from .reading.load import ReadOptions, read_columns, read_table
 from .segmenting.search import SearchResult, search
+from .segmenting.stability import UNSTABLE_BELOW, stability_word
 from .settings import Settings
 from .tracking.track import reference_statistics
 
@@ -62,6 +69,9 @@ class Result:
     rfm: pd.DataFrame | None = None         # RFM scores of the used customers, in their order
     input_columns: list[str] | None = None  # columns of the customer table as given (not for logs)
     reference: dict | None = field(default=None, repr=False)   # drift statistics for model.json
+    #: The k range searched: the settings' range, stopped at half the customers of a small
+    #: table when the settings kept the default range.
+    k_range: tuple[int, int] | None = None
     #: Spark engine with more customers than ``fit_sample``: every customer, on Spark
     #: (`custseg.engines.spark.customers.Population`). The ledger, sizes and RFM summary then count
     #: all of them; ``table``, ``labels`` and the profiles are the fitted sample's. Its
@@ -176,8 +186,6 @@ class Result:
 
     def _rfm_summary(self) -> dict:
         """RFM segments beside the clusters: sizes, typical values, actions and the crosswalk."""
-        from .logs.transactions import RFM_SEGMENTS
-
         if self.population is not None:
             return self.population.rfm_summary
         rfm = self.rfm
@@ -475,16 +483,16 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
         features = settings.features
         if not features:
             features, not_clustered = _behaviour_features(frame, source, settings)
-        table_settings = settings.replace(id_col=frame.columns[0], features=features,
-                                          as_of=transactions.as_of.isoformat())
+        cleaning = CleanOptions.from_settings(settings, id_col=frame.columns[0], features=features,
+                                              as_of=transactions.as_of.isoformat())
     else:
-        table_settings = settings
+        cleaning = CleanOptions.from_settings(settings)
     progress("cleaning", 0, 1)
-    table = clean_customers(frame, table_settings, computed=computed)
+    table = clean_customers(frame, cleaning, computed=computed)
     table.roles.not_clustered.update(not_clustered)
     if transactions is None:
         table.ledger.not_read = list(source.get("not_read") or [])
-    settings = _fitted_k_range(table, settings)
+    k_range = fitted_k_range(table.ledger, settings)
     roles = table.roles
     plan = fit_features(
         table.data,
@@ -496,47 +504,52 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     matrix = plan.transform(table.data)
     # Clustered categoricals make every combination of levels a dense group with empty
     # space around it: density is no evidence of natural groups then (benchmarks/MIXED.md).
-    found = search(matrix, settings, on_progress, density_evidence=not plan.categories)
+    found = search(matrix, settings.replace(k_max=k_range[1]), on_progress, density_evidence=not plan.categories)
     progress("profiling", 0, 1)
     segments = _describe_segments(table, plan, found.chosen.labels, settings.random_state, found.chosen.stability)
     rfm = None
     if transactions is not None:
-        from .logs.transactions import rfm_scores
-
         raw = transactions.customers.set_index(transactions.customers.columns[0])
         rfm = rfm_scores(raw.loc[table.ids.to_numpy()].reset_index(drop=True))
     plot_data = _plot_data(table, matrix, found, settings.random_state)
     reference = reference_statistics(matrix, found.chosen.labels, plan.output_columns,
-                                     k_range=(settings.k_min, settings.k_max),
+                                     k_range=k_range,
                                      silhouette=found.chosen.silhouette)
     result = Result(settings, source, table, plan, found, segments, found.chosen.labels, plot_data,
                     transactions, rfm, None if transactions is not None else [str(c) for c in frame.columns],
-                    reference)
+                    reference, k_range=k_range)
     if population is not None:
         progress("putting every customer into a segment on Spark", 0, 1)
         population.complete(result)
     return result
 
 
-def _fitted_k_range(table: CleanTable, settings: Settings) -> Settings:
-    """The settings with a k range the used customers allow.
+def fitted_k_range(ledger, settings: Settings) -> tuple[int, int]:
+    """The k range searched: the settings' range, fitted to the customers used.
 
     The default range stops at half the customers for small tables (and below their
     number: the silhouette needs that); a range the user gave is never changed: too few
-    customers for it is an `InputError` that says what to give instead.
+    customers for it is an `InputError` that says what to give instead. The settings
+    themselves are left as given.
+
+    Examples
+    --------
+    >>> from custseg.preparing.clean import Ledger
+    >>> fitted_k_range(Ledger(rows_read=9, rows_used=9), Settings())
+    (2, 4)
     """
-    used = table.ledger.rows_used
+    used = ledger.rows_used
     if used > settings.k_max and not (settings.k_range_is_default and used // 2 < settings.k_max):
-        return settings
+        return settings.k_min, settings.k_max
     if settings.k_range_is_default and used - 1 >= settings.k_min:
-        return settings.replace(k_max=max(settings.k_min, used // 2))
+        return settings.k_min, max(settings.k_min, used // 2)
     if used > settings.k_min:
         raise InputError(
-            f"{used} usable customers (of {table.ledger.rows_read} rows) are too few for up to "
+            f"{used} usable customers (of {ledger.rows_read} rows) are too few for up to "
             f"k={settings.k_max} segments; give --k with a maximum below {used}"
         )
     raise InputError(
-        f"{used} usable customers (of {table.ledger.rows_read} rows) are fewer than the smallest "
+        f"{used} usable customers (of {ledger.rows_read} rows) are fewer than the smallest "
         f"k + 1 = {settings.k_min + 1}"
     )
 
@@ -545,8 +558,6 @@ def _describe_segments(table: CleanTable, plan: FeaturePlan, labels: np.ndarray,
                        stability: dict[int, float] | None = None) -> list[dict]:
     """Profile, name, describe by rules and suggest actions for every segment, with its
     stability (mean Jaccard under resampling) where it was measured."""
-    from .segmenting.stability import UNSTABLE_BELOW, stability_word
-
     roles = table.roles
     log_columns = {c for c, logged in plan.log.items() if logged}
     segments = profile_segments(table.data, labels, roles.numeric, roles.categorical, roles.features, log_columns)
@@ -570,25 +581,18 @@ def _customer_table(data, settings: Settings, progress: ProgressCallback):
     customer table), and on the Spark engine, when only a sample of the customers reached
     the driver, every customer (`custseg.engines.spark.customers.Population`; else None).
     """
-    if _uses_spark(data, settings):
+    if engine_for(data, settings.engine) == "spark":
         from .engines.spark.customers import customer_table_spark
 
         return customer_table_spark(data, settings, progress)
-    from .reading.load import ReadOptions
-
     read = ReadOptions.from_settings(settings)
     frame = data if isinstance(data, pd.DataFrame) else None
     kind = settings.kind
     if kind == "auto":
-        from .reading.load import read_columns
-        from .logs.transactions import detect_transaction_columns
-
         columns = list(frame.columns) if frame is not None else read_columns(data, read)
         found = detect_transaction_columns([str(c) for c in columns], settings.transaction_overrides)
         kind = "transactions" if found is not None else "customers"
     if kind == "transactions":
-        from .logs.transactions import customers_from_transactions
-
         progress("computing customer features from order lines", 0, 1)
         transactions = customers_from_transactions(
             data, overrides=settings.transaction_overrides, as_of=settings.as_of, on_progress=progress,
@@ -601,27 +605,9 @@ def _customer_table(data, settings: Settings, progress: ProgressCallback):
         return customers, source, transactions, None
     if frame is not None:
         return frame, source_of(data, "customers"), None, None
-    from .reading.load import read_table
-
     progress("reading", 0, 1)
     frame, table_source = read_table(data, read)
     return frame, {**table_source.to_dict(), "kind": "customers"}, None, None
-
-
-def _uses_spark(data, settings: Settings) -> bool:
-    """Whether the customer table is built on Spark (see `custseg.settings.Settings.engine`):
-    asked for, or with ``auto`` for a Spark DataFrame or a URI only Spark reads (``s3a://``,
-    ``hdfs://``, ...; ``file://`` and plain paths stay local)."""
-    from .engines.spark.customers import is_spark_frame
-
-    if is_spark_frame(data):
-        if settings.engine == "local":
-            raise SettingsError("a Spark DataFrame needs the Spark engine: engine='spark' or 'auto'")
-        return True
-    if settings.engine == "auto" and isinstance(data, (str, os.PathLike)):
-        scheme, found, _ = str(data).partition("://")
-        return bool(found) and scheme.lower() != "file"
-    return settings.engine == "spark"
 
 
 def _computed_columns(customers: pd.DataFrame, source: dict) -> tuple[str, ...]:
@@ -641,9 +627,6 @@ def _behaviour_features(customers: pd.DataFrame, source: dict,
 
     Returns the features and the categoricals left out of them, with the reason.
     """
-    from .preparing.clean import detect_roles
-    from .logs.transactions import CLUSTER_FEATURES
-
     settings = settings or Settings()
     # A feature without spread (every customer bought 10 times, nobody returned) cannot
     # separate anyone; it stays in features.csv and the profiles.
@@ -652,8 +635,8 @@ def _behaviour_features(customers: pd.DataFrame, source: dict,
     not_clustered = {}
     if joined or settings.categoricals == "cluster":
         computed = _computed_columns(customers, source)
-        crm_settings = settings.replace(id_col=customers.columns[0], features=None)
-        roles = detect_roles(customers, crm_settings, {}, computed=computed)
+        options = CleanOptions.from_settings(settings, id_col=customers.columns[0], features=None)
+        roles = detect_roles(customers, options, {}, computed=computed)
         chosen += [c for c in roles.numeric if c not in computed]
         if settings.categoricals == "cluster":
             chosen += [c for c in roles.features if c in roles.categorical]

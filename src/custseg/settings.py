@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import SettingsError
+from .reading.dates import strftime_pattern
 
 ALGORITHMS = ("kmeans", "hierarchical", "gmm", "hdbscan", "dbscan")
 #: Tried unless ``--algorithms`` says otherwise. DBSCAN is left out: HDBSCAN finds the same
@@ -176,7 +177,8 @@ class Settings:
     command: str | None = field(default=None, compare=False)
 
     def validated(self) -> "Settings":
-        """Return ``self`` after checking every value; raise `SettingsError` otherwise.
+        """Return ``self`` after checking every value against `CONSTRAINTS`; raise
+        `SettingsError` naming the first value that breaks one.
 
         Examples
         --------
@@ -185,67 +187,9 @@ class Settings:
         ...
         custseg.errors.SettingsError: --k must satisfy 2 <= MIN <= MAX, got 5..3
         """
-        unknown = [a for a in self.algorithms if a not in ALGORITHMS]
-        if unknown or not self.algorithms:
-            raise SettingsError(
-                f"unknown algorithm {', '.join(map(repr, unknown)) or '(none given)'}; "
-                f"choose from {', '.join(ALGORITHMS)}"
-            )
-        if self.kind not in KINDS:
-            raise SettingsError(f"--kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
-        if self.as_of is not None:
-            try:
-                datetime.date.fromisoformat(str(self.as_of))
-            except ValueError:
-                raise SettingsError(f"--as-of must be a date like 2011-12-10, got {self.as_of!r}") from None
-        self._validate_reading()
-        if self.missing not in MISSING_POLICIES:
-            raise SettingsError(f"--missing must be one of {', '.join(MISSING_POLICIES)}, got {self.missing!r}")
-        if self.outliers not in OUTLIER_POLICIES:
-            raise SettingsError(f"--outliers must be one of {', '.join(OUTLIER_POLICIES)}, got {self.outliers!r}")
-        if not 2 <= self.k_min <= self.k_max:
-            raise SettingsError(f"--k must satisfy 2 <= MIN <= MAX, got {self.k_min}..{self.k_max}")
-        if self.categoricals not in CATEGORICAL_CHOICES:
-            raise SettingsError(
-                f"--categoricals must be one of {', '.join(CATEGORICAL_CHOICES)}, got {self.categoricals!r}"
-            )
-        if self.engine not in ENGINES:
-            raise SettingsError(f"--engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
-        if self.spark_master is not None:
-            parse_master(self.spark_master)
-        weight = self.categorical_weight
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight <= 0:
-            raise SettingsError(f"--categorical-weight must be a number above 0, got {weight!r}")
-        if not (self.pca in ("auto", "off") or (isinstance(self.pca, int) and self.pca >= 1)):
-            raise SettingsError(f"--pca must be auto, off or a positive whole number, got {self.pca!r}")
-        for name in ("n_init", "silhouette_sample", "ward_exact_max", "ward_micro_clusters", "dbscan_sample",
-                     "fit_sample", "mixture_sample", "stability_sample", "stability_resamples"):
-            if getattr(self, name) < 1:
-                raise SettingsError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.ward_micro_clusters < self.k_max:
-            raise SettingsError(
-                f"ward_micro_clusters={self.ward_micro_clusters} should be >= k_max={self.k_max}"
-            )
+        for name, constraint in CONSTRAINTS.items():
+            constraint.check(getattr(self, name), self)
         return self
-
-    def _validate_reading(self) -> None:
-        """Check ``sheet``, ``member``, ``header``, ``date_format`` and ``sentinels``."""
-        for name in ("sheet", "member"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, str) or not value.strip()):
-                raise SettingsError(f"--{name} must be a non-empty name, got {value!r}")
-        if self.header not in HEADER_CHOICES:
-            raise SettingsError(f"--header must be one of {', '.join(HEADER_CHOICES)}, got {self.header!r}")
-        if self.date_format is not None:
-            from .reading.dates import strftime_pattern
-
-            try:
-                strftime_pattern(self.date_format)
-            except ValueError as exc:
-                raise SettingsError(
-                    f"--date-format must be a date pattern such as %d/%m/%Y or dd/mm/yyyy: {exc}"
-                ) from None
-        parse_sentinels(self.sentinels)
 
     @property
     def k_range_is_default(self) -> bool:
@@ -341,6 +285,128 @@ class Settings:
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from None
         return cls.from_dict(data.get("custseg", data))
+
+
+# --------------------------------------------------------------------------- constraints
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A value among ``choices``; ``option`` names it in the message."""
+
+    option: str
+    choices: tuple
+
+    def check(self, value, settings: Settings) -> None:
+        if value not in self.choices:
+            raise SettingsError(f"{self.option} must be one of {', '.join(self.choices)}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class AtLeast:
+    """A whole number of at least ``low`` (a sample size, a number of refits)."""
+
+    name: str
+    low: int = 1
+
+    def check(self, value, settings: Settings) -> None:
+        if value < self.low:
+            raise SettingsError(f"{self.name} must be >= {self.low}, got {value}")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Any other check: ``function(value, settings)`` raises `SettingsError`."""
+
+    function: object
+
+    def check(self, value, settings: Settings) -> None:
+        self.function(value, settings)
+
+
+def _check_algorithms(value, settings: Settings) -> None:
+    unknown = [a for a in value if a not in ALGORITHMS]
+    if unknown or not value:
+        raise SettingsError(
+            f"unknown algorithm {', '.join(map(repr, unknown)) or '(none given)'}; "
+            f"choose from {', '.join(ALGORITHMS)}"
+        )
+
+
+def _check_as_of(value, settings: Settings) -> None:
+    if value is None:
+        return
+    try:
+        datetime.date.fromisoformat(str(value))
+    except ValueError:
+        raise SettingsError(f"--as-of must be a date like 2011-12-10, got {value!r}") from None
+
+
+def _check_name(option: str):
+    def check(value, settings: Settings) -> None:
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise SettingsError(f"{option} must be a non-empty name, got {value!r}")
+    return check
+
+
+def _check_date_format(value, settings: Settings) -> None:
+    if value is None:
+        return
+    try:
+        strftime_pattern(value)
+    except ValueError as exc:
+        raise SettingsError(f"--date-format must be a date pattern such as %d/%m/%Y or dd/mm/yyyy: {exc}") from None
+
+
+def _check_k_range(value, settings: Settings) -> None:
+    if not 2 <= settings.k_min <= settings.k_max:
+        raise SettingsError(f"--k must satisfy 2 <= MIN <= MAX, got {settings.k_min}..{settings.k_max}")
+
+
+def _check_master(value, settings: Settings) -> None:
+    if value is not None:
+        parse_master(value)
+
+
+def _check_weight(value, settings: Settings) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise SettingsError(f"--categorical-weight must be a number above 0, got {value!r}")
+
+
+def _check_pca(value, settings: Settings) -> None:
+    if not (value in ("auto", "off") or (isinstance(value, int) and value >= 1)):
+        raise SettingsError(f"--pca must be auto, off or a positive whole number, got {value!r}")
+
+
+def _check_micro_clusters(value, settings: Settings) -> None:
+    AtLeast("ward_micro_clusters").check(value, settings)
+    if value < settings.k_max:
+        raise SettingsError(f"ward_micro_clusters={value} should be >= k_max={settings.k_max}")
+
+
+#: Every constraint on a setting, checked in this order by `Settings.validated` (and so by
+#: the CLI, the TOML file, `segment` and `Segmenter`). Settings not named here take any value.
+CONSTRAINTS = {
+    "algorithms": Rule(_check_algorithms),
+    "kind": OneOf("--kind", KINDS),
+    "as_of": Rule(_check_as_of),
+    "sheet": Rule(_check_name("--sheet")),
+    "member": Rule(_check_name("--member")),
+    "header": OneOf("--header", HEADER_CHOICES),
+    "date_format": Rule(_check_date_format),
+    "sentinels": Rule(lambda value, settings: parse_sentinels(value)),   # raises on a bad entry
+    "missing": OneOf("--missing", MISSING_POLICIES),
+    "outliers": OneOf("--outliers", OUTLIER_POLICIES),
+    "k_min": Rule(_check_k_range),
+    "categoricals": OneOf("--categoricals", CATEGORICAL_CHOICES),
+    "engine": OneOf("--engine", ENGINES),
+    "spark_master": Rule(_check_master),
+    "categorical_weight": Rule(_check_weight),
+    "pca": Rule(_check_pca),
+    **{name: AtLeast(name) for name in ("n_init", "silhouette_sample", "ward_exact_max", "dbscan_sample",
+                                        "fit_sample", "mixture_sample", "stability_sample", "stability_resamples")},
+    "ward_micro_clusters": Rule(_check_micro_clusters),
+}
 
 
 def parse_list(text: str) -> tuple[str, ...]:

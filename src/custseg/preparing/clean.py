@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..reading.dates import date_rule, derive
 from ..errors import InputError
+from ..reading.dates import date_rule, derive, strftime_pattern
 from ..reading.names import name_key
+from ..settings import parse_sentinels
+from .options import CleanOptions
 from .sentinels import INDICATOR_SHARE, MISSING_LEVELS, ColumnCodes, apply_codes, code_text, find_codes, indicator_name
-from ..settings import Settings, parse_sentinels
 from .stats import log_helps, robust_fences
 
 #: Normalised header names that identify a customer id column.
@@ -251,13 +252,13 @@ def _text(column: pd.Series) -> pd.Series:
 
 # --------------------------------------------------------------------------- roles
 
-def _find_id(df: pd.DataFrame, settings: Settings) -> str | None:
-    if settings.id_col is not None:
-        if settings.id_col not in df.columns:
+def _find_id(df: pd.DataFrame, options: CleanOptions) -> str | None:
+    if options.id_col is not None:
+        if options.id_col not in df.columns:
             raise InputError(
-                f"--id column {settings.id_col!r} not found; columns are: {', '.join(map(str, df.columns))}"
+                f"--id column {options.id_col!r} not found; columns are: {', '.join(map(str, df.columns))}"
             )
-        return settings.id_col
+        return options.id_col
     for name in df.columns:
         if name_key(name) in ID_NAMES or name_key(name).endswith(("customerid", "clientid")):
             text = _text(df[name])
@@ -286,7 +287,7 @@ def _is_row_number(values: np.ndarray) -> bool:
 @dataclass
 class _Found:
     """What `detect_roles` finds besides the roles: codes for missing, derived features and
-    indicators, with the settings that shape them."""
+    indicators, with the options that shape them."""
 
     as_of: datetime.date
     date_format: str | None
@@ -302,13 +303,11 @@ class _Found:
     renamed: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings: Settings, names: list[str], computed=()) -> "_Found":
-        detect, given = parse_sentinels(settings.sentinels)
-        as_of = datetime.date.fromisoformat(str(settings.as_of)) if settings.as_of else datetime.date.today()
-        from ..reading.dates import strftime_pattern
-
-        date_format = strftime_pattern(settings.date_format) if settings.date_format else None
-        return cls(as_of, date_format, detect, given, frozenset(computed), settings.features, set(names))
+    def from_options(cls, options: CleanOptions, names: list[str], computed=()) -> "_Found":
+        detect, given = parse_sentinels(options.sentinels)
+        as_of = datetime.date.fromisoformat(str(options.as_of)) if options.as_of else datetime.date.today()
+        date_format = strftime_pattern(options.date_format) if options.date_format else None
+        return cls(as_of, date_format, detect, given, frozenset(computed), options.features, set(names))
 
     def column_codes(self, name: str, column: pd.Series, values: np.ndarray | None) -> ColumnCodes:
         """Codes for missing in a column (none looked for in columns custseg computed)."""
@@ -390,7 +389,7 @@ def _check_named(option: str, wanted, names: list[str], allowed=None) -> None:
         )
 
 
-def detect_roles(df: pd.DataFrame, settings: Settings, parsed: dict, *, computed=(),
+def detect_roles(df: pd.DataFrame, options: CleanOptions, parsed: dict, *, computed=(),
                  found: _Found | None = None) -> ColumnRoles:
     """Decide the id, numeric, categorical, feature and excluded columns.
 
@@ -398,7 +397,7 @@ def detect_roles(df: pd.DataFrame, settings: Settings, parsed: dict, *, computed
     ----------
     df : DataFrame
         The table as read.
-    settings : Settings
+    options : CleanOptions
         ``id_col``, ``features``, ``exclude``, ``sentinels``, ``date_format`` and ``as_of``
         override the guesses. Without ``features``, the features are every usable numeric
         column (the categoricals when there is none); with ``categoricals="cluster"`` also
@@ -412,27 +411,27 @@ def detect_roles(df: pd.DataFrame, settings: Settings, parsed: dict, *, computed
         Columns that custseg computed (behaviour features of a transaction log): no codes
         for missing or dates are looked for in them.
     found : _Found, optional
-        Filled with the codes, derived features and indicators (made from ``settings``
+        Filled with the codes, derived features and indicators (made from ``options``
         when not given).
     """
     names = [str(c) for c in df.columns]
-    _check_named("--exclude", settings.exclude, names)
-    found = found or _Found.from_settings(settings, names, computed)
+    _check_named("--exclude", options.exclude, names)
+    found = found or _Found.from_options(options, names, computed)
     _check_named("--sentinel", list(found.given_codes), names)
-    id_col = _find_id(df, settings)
+    id_col = _find_id(df, options)
     numeric, categorical, excluded = [], [], {}
     for name in names:
         if name == id_col:
             continue
-        if name in settings.exclude:
+        if name in options.exclude:
             excluded[name] = "excluded by --exclude"
             continue
         reason = _classify(df[name], name, parsed, numeric, categorical, found)
         if reason:
             excluded[name] = reason
-    if settings.features:
-        _check_named("--features", settings.features, names, set(names) | set(found.words))
-        wanted = list(dict.fromkeys(found.renamed.get(c, c) for c in settings.features))
+    if options.features:
+        _check_named("--features", options.features, names, set(names) | set(found.words))
+        wanted = list(dict.fromkeys(found.renamed.get(c, c) for c in options.features))
         unusable = [c for c in wanted if c not in numeric and c not in categorical]
         if unusable:
             detail = "; ".join(f"{c}: {excluded.get(c, 'the id column')}" for c in unusable)
@@ -441,7 +440,7 @@ def detect_roles(df: pd.DataFrame, settings: Settings, parsed: dict, *, computed
     else:
         features = list(numeric) if numeric else list(categorical)
     not_clustered = {}
-    if settings.categoricals == "cluster" and not settings.features and numeric:
+    if options.categoricals == "cluster" and not options.features and numeric:
         not_clustered = {name: reason for name in categorical
                          if (reason := _not_clusterable(df[name], name, parsed, found))}
         features += [name for name in categorical if name not in not_clustered]
@@ -574,14 +573,14 @@ def _plausible_range(name: str) -> tuple[float, float]:
     return -np.inf, np.inf
 
 
-def clean_customers(df: pd.DataFrame, settings: Settings, *, computed=()) -> CleanTable:
+def clean_customers(df: pd.DataFrame, options: CleanOptions, *, computed=()) -> CleanTable:
     """Run the cleaning stage on a customer table.
 
     Parameters
     ----------
     df : DataFrame
         One row per customer, as read from the file.
-    settings : Settings
+    options : CleanOptions
         Column overrides, codes for missing, the date format and reference date, and the
         missing-value and outlier policies.
     computed : sequence of str, optional
@@ -597,15 +596,39 @@ def clean_customers(df: pd.DataFrame, settings: Settings, *, computed=()) -> Cle
         raise InputError("the table has no rows")
     ledger = Ledger(rows_read=len(df))
     parsed: dict = {}
-    found = _Found.from_settings(settings, [str(c) for c in df.columns], computed)
-    roles = detect_roles(df, settings, parsed, found=found)
+    found = _Found.from_options(options, [str(c) for c in df.columns], computed)
+    roles = detect_roles(df, options, parsed, found=found)
     ids = _ids(df, roles)
     keep = ids.notna().to_numpy().copy()
     ledger.drop("missing id", int((~keep).sum()))
     duplicated = _duplicated(ids, keep)
     ledger.drop("duplicate id", int(duplicated.sum()))
     keep &= ~duplicated
+    data, rules, problems = _parsed_values(df, roles, parsed, found)
+    keep &= _usable_rows(data[roles.features], keep, options.missing, ledger)
+    for reason, masks in problems.items():
+        for name, mask in masks.items():
+            ledger.fix(reason, name, int((mask & keep).sum()))
+    ledger.sentinels = _sentinel_report(found)
 
+    data = data.loc[keep].reset_index(drop=True)
+    ids = ids.loc[keep].reset_index(drop=True)
+    rows = np.flatnonzero(keep)
+    if len(data) == 0:
+        raise InputError(f"no rows left after cleaning (dropped: {_dropped_text(ledger)})")
+    outlier_rows, categorical_fill = _fix_features(data, roles, rules, options, ledger)
+    params = CleaningParams(
+        rules, categorical_fill, [name for name in roles.categorical if name in parsed],
+        missing_codes={name: codes.to_rule() for name, codes in found.codes.items()},
+        derived=found.derived, indicators=found.indicators,
+    )
+    return CleanTable(data, ids, roles, ledger, params, outlier_rows, rows)
+
+
+def _parsed_values(df: pd.DataFrame, roles: ColumnRoles, parsed: dict, found: _Found):
+    """The numeric and categorical columns as values (impossible values and codes for
+    missing blanked), each numeric column's rule, and the cells to count as fixed, by
+    reason and column."""
     data = pd.DataFrame(index=df.index)
     rules: dict[str, dict] = {}
     problems: dict[str, dict[str, np.ndarray]] = {
@@ -620,47 +643,41 @@ def clean_customers(df: pd.DataFrame, settings: Settings, *, computed=()) -> Cle
         problems["impossible value"][name] = impossible
         data[name] = np.where(impossible, np.nan, values)
         rules[name] = {"decimal_comma": decimal_comma, "low": _num(low), "high": _num(high)}
-    code_columns = [name for name in roles.categorical if name in parsed]
     for name in roles.categorical:
         if name in parsed:
             data[name] = _codes_from(parsed[name][0], df.index)
         else:
             codes = found.codes.get(name)
             data[name] = _text(df[name]).mask(codes.mask) if codes else _text(df[name])
+    return data, rules, problems
 
-    features = data[roles.features]
+
+def _usable_rows(features: pd.DataFrame, keep: np.ndarray, missing: str, ledger: Ledger) -> np.ndarray:
+    """Rows with a usable feature value (with ``missing="drop"``: with all of them); the
+    others among ``keep`` are counted as dropped."""
     all_missing = features.isna().all(axis=1).to_numpy() & keep
     ledger.drop("no usable feature value", int(all_missing.sum()))
-    keep &= ~all_missing
-    if settings.missing == "drop":
-        some_missing = features.isna().any(axis=1).to_numpy() & keep
+    usable = ~all_missing
+    if missing == "drop":
+        some_missing = features.isna().any(axis=1).to_numpy() & keep & usable
         ledger.drop("missing or unusable feature value", int(some_missing.sum()))
-        keep &= ~some_missing
-    for reason, masks in problems.items():
-        for name, mask in masks.items():
-            ledger.fix(reason, name, int((mask & keep).sum()))
-    ledger.sentinels = _sentinel_report(found)
+        usable &= ~some_missing
+    return usable
 
-    data = data.loc[keep].reset_index(drop=True)
-    ids = ids.loc[keep].reset_index(drop=True)
-    rows = np.flatnonzero(keep)
-    if len(data) == 0:
-        raise InputError(f"no rows left after cleaning (dropped: {_dropped_text(ledger)})")
 
+def _fix_features(data: pd.DataFrame, roles: ColumnRoles, rules: dict, options: CleanOptions,
+                  ledger: Ledger) -> tuple[np.ndarray, dict]:
+    """Handle outliers and impute missing values of every feature, in place; return the rows
+    beyond a robust fence and the fill value of each categorical feature."""
     outlier_rows = np.zeros(len(data), dtype=bool)
     categorical_fill = {}
     for name in roles.features:
         if name in roles.numeric:
-            outlier_rows |= _handle_outliers(data, name, rules[name], settings, ledger)
+            outlier_rows |= _handle_outliers(data, name, rules[name], options, ledger)
             rules[name]["fill"] = _impute(data, name, ledger, numeric=True)
         else:
             categorical_fill[name] = _impute(data, name, ledger, numeric=False)
-    params = CleaningParams(
-        rules, categorical_fill, code_columns,
-        missing_codes={name: codes.to_rule() for name, codes in found.codes.items()},
-        derived=found.derived, indicators=found.indicators,
-    )
-    return CleanTable(data, ids, roles, ledger, params, outlier_rows, rows)
+    return outlier_rows, categorical_fill
 
 
 def _sentinel_report(found: _Found) -> dict[str, list[dict]]:
@@ -731,7 +748,7 @@ def _dropped_text(ledger: Ledger) -> str:
     return ", ".join(f"{count} {reason}" for reason, count in ledger.rows_dropped.items()) or "none"
 
 
-def _handle_outliers(data: pd.DataFrame, name: str, rule: dict, settings: Settings, ledger: Ledger) -> np.ndarray:
+def _handle_outliers(data: pd.DataFrame, name: str, rule: dict, options: CleanOptions, ledger: Ledger) -> np.ndarray:
     """Find values beyond the robust fences; clip them when the policy says so."""
     values = data[name].to_numpy(dtype="float64")
     fences = robust_fences(values, log_helps(values))
@@ -746,9 +763,9 @@ def _handle_outliers(data: pd.DataFrame, name: str, rule: dict, settings: Settin
             "count": count,
             "low": _num(low),
             "high": _num(high),
-            "action": {"clip": "clipped", "flag": "flagged", "keep": "kept"}[settings.outliers],
+            "action": {"clip": "clipped", "flag": "flagged", "keep": "kept"}[options.outliers],
         }
-    if settings.outliers == "clip":
+    if options.outliers == "clip":
         data[name] = np.clip(values, low, high)
         rule["fence"] = [_num(low), _num(high)]
     return beyond

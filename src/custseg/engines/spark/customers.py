@@ -26,24 +26,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from ...engines import is_spark_frame
 from ...errors import InputError, SettingsError
 from ...inputs import join_customers, source_of
 from ...settings import Settings
 from .session import DEFAULT_MASTER, quiet_pyspark, spark_session
-
-
-def is_spark_frame(data) -> bool:
-    """Whether ``data`` is a PySpark DataFrame (classic or Spark Connect), without importing
-    PySpark.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> is_spark_frame(pd.DataFrame({"x": [1]})), is_spark_frame("orders.csv")
-    (False, False)
-    """
-    kind = type(data)
-    return kind.__name__ == "DataFrame" and kind.__module__.startswith("pyspark.")
 
 
 def session_for(data, settings: Settings):
