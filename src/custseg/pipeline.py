@@ -574,13 +574,13 @@ def _customer_table(data, settings: Settings, progress: ProgressCallback):
         from .engines.spark.customers import customer_table_spark
 
         return customer_table_spark(data, settings, progress)
-    from .reading.load import ReadOptions
+    from .reading import ReadOptions
 
     read = ReadOptions.from_settings(settings)
     frame = data if isinstance(data, pd.DataFrame) else None
     kind = settings.kind
     if kind == "auto":
-        from .reading.load import read_columns
+        from .reading import read_columns
         from .logs.transactions import detect_transaction_columns
 
         columns = list(frame.columns) if frame is not None else read_columns(data, read)
@@ -601,7 +601,7 @@ def _customer_table(data, settings: Settings, progress: ProgressCallback):
         return customers, source, transactions, None
     if frame is not None:
         return frame, source_of(data, "customers"), None, None
-    from .reading.load import read_table
+    from .reading import read_table
 
     progress("reading", 0, 1)
     frame, table_source = read_table(data, read)
