@@ -6,7 +6,7 @@ built for mixed data, on planted mixed segments and on Mall Customers.
     python benchmarks/mixed.py --sizes 2000 --seeds 0 --out /tmp/MIXED.md
     python benchmarks/mixed.py --from-json benchmarks/MIXED.json   # MIXED.md again, nothing rerun
 
-Data: `custseg.sampledata.generate.generate_mixed_customers`, 4 planted segments, four numeric columns
+Data: `custseg.sampledata.generate_mixed_customers`, 4 planted segments, four numeric columns
 (age, income, spending score, visits) and three categoricals (channel 3 levels, region 4,
 plan 3; each segment's dominant level drawn with probability 0.7), in three scenarios:
 ``paired`` (the numbers tell pairs of segments apart, only the categoricals the two of a
@@ -70,7 +70,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from custseg import segment  # noqa: E402
 from custseg.preparing.clean import clean_customers  # noqa: E402
 from custseg.preparing.features import fit_features  # noqa: E402
-from custseg.sampledata.generate import MIXED_SCENARIOS, generate_mixed_customers  # noqa: E402
+from custseg.sampledata import MIXED_SCENARIOS, generate_mixed_customers  # noqa: E402
 from custseg.settings import Settings  # noqa: E402
 
 MALL = ROOT.parent / "shared" / "data" / "mall_customers.csv"

@@ -13,13 +13,13 @@ group is killed and the step is marked "stopped at ...".
 
 Workloads (sizes per mode in `MODES`):
 
-* segmentation: customers from `custseg.sampledata.generate.generate_customers` (5 planted
+* segmentation: customers from `custseg.sampledata.generate_customers` (5 planted
   segments; the 6 generated numeric columns plus 2 derived ones, 8 features) through
   ``custseg run`` with and without the report; baseline A ("textbook": K-Means k=2..10
   with exact silhouette, AgglomerativeClustering(ward) and DBSCAN on all rows) and
   baseline B ("careful": K-Means k=2..10 with silhouette on a 10,000 sample); quality
   as ARI against the planted segments and the chosen k.
-* features: order lines from `custseg.sampledata.generate.generate_transactions` in Parquet,
+* features: order lines from `custseg.sampledata.generate_transactions` in Parquet,
   custseg's ``customers_from_transactions`` against hand-written DuckDB SQL, a polars
   query and a pandas groupby (each for the same features and for R, F, M only), with
   an agreement check.

@@ -4,7 +4,7 @@
     python benchmarks/spark.py --full --out DIR       # 10,000,000 order lines; DIR/spark.{json,md}
     python benchmarks/spark.py --lines N [--masters local[2]] [--inputs parquet]
 
-The same generated order-line log (`custseg.sampledata.generate.generate_transactions`, Online Retail
+The same generated order-line log (`custseg.sampledata.generate_transactions`, Online Retail
 layout, 4 planted buyer segments; about 87 lines per customer) is written once as a gzip CSV
 and as Parquet into a data folder (reused when the files are there). For each input, one
 fresh process per engine computes the customer features:
@@ -275,7 +275,7 @@ def work_generate(n_lines: int, folder: str) -> None:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    from custseg.sampledata.generate import generate_transactions
+    from custseg.sampledata import generate_transactions
 
     start = time.perf_counter()
     n_customers = max(SEGMENTS, round(n_lines / LINES_PER_CUSTOMER))

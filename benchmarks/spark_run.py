@@ -7,7 +7,7 @@
 Three parts, each measured step a fresh process, one at a time (as `benchmarks/run.py`):
 
 * **agreement** (the acceptance criterion of the Spark engine beyond ``fit_sample``):
-  `custseg.sampledata.generate.generate_customers(200,000, 4, random_state=0)` written as Parquet, then
+  `custseg.sampledata.generate_customers(200,000, 4, random_state=0)` written as Parquet, then
   ``segment(path)`` with ``engine="local"`` and with ``engine="spark",
   spark_master="local[2]"``, default settings otherwise (``--algorithms`` restricts both
   engines alike). 200,000 is more than ``fit_sample`` (100,000): the Spark run fits on a
@@ -319,7 +319,7 @@ def emit(what: str, /, **values) -> None:
 
 
 def task_generate(n: int, k: int, seed: int, path: str, truth: str) -> None:
-    from custseg.sampledata.generate import generate_customers
+    from custseg.sampledata import generate_customers
 
     start = time.perf_counter()
     table, segment = generate_customers(n, k, random_state=seed)

@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-#: Numeric columns of `custseg.sampledata.generate.generate_customers`, plus the two derived
+#: Numeric columns of `custseg.sampledata.generate_customers`, plus the two derived
 #: columns the benchmark adds (see `DERIVED`) so that the matrix has 8 features, as in
 #: issue 5's target ("1,000,000 customers x 8 features").
 GENERATED_NUMERIC = (
@@ -80,7 +80,7 @@ def gen_customers(n: int, seed: int, path: str, truth: str) -> None:
     """Customers with 5 planted segments, plus two derived numeric columns; and the truth."""
     import numpy as np
 
-    from custseg.sampledata.generate import generate_customers
+    from custseg.sampledata import generate_customers
 
     start = time.perf_counter()
     table, segment = generate_customers(n, PLANTED_SEGMENTS, random_state=seed)
@@ -105,7 +105,7 @@ def gen_transactions(n_customers: int, seed: int, path: str, chunk: int = 0) -> 
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from custseg.sampledata.generate import generate_transactions
+    from custseg.sampledata import generate_transactions
 
     start = time.perf_counter()
     lines, _ = generate_transactions(n_customers, TRANSACTION_SEGMENTS, random_state=seed)
@@ -636,11 +636,11 @@ LATER_MOVES = {(0, 1): 0.05, (2, 3): 0.02}
 
 def gen_later(path: str, truth: str, out: str, seed: int = 1) -> None:
     """A later snapshot of the customers of ``path``: `LATER_MOVES` moved between planted
-    segments (`custseg.sampledata.generate.move_customers`), the derived columns recomputed."""
+    segments (`custseg.sampledata.move_customers`), the derived columns recomputed."""
     import numpy as np
     import pandas as pd
 
-    from custseg.sampledata.generate import move_customers
+    from custseg.sampledata import move_customers
 
     start = time.perf_counter()
     table = pd.read_parquet(path)

@@ -8,7 +8,7 @@ For each number of planted segments k, number of customers n and seed, custseg s
 
 * fresh: a new sample from the same generator (another seed): nothing changed;
 * moved: the same customers, 10% moved from one planted segment to another
-  (`custseg.sampledata.generate.move_customers`): customers changed, the segments did not;
+  (`custseg.sampledata.move_customers`): customers changed, the segments did not;
 * new: a sample with one more planted segment (archetype k + 1);
 * small-new: the same customers, 7.5% moved into archetype k + 1.
 
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from custseg import generate_customers, segment, track
-    from custseg.sampledata.generate import move_customers
+    from custseg.sampledata import move_customers
     from custseg.tracking.track import LARGE_SEGMENT_SHARE
 
     algorithms = tuple(args.algorithms.split(","))

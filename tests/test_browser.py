@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from custseg import generate_customers, segment
-from custseg.sampledata.generate import generate_transactions
+from custseg.sampledata import generate_transactions
 
 XSS_COLUMN = "<img src=x onerror=alert(1)>"
 XSS_VALUE = "<script>alert(1)</script>"

@@ -175,7 +175,7 @@ def test_config_file_fills_settings_and_flags_win(capsys, mall, tmp_path):
 
 
 def test_parquet_and_excel_inputs_give_the_same_segments(capsys, tmp_path):
-    from custseg.sampledata.generate import generate_customers, write_table
+    from custseg.sampledata import generate_customers, write_table
 
     table, _ = generate_customers(400, 3, random_state=2)
     outputs = []

@@ -21,7 +21,7 @@ import pytest
 
 from custseg.preparing.clean import CleaningParams, apply_cleaning, clean_customers
 from custseg.errors import InputError, SettingsError
-from custseg.reading.load import ReadOptions, first_row_is_header, read_columns, read_table
+from custseg.reading import ReadOptions, first_row_is_header, read_columns, read_table
 from custseg.pipeline import segment
 from custseg.preparing.options import CleanOptions
 from custseg.settings import Settings

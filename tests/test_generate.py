@@ -1,4 +1,4 @@
-"""Tests for custseg.sampledata.generate: planted segments, their separation, and write_table."""
+"""Tests for custseg.sampledata: planted segments, their separation, and write_table."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.preprocessing import StandardScaler
 
 from custseg.errors import InputError
-from custseg.sampledata.generate import (
+from custseg.sampledata import (
     ARCHETYPES,
     BUYER_ARCHETYPES,
     generate_customers,

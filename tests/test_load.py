@@ -1,4 +1,4 @@
-"""Tests for custseg.reading.load: formats, encodings, delimiters, and one-line errors."""
+"""Tests for custseg.reading (read_table): formats, encodings, delimiters, and one-line errors."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from custseg.errors import InputError
-from custseg.sampledata.generate import generate_customers, write_table
-from custseg.reading.load import TableSource, read_table
+from custseg.sampledata import generate_customers, write_table
+from custseg.reading import TableSource, read_table
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 

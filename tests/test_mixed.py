@@ -19,9 +19,9 @@ from test_choice import _cand
 from test_cli import cli, one_line_error
 
 from custseg import Segmenter, Settings, SettingsError, generate_transactions, load_model, segment
-from custseg.preparing.clean import clean_customers, detect_roles
+from custseg.preparing.clean import detect_roles
 from custseg.preparing.features import fit_features
-from custseg.sampledata.generate import generate_mixed_customers
+from custseg.sampledata import generate_mixed_customers
 from custseg.segmenting.search import choose
 
 FAST = {"algorithms": ("kmeans",), "stability_resamples": 2}

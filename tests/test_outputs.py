@@ -215,7 +215,7 @@ def test_write_csv_leaves_the_old_file_when_writing_fails(tmp_path):
 
 
 def test_segments_csv_of_a_run_equals_the_cell_by_cell_writer(tmp_path):
-    from custseg.sampledata.generate import generate_customers
+    from custseg.sampledata import generate_customers
     from custseg.pipeline import segment
 
     customers, _ = generate_customers(400, 3, random_state=3, outliers=0.02)

@@ -93,7 +93,7 @@ def test_cli_flags_force_the_kind_and_columns(tmp_path, capsys):
 
 
 def test_customer_table_joined_to_order_lines(tmp_path):
-    from custseg.sampledata.generate import generate_transactions
+    from custseg.sampledata import generate_transactions
 
     lines, truth = generate_transactions(300, 3, random_state=1)
     lines.to_csv(tmp_path / "orders.csv", index=False)
@@ -116,7 +116,7 @@ def test_customer_table_joined_to_order_lines(tmp_path):
 
 
 def test_transaction_runs_are_byte_identical(tmp_path):
-    from custseg.sampledata.generate import generate_transactions
+    from custseg.sampledata import generate_transactions
 
     lines, _ = generate_transactions(400, 3, random_state=4)
     lines.to_csv(tmp_path / "orders.csv", index=False)

@@ -21,7 +21,7 @@ import pytest
 from custseg import Tracking, generate_customers, load_model, segment, track
 from custseg.cli import main
 from custseg.errors import ModelError
-from custseg.sampledata.generate import generate_transactions, move_customers, write_table
+from custseg.sampledata import generate_transactions, move_customers, write_table
 from custseg.reporting.report import render_track_report
 from custseg.tracking.track import (
     CENTRE_SHIFT_SD,

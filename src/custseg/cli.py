@@ -181,7 +181,7 @@ def demo(
 ) -> None:
     """Generate sample data and run the whole pipeline on it twice: a customer table
     (DIR/customers) and an order-line log (DIR/transactions)."""
-    from .sampledata.generate import generate_customers, generate_transactions, write_table
+    from .sampledata import generate_customers, generate_transactions, write_table
     from .pipeline import segment
 
     table, truth = generate_customers(customers, 4, random_state=seed, missing=0.01, outliers=0.005)
@@ -219,7 +219,7 @@ def generate(
 ) -> None:
     """Write realistic customers (or order lines) with planted segments: sample data and ground truth."""
     from .errors import SettingsError
-    from .sampledata.generate import generate_customers, generate_transactions, write_table
+    from .sampledata import generate_customers, generate_transactions, write_table
 
     try:
         if transactions:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .reading.load import read_table
+from .reading import read_table
 
 
 def frame_from_array(data):

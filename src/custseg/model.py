@@ -81,7 +81,7 @@ class Model:
         if self.transactions is None:
             if isinstance(data, pd.DataFrame):
                 return data
-            from .reading.load import read_table
+            from .reading import read_table
 
             return read_table(data)[0]
         from .logs.transactions import TransactionColumns, customers_from_transactions

@@ -28,7 +28,7 @@ from .preparing.clean import CleanTable, clean_customers, detect_roles
 from .preparing.features import FeaturePlan, fit_features, principal_axes
 from .preparing.options import CleanOptions
 from .progress import ProgressCallback
-from .reading.load import ReadOptions, read_columns, read_table
+from .reading import ReadOptions, read_columns, read_table
 from .segmenting.search import SearchResult, search
 from .segmenting.stability import UNSTABLE_BELOW, stability_word
 from .settings import Settings

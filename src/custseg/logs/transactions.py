@@ -15,9 +15,9 @@ Reading
   month-first both fit the sample, the whole column decides). Parquet is read by
   ``read_parquet``; a glob such as ``"daily/*.csv"`` reads every matching file with
   ``union_by_name``. A CSV without a header row is read with ``header = false`` and columns
-  ``column_1..n`` (see `custseg.reading.load.text_layout`). Excel (every sheet whose header matches
+  ``column_1..n`` (see `custseg.reading.text_layout`). Excel (every sheet whose header matches
   the first, stacked), JSON, and whitespace-aligned or fixed-width text are read by pandas
-  (`custseg.reading.load.read_table`) and, like a DataFrame given directly, registered as a DuckDB
+  (`custseg.reading.read_table`) and, like a DataFrame given directly, registered as a DuckDB
   view: only these inputs pass through pandas; delimited file lines never do. A ``.zip`` or
   ``.tar`` archive holding one table is extracted to the private temporary folder first.
   The ``sheet`` column added to stacked sheets records where a line came from; it is not
@@ -142,6 +142,9 @@ import pandas as pd
 
 from ..preparing.clean import Ledger
 from ..errors import InputError, SettingsError
+from ..reading import (
+    ReadOptions, archive_kind, kind_from_suffix, read_head, read_table, sniff_kind, text_layout, unpacked,
+)
 from ..reading.names import name_key
 from ..progress import ProgressCallback
 
@@ -421,7 +424,7 @@ class TransactionFeatures:
     date_format : str or None
         Format the dates were read with (None when the column held dates already).
     reading : dict
-        What was read (`custseg.reading.load.TableSource` fields: format, layout, header, member,
+        What was read (`custseg.reading.TableSource` fields: format, layout, header, member,
         sheets, sheet_column, not_read); ``not_read`` is also in ``ledger.not_read``.
     customers_kept : int
         Rows of ``customers`` (counted once; a Spark DataFrame has no cheap ``len``).
@@ -799,21 +802,17 @@ def _files(path: str) -> list[str]:
 
 
 def _kind_of(file: str) -> tuple[str, bool]:
-    from ..reading.load import _kind_from_suffix, _read_head, _sniff_kind
-
-    head, compressed = _read_head(Path(file))
-    kind = _kind_from_suffix(Path(file)) or _sniff_kind(Path(file), head)
+    head, compressed = read_head(Path(file))
+    kind = kind_from_suffix(Path(file)) or sniff_kind(Path(file), head)
     if head.startswith(b"PAR1"):
         kind = "parquet"
     return kind, compressed
 
 
 def _csv_layout(file: str, header: str = "auto"):
-    """The `custseg.reading.load.TextLayout` of a text file, as `custseg.reading.load` sees it (names
+    """The `custseg.reading.TextLayout` of a text file, as `custseg.reading` sees it (names
     stripped; empty trailing fields named ``__extra_N``)."""
-    from ..reading.load import _read_head, text_layout
-
-    head, _ = _read_head(Path(file))
+    head, _ = read_head(Path(file))
     return text_layout(Path(file), head, header)
 
 
@@ -868,12 +867,10 @@ def _duck_error(label: str, exc: Exception) -> InputError:
 def _open(con, source, read=None, label: str | None = None) -> _Source:
     """Open ``source`` in DuckDB as the view ``raw_lines``.
 
-    ``read`` is a `custseg.reading.load.ReadOptions` (sheet, header); ``label`` names the input in
+    ``read`` is a `custseg.reading.ReadOptions` (sheet, header); ``label`` names the input in
     messages (default the path).
     """
     import duckdb
-
-    from ..reading.load import ReadOptions
 
     read = read or ReadOptions()
     if isinstance(source, pd.DataFrame):
@@ -899,8 +896,6 @@ def _open(con, source, read=None, label: str | None = None) -> _Source:
             return _open_csv(con, files, layouts, label)
     if len(files) > 1:
         raise InputError(f"{path}: a glob of {kind} files is not supported; use CSV or Parquet files")
-    from ..reading.load import read_table
-
     frame, table_source = read_table(files[0], read)
     src = _open_frame(con, frame, label)
     src.reading = {k: v for k, v in table_source.to_dict().items() if k not in ("path", "name", "rows", "columns")}
@@ -1221,8 +1216,6 @@ def _local_input(source, read):
     Yields the source to open, its label for messages (None: the path) and the archive
     member read (None when it is not an archive).
     """
-    from ..reading.load import archive_kind, unpacked
-
     path = None if isinstance(source, pd.DataFrame) else os.fspath(source)
     archived = (path is not None and not any(c in path for c in "*?[") and os.path.isfile(path)
                 and archive_kind(Path(path)) is not None)
@@ -1297,8 +1290,8 @@ def customers_from_transactions(
         Role -> column name, used when ``columns`` is not given.
     on_progress : callable, optional
         Called as ``on_progress(step, done, total)``.
-    read : custseg.reading.load.ReadOptions, optional
-        Sheet, archive member and header choice (see `custseg.reading.load.read_table`).
+    read : custseg.reading.ReadOptions, optional
+        Sheet, archive member and header choice (see `custseg.reading.read_table`).
     as_of_within_log : bool, default=False
         Refuse an ``as_of`` before the first day of the usable lines or after the day
         following the last one (`SettingsError`), instead of computing the features of a

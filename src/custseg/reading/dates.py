@@ -26,7 +26,9 @@ import pandas as pd
 from ..errors import InputError
 from .names import name_key
 
-__all__ = ["DATE_FORMATS", "date_meaning", "derive", "looks_like_years", "strftime_pattern"]
+__all__ = [
+    "DATE_FORMATS", "choose_format", "date_meaning", "date_rule", "derive", "looks_like_years", "strftime_pattern",
+]
 
 #: Formats tried on a text column of dates, ISO first. Formats that read day and month in
 #: a different order are told apart by the data.
@@ -105,7 +107,13 @@ def strftime_pattern(text: str) -> str:
 
 
 def looks_like_years(values: np.ndarray, as_of: datetime.date) -> bool:
-    """Whether nearly all non-missing values are whole numbers from 1900 to ``as_of``'s year."""
+    """Whether nearly all non-missing values are whole numbers from 1900 to ``as_of``'s year.
+
+    Examples
+    --------
+    >>> looks_like_years(np.array([1961.0, 1984.0, np.nan]), datetime.date(2024, 1, 1))
+    True
+    """
     present = values[~np.isnan(values)]
     if present.size == 0:
         return False
@@ -152,6 +160,11 @@ def choose_format(label: str, text: pd.Series, given: str | None = None) -> str:
     InputError
         If formats that read day and month in different orders all fit best, if no format
         reads most values, or if ``given`` reads too few of them.
+
+    Examples
+    --------
+    >>> choose_format("signup", pd.Series(["03/04/2024", "25/12/2023"]))
+    '%d/%m/%Y'
     """
     distinct = pd.Series(text.dropna().unique(), dtype="string")
     if given is not None:
@@ -231,6 +244,12 @@ def derive(column: pd.Series, rule: dict, numbers: np.ndarray | None = None) -> 
         The feature; NaN where the source is missing or does not parse.
     unparseable : ndarray of bool
         True where a non-blank source value could not be read.
+
+    Examples
+    --------
+    >>> rule = {"kind": "tenure_days", "from": "date", "format": "%Y-%m-%d", "as_of": "2024-01-31"}
+    >>> derive(pd.Series(["2024-01-01", "soon"]), rule)
+    (array([30., nan]), array([False,  True]))
     """
     as_of = datetime.date.fromisoformat(rule["as_of"])
     if rule["from"] == "year":
@@ -250,6 +269,12 @@ def date_rule(name: str, column: pd.Series, text: pd.Series | None, numbers: np.
 
     ``text`` is the column as stripped text (codes for missing removed) when it holds
     dates as text; ``numbers`` its numeric reading when it holds numbers (years, yyyymmdd).
+
+    Examples
+    --------
+    >>> date_rule("year_of_birth", pd.Series([1970, 1985]), None, np.array([1970.0, 1985.0]),
+    ...           datetime.date(2024, 6, 30), None)
+    {'kind': 'age', 'format': None, 'as_of': '2024-06-30', 'from': 'year'}
     """
     meaning = date_meaning(name)
     if meaning is None:

@@ -747,7 +747,7 @@ def _after_state(fitted, data, as_of, progress: ProgressCallback) -> dict:
         if isinstance(data, pd.DataFrame):
             frame, source = data, source_of(data, "customers")
         else:
-            from ..reading.load import read_table
+            from ..reading import read_table
 
             frame, table_source = read_table(data)
             source = {**table_source.to_dict(), "kind": "customers"}

@@ -76,12 +76,13 @@ from ...logs.transactions import (
     lines_query,
     typed_lines_query,
 )
+from ...reading import choose_delimiter, sample_rows, text_names
 from .session import quiet_pyspark
 from .sql import to_spark
 
 __all__ = ["customers_from_transactions_spark", "sample_customers"]
 
-#: Spark's names for the encodings that `custseg.reading.load` finds.
+#: Spark's names for the encodings that `custseg.reading` finds.
 _ENCODINGS = {"utf-8": "UTF-8", "latin-1": "ISO-8859-1", "utf-16": "UTF-16"}
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
 #: Error conditions of values that do not convert (then diagnosed) and of a line value too
@@ -155,16 +156,14 @@ def _read_local(spark, path: str):
 
 def _read_remote(spark, path: str):
     """A path with a scheme, read by Spark alone (the driver may not see it)."""
-    from ...reading.load import _choose_delimiter, _sample_rows, _text_names
-
     if not path.lower().endswith(_TEXT_SUFFIXES):
         return spark.read.option("mergeSchema", "true").parquet(path)
     head = [row[0] for row in spark.read.text(path).limit(50).collect()]
     if not head:
         raise InputError(f"{path} is empty")
     text = "\n".join(head)
-    delimiter = _choose_delimiter(text)
-    names, extra = _text_names(Path(path), _sample_rows(text, delimiter, limit=50), True, "delimited")
+    delimiter = choose_delimiter(text)
+    names, extra = text_names(Path(path), sample_rows(text, delimiter, limit=50), True, "delimited")
     return _read_csv(spark, path, names + extra, delimiter, "utf-8")
 
 
