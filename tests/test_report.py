@@ -23,7 +23,9 @@ import markupsafe
 import numpy as np
 import pytest
 
-from custseg.reporting import figures as plots, report
+from custseg.reporting import context, drawing, figures as plots, report
+from custseg.reporting.figures.labels import wrap_label
+from custseg.reporting.formats import format_condition, format_number
 from custseg.segmenting.stability import stability_word
 
 XSS_COLUMN = "<img src=x onerror=alert(1)>"
@@ -566,9 +568,9 @@ def test_summaries_without_the_newer_keys_still_render():
 def test_every_new_figure_is_drawn_for_a_full_summary(rendered):
     for key in NEW_KEYS_FIGURES:
         assert f'data-test="figure-{key}"' in rendered, key
-    assert f'data-figure="pairs"' in _section(rendered, "exploration")
-    assert f'data-figure="scree"' in _section(rendered, "features")
-    assert f'data-figure="categories"' in _section(rendered, "segments")
+    assert 'data-figure="pairs"' in _section(rendered, "exploration")
+    assert 'data-figure="scree"' in _section(rendered, "features")
+    assert 'data-figure="categories"' in _section(rendered, "segments")
 
 
 def test_distributions_are_split_by_a_gender_like_column(summary):
@@ -591,16 +593,16 @@ def test_level_colours_follow_the_overall_share(summary):
 
 
 def test_rule_conditions_get_typographic_operators():
-    assert report._fmt_condition("Age <= 30.5") == "Age ≤ 30.5"
-    assert report._fmt_condition("Age >= 30.5") == "Age ≥ 30.5"
-    assert report._fmt_condition("Income > 70") == "Income > 70"
-    assert report._fmt_condition("a <= b >= 3") == "a <= b ≥ 3"
+    assert format_condition("Age <= 30.5") == "Age ≤ 30.5"
+    assert format_condition("Age >= 30.5") == "Age ≥ 30.5"
+    assert format_condition("Income > 70") == "Income > 70"
+    assert format_condition("a <= b >= 3") == "a <= b ≥ 3"
 
 
 def test_wrapped_tick_labels_break_at_underscores():
-    assert plots._wrap("visits_per_month", 13) == "visits_per_\nmonth"
-    assert plots._wrap("Annual Income (k$)", 13) == "Annual Income\n(k$)"
-    assert plots._wrap("x" * 40, 13).endswith("…")
+    assert wrap_label("visits_per_month", 13) == "visits_per_\nmonth"
+    assert wrap_label("Annual Income (k$)", 13) == "Annual Income\n(k$)"
+    assert wrap_label("x" * 40, 13).endswith("…")
 
 
 def _wide_summary(n_numeric: int = 60, n_categorical: int = 12, n_levels: int = 20, n_rows: int = 2000) -> dict:
@@ -670,14 +672,14 @@ def test_a_very_wide_summary_stays_small_and_says_what_it_left_out():
     # Tables that would grow with the candidates, columns and levels are capped too.
     assert text.count('<tr class="chosen"') == 1
     candidate_table = re.search(r'data-test="candidates">(.*?)</table>', text, re.S).group(1)
-    assert candidate_table.count("<tr") - 1 == report.MAX_CANDIDATE_ROWS
+    assert candidate_table.count("<tr") - 1 == context.MAX_CANDIDATE_ROWS
     assert "Showing 60 of 200 candidates" in text
     card = _cards(text)[0]
     assert card.count('data-test="categories"') == plots.MAX_CATEGORY_PANELS
     assert card.count('class="other"') == plots.MAX_CATEGORY_PANELS
     assert "other (16 levels)" in card
     profile = re.search(r'data-test="profile">(.*?)</table>', card, re.S).group(1)
-    assert profile.count("<tr") - 1 == report.MAX_PROFILE_ROWS
+    assert profile.count("<tr") - 1 == context.MAX_PROFILE_ROWS
     assert "The 30 of 60 numeric columns furthest from the average" in card
     _assert_nothing_runs_off_the_figures(text)
 
@@ -962,17 +964,17 @@ def test_crosswalk_is_read_in_one_sentence(tx_rendered):
 
 def test_crosswalk_sentence_wording():
     columns = [{"name": "A"}, {"name": "B"}]
-    sentence = report._crosswalk_sentence(["Champions", "At Risk"], [*columns, {"name": "C"}],
-                                          [[10, 30, 0], [30, 40, 30]])
+    sentence = context._crosswalk_sentence(["Champions", "At Risk"], [*columns, {"name": "C"}],
+                                           [[10, 30, 0], [30, 40, 30]])
     assert sentence == ("“B” holds most Champions (30 of 40, 75%) and the largest share of At Risk customers "
                         "(40 of 100, 40%).")
-    sentence = report._crosswalk_sentence(["At Risk"], columns, [[40, 40]])
+    sentence = context._crosswalk_sentence(["At Risk"], columns, [[40, 40]])
     assert sentence == "“A” holds the largest share of At Risk customers (40 of 80, 50%)."
     # Without Champions, At Risk or Lost, the two largest RFM segments are read.
-    sentence = report._crosswalk_sentence(["Promising", "Hibernating", "New Customers"], columns,
-                                          [[5, 1], [2, 30], [9, 0]])
+    sentence = context._crosswalk_sentence(["Promising", "Hibernating", "New Customers"], columns,
+                                           [[5, 1], [2, 30], [9, 0]])
     assert sentence == "“B” holds most Hibernating customers (30 of 32, 94%); “A” holds most New Customers (9 of 9, 100%)."
-    assert report._crosswalk_sentence(["Lost"], columns, [[0, 0]]) is None
+    assert context._crosswalk_sentence(["Lost"], columns, [[0, 0]]) is None
 
 
 def test_hostile_rfm_and_cluster_names_are_escaped(tx_rendered):
@@ -994,10 +996,10 @@ def test_log_scale_features_are_compared_by_median(tx_rendered, tx_summary):
         for item, row in zip(segment["top_features"], rows[1:]):
             if item["log_scale"]:
                 assert row[0] == f"{item['feature']} median"
-                assert row[1:3] == [report._fmt_num(item["median"]), report._fmt_num(item["overall_median"])]
+                assert row[1:3] == [format_number(item["median"]), format_number(item["overall_median"])]
             else:
                 assert row[0] == item["feature"]
-                assert row[1:3] == [report._fmt_num(item["mean"]), report._fmt_num(item["overall_mean"])]
+                assert row[1:3] == [format_number(item["mean"]), format_number(item["overall_mean"])]
         profile = _table(cards[segment["id"]], "profile")
         assert profile.count("log scale</span>") == len(TX_LOG)
     notes = plots.figure_notes(tx_summary)
@@ -1065,7 +1067,7 @@ def test_kernel_density_equals_scipy_gaussian_kde():
 
 
 def test_fit_sampling_is_explained():
-    from custseg.reporting.report import _sampling_notes
+    from custseg.reporting.context import _sampling_notes
 
     notes = _sampling_notes({"fit": {"used": True, "sample_size": 1_000_000, "threshold": 1_000_000}})
     assert len(notes) == 1 and "fitted on a sample of 1,000,000 customers" in notes[0]
@@ -1084,7 +1086,7 @@ def _figure_pngs(text: str) -> dict[str, bytes]:
 def _assert_nothing_runs_off_the_figures(text: str, border: int = 3) -> None:
     """The outer pixels of every figure are white: no label, title or legend is cut off at an edge.
 
-    The figures are laid out by hand (`plots._fit`, from the measured size of their text),
+    The figures are laid out by hand (`fit_axes`, from the measured size of their text),
     leaving 6 px at each edge.
     """
     from PIL import Image
@@ -1119,18 +1121,18 @@ needs_fork = pytest.mark.skipif(not hasattr(os, "fork") or sys.platform != "linu
 @pytest.fixture(scope="module")
 def drawn_alone(summary):
     """The figures of `summary`, all drawn in this process."""
-    before = report.FIGURE_PROCESSES
-    report.FIGURE_PROCESSES = 1
+    before = drawing.FIGURE_PROCESSES
+    drawing.FIGURE_PROCESSES = 1
     try:
         return report.render_figures(summary)
     finally:
-        report.FIGURE_PROCESSES = before
+        drawing.FIGURE_PROCESSES = before
 
 
 @needs_fork
 def test_figures_drawn_with_a_helper_process_are_the_same_bytes(summary, drawn_alone, monkeypatch):
-    monkeypatch.setattr(report, "FIGURE_PROCESSES", 2)
-    monkeypatch.setattr(report, "_helper_allowed", lambda: True)
+    monkeypatch.setattr(drawing, "FIGURE_PROCESSES", 2)
+    monkeypatch.setattr(drawing, "_helper_allowed", lambda: True)
     forks = []
     real_fork = os.fork
 
@@ -1152,11 +1154,11 @@ def test_a_failing_helper_process_changes_nothing(summary, drawn_alone, monkeypa
     """Whatever the helper does not deliver is drawn in the main process: same figures."""
     import time
 
-    monkeypatch.setattr(report, "FIGURE_PROCESSES", 2)
-    monkeypatch.setattr(report, "_helper_allowed", lambda: True)
-    monkeypatch.setattr(report, "HELPER_GRACE", 0.2)
+    monkeypatch.setattr(drawing, "FIGURE_PROCESSES", 2)
+    monkeypatch.setattr(drawing, "_helper_allowed", lambda: True)
+    monkeypatch.setattr(drawing, "HELPER_GRACE", 0.2)
     main = os.getpid()
-    draw = report._draw_one
+    draw = drawing.figure_png
 
     def failing(function, summary):
         if os.getpid() != main:  # in the helper
@@ -1165,7 +1167,7 @@ def test_a_failing_helper_process_changes_nothing(summary, drawn_alone, monkeypa
             time.sleep(600)
         return draw(function, summary)
 
-    monkeypatch.setattr(report, "_draw_one", failing)
+    monkeypatch.setattr(drawing, "figure_png", failing)
     if failure == "no fork":
         def no_fork():
             raise OSError("fork refused")
