@@ -23,9 +23,10 @@ from .model import MODEL_FILENAME, Model
 from .outputs import csv_text, json_text, plain, write_atomic, write_csv
 from .explaining.profile import key_findings, overall_categories, profile_segments, segment_rules
 from .progress import ProgressCallback
+from .segmenting.options import SearchOptions
 from .segmenting.search import SearchResult, search
 from .settings import Settings
-from .tracking.track import reference_statistics
+from .tracking.reference import reference_statistics
 
 #: Customers drawn (seeded) for the report's figures.
 PLOT_SAMPLE = 2000
@@ -496,7 +497,7 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     matrix = plan.transform(table.data)
     # Clustered categoricals make every combination of levels a dense group with empty
     # space around it: density is no evidence of natural groups then (benchmarks/MIXED.md).
-    found = search(matrix, settings, on_progress, density_evidence=not plan.categories)
+    found = search(matrix, SearchOptions.from_settings(settings), on_progress, density_evidence=not plan.categories)
     progress("profiling", 0, 1)
     segments = _describe_segments(table, plan, found.chosen.labels, settings.random_state, found.chosen.stability)
     rfm = None
