@@ -33,7 +33,7 @@ the wall time of the call, on a shared two-core machine):
   (exactly, per column; kmodes takes one gamma for all columns, so the mean). Also kmodes'
   own default gamma (half the numbers' mean standard deviation: 0.5). ``k-prototypes,
   chosen k``: k = 2..10 fitted (Cao), scored, refitted for stability and chosen by
-  custseg's rule (`custseg.segmenting.search.choose`, density off), 2,000 customers only.
+  custseg's rule (`custseg.segmenting.choice.choose`, density off), 2,000 customers only.
 * ``FAMD + K-Means, true k``: ``prince.FAMD`` with every component (numbers standardised
   as above, categoricals as levels), then ``KMeans(k, n_init=10)`` on the coordinates.
 * ``Gower + k-medoids, true k``: Gower distances (numbers by range on the cleaned values,
@@ -142,11 +142,12 @@ def run_custseg(data: Mixed, weight: float | None) -> tuple[np.ndarray, int]:
 
 def run_custseg_density(data: Mixed, weight: float) -> tuple[np.ndarray, int]:
     """The search on the pipeline's own matrix (PCA auto), with density allowed to decide."""
+    from custseg.segmenting.options import SearchOptions
     from custseg.segmenting.search import search
 
     settings = Settings(categoricals="cluster", categorical_weight=weight)
     plan = fit_features(data.clean.data, data.numeric, data.categorical, settings.pca, weight)
-    found = search(plan.transform(data.clean.data), settings, density_evidence=True)
+    found = search(plan.transform(data.clean.data), SearchOptions.from_settings(settings), density_evidence=True)
     return found.chosen.labels, found.chosen.k
 
 
@@ -187,14 +188,18 @@ def run_kprototypes_choose(data: Mixed) -> tuple[np.ndarray, int]:
     """k-prototypes for k = 2..10, scored on the encoding (whose distances are its matching
     distances), refitted on subsamples for stability and chosen by custseg's rule."""
     from custseg.segmenting.assign import Assigner
-    from custseg.segmenting.search import Candidate, _NeighbourSample, _score, choose, measure_stability
+    from custseg.segmenting.candidates import Candidate
+    from custseg.segmenting.choice import choose
+    from custseg.segmenting.options import SearchOptions
+    from custseg.segmenting.scores import NeighbourSample, score_candidate
+    from custseg.segmenting.stability import measure_stability
 
-    settings = Settings()
+    settings = SearchOptions.from_settings(Settings())
     matrix = data.encoding(1.0)
     mixed = _mixed_array(data)
     gamma = data.gamma(1.0)
     p = len(data.numeric)
-    neighbours = _NeighbourSample(matrix, settings.silhouette_sample, settings.random_state)
+    neighbours = NeighbourSample(matrix, settings.silhouette_sample, settings.random_state)
     candidates = []
     for k in range(settings.k_min, settings.k_max + 1):
         labels = kprototypes_labels(mixed, p, k, gamma, "Cao")
@@ -205,7 +210,7 @@ def run_kprototypes_choose(data: Mixed) -> tuple[np.ndarray, int]:
             return kprototypes_labels(mixed[rows[:, 0].astype(int)], p, k, gamma, "Cao", seed)
 
         candidate.refit = refit
-        _score(candidate, matrix, settings, neighbours)
+        score_candidate(candidate, matrix, settings, neighbours)
         candidates.append(candidate)
     # The refits get row numbers and look the customers up in the mixed table.
     measure_stability(candidates, np.arange(len(matrix), dtype="float64")[:, None], settings)

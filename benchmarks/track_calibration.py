@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from custseg import generate_customers, segment, track
     from custseg.sampledata import move_customers
-    from custseg.tracking.track import LARGE_SEGMENT_SHARE
+    from custseg.tracking.drift import LARGE_SEGMENT_SHARE
 
     algorithms = tuple(args.algorithms.split(","))
     grid = [[int(v) for v in text.split(",")] for text in (args.k, args.n, args.seeds)]

@@ -11,7 +11,10 @@ from sklearn.datasets import make_circles, make_moons
 from sklearn.metrics import adjusted_rand_score
 
 from custseg import segment
-from custseg.segmenting.search import Candidate, choose, search
+from custseg.segmenting.candidates import Candidate
+from custseg.segmenting.choice import choose
+from custseg.segmenting.options import SearchOptions
+from custseg.segmenting.search import search
 from custseg.settings import Settings
 from custseg.segmenting.stability import best_jaccard, segment_stability
 
@@ -21,7 +24,7 @@ def _standardised(points: np.ndarray) -> np.ndarray:
 
 
 def _search(points: np.ndarray, **settings):
-    return search(_standardised(points), Settings(**settings))
+    return search(_standardised(points), SearchOptions.from_settings(Settings(**settings)))
 
 
 # --------------------------------------------------------------------------- known answers

@@ -499,7 +499,7 @@ def test_duplicated_ids_equal_pandas(ids, repeated, monkeypatch):
     series = pd.Series(ids, dtype=object)
     present = series.notna().to_numpy()
     expected = series.duplicated(keep="first").to_numpy() & present
-    assert clean._duplicated(series, present).tolist() == expected.tolist() == repeated
+    assert clean.duplicated_ids(series, present).tolist() == expected.tolist() == repeated
 
 
 def test_a_hash_collision_falls_back_to_the_exact_search(monkeypatch):
@@ -508,4 +508,4 @@ def test_a_hash_collision_falls_back_to_the_exact_search(monkeypatch):
     monkeypatch.setattr(clean.pd.util, "hash_array", lambda values, categorize: np.zeros(len(values), dtype="uint64"))
     series = pd.Series(["a", "b", "c"], dtype=object)
     assert not clean._distinct_text(series.to_numpy())
-    assert clean._duplicated(series, np.ones(3, dtype=bool)).tolist() == [False, False, False]
+    assert clean.duplicated_ids(series, np.ones(3, dtype=bool)).tolist() == [False, False, False]

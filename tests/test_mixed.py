@@ -22,7 +22,7 @@ from custseg import Segmenter, Settings, SettingsError, generate_transactions, l
 from custseg.preparing.clean import detect_roles
 from custseg.preparing.features import fit_features
 from custseg.sampledata import generate_mixed_customers
-from custseg.segmenting.search import choose
+from custseg.segmenting.choice import choose
 
 FAST = {"algorithms": ("kmeans",), "stability_resamples": 2}
 

@@ -341,10 +341,11 @@ def test_categorical_features_name_their_segments():
 
 
 def test_search_skips_repeated_segmentations_of_few_distinct_customers():
+    from custseg.segmenting.options import SearchOptions
     from custseg.segmenting.search import search
     from custseg.settings import Settings
 
     matrix = np.repeat(np.array([[0.0, 0.0], [5.0, 5.0], [0.0, 9.0]]), 20, axis=0)
-    found = search(matrix, Settings(algorithms=("kmeans",), k_min=2, k_max=6))
+    found = search(matrix, SearchOptions.from_settings(Settings(algorithms=("kmeans",), k_min=2, k_max=6)))
     assert [c.k for c in found.candidates] == [2, 3]
     assert found.chosen.k == 3

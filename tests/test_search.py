@@ -9,18 +9,12 @@ import pytest
 from scipy.cluster.hierarchy import fcluster, is_valid_linkage, linkage
 from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
-from custseg.segmenting.search import (
-    Candidate,
-    canonical_order,
-    choose,
-    _score,
-    sampled_silhouette,
-    search,
-    segment_spread,
-    truncated_dendrogram,
-    weighted_ward,
-    within_sum_of_squares,
-)
+from custseg.segmenting.candidates import Candidate, canonical_order
+from custseg.segmenting.choice import choose
+from custseg.segmenting.options import SearchOptions
+from custseg.segmenting.scores import sampled_silhouette, score_candidate, segment_spread, within_sum_of_squares
+from custseg.segmenting.search import search
+from custseg.segmenting.ward import truncated_dendrogram, weighted_ward
 from custseg.settings import Settings
 
 
@@ -159,7 +153,7 @@ def test_scores_equal_scikit_learn_and_the_direct_sum(name, x, labels, shift):
 
 
 def test_scores_span_many_blocks(monkeypatch):
-    monkeypatch.setattr("custseg.segmenting.search._SPREAD_CHUNK", 64)
+    monkeypatch.setattr("custseg.segmenting.scores._SPREAD_CHUNK", 64)
     _, x, labels, _ = next(f for f in _scoring_fixtures() if f[0] == "noise")
     placed = labels >= 0
     spread = segment_spread(x, labels)
@@ -190,8 +184,8 @@ def test_score_with_noise_equals_scoring_the_placed_customers(silhouette_sample)
     _, x, labels, _ = next(f for f in _scoring_fixtures() if f[0] == "noise")
     placed = labels >= 0
     candidate = Candidate("dbscan", 4, labels, None)
-    settings = Settings(silhouette_sample=silhouette_sample)
-    _score(candidate, x, settings)
+    options = SearchOptions.from_settings(Settings(silhouette_sample=silhouette_sample))
+    score_candidate(candidate, x, options)
     share = 1 - placed.mean()
     assert candidate.noise_share == pytest.approx(share, abs=1e-15)
     assert candidate.smallest_share == np.bincount(labels[placed]).min() / len(labels)
@@ -199,7 +193,7 @@ def test_score_with_noise_equals_scoring_the_placed_customers(silhouette_sample)
     assert candidate.calinski_harabasz == pytest.approx(calinski_harabasz_score(x[placed], labels[placed]), rel=1e-10)
     assert candidate.davies_bouldin == pytest.approx(davies_bouldin_score(x[placed], labels[placed]), rel=1e-10)
     # the silhouette sample is the one drawn from the placed customers alone
-    score, values, value_labels = sampled_silhouette(x[placed], labels[placed], silhouette_sample, settings.random_state)
+    score, values, value_labels = sampled_silhouette(x[placed], labels[placed], silhouette_sample, options.random_state)
     assert candidate.silhouette == score * (1 - candidate.noise_share)
     np.testing.assert_array_equal(candidate.silhouette_values, values)
     np.testing.assert_array_equal(candidate.silhouette_labels, value_labels)
@@ -376,7 +370,7 @@ def _blobs(seed: int = 0):
 @pytest.fixture(scope="module")
 def exact_result():
     matrix, truth = _blobs()
-    return search(matrix, Settings()), truth
+    return search(matrix, SearchOptions.from_settings(Settings())), truth
 
 
 def test_search_finds_three_blobs(exact_result):
@@ -403,7 +397,7 @@ def test_search_finds_three_blobs(exact_result):
 def test_search_reports_progress():
     matrix, _ = _blobs()
     calls = []
-    search(matrix, Settings(algorithms=("kmeans",), k_min=2, k_max=4),
+    search(matrix, SearchOptions.from_settings(Settings(algorithms=("kmeans",), k_min=2, k_max=4)),
            on_progress=lambda step, done, total: calls.append((step, done, total)))
     # one call as K-Means starts, then one after each k is fitted and scored
     assert calls == [("fitting K-Means", 0, 3),
@@ -417,7 +411,7 @@ def test_search_with_sampled_paths_agrees_with_exact(exact_result):
     exact, _ = exact_result
     matrix, _ = _blobs()
     settings = Settings(ward_exact_max=100, ward_micro_clusters=50, silhouette_sample=150, dbscan_sample=200)
-    result = search(matrix, settings)
+    result = search(matrix, SearchOptions.from_settings(settings))
     assert result.chosen.k == 3
     assert adjusted_rand_score(exact.chosen.labels, result.chosen.labels) >= 0.95
     assert result.sampling["silhouette"]["used"] is True
@@ -434,8 +428,8 @@ def test_search_with_sampled_paths_agrees_with_exact(exact_result):
 def test_fitting_on_a_sample_keeps_the_answer(exact_result):
     exact, _ = exact_result
     matrix, _ = _blobs()
-    result = search(matrix, Settings(algorithms=("kmeans", "hierarchical"), fit_sample=120,
-                                     ward_exact_max=100, ward_micro_clusters=40))
+    result = search(matrix, SearchOptions.from_settings(Settings(algorithms=("kmeans", "hierarchical"), fit_sample=120,
+                                                                 ward_exact_max=100, ward_micro_clusters=40)))
     assert result.sampling["fit"] == {"used": True, "sample_size": 120, "threshold": 120}
     assert result.chosen.k == 3
     assert adjusted_rand_score(exact.chosen.labels, result.chosen.labels) >= 0.95
@@ -446,10 +440,10 @@ def test_micro_clusters_are_those_of_minibatch_kmeans_with_its_own_labels():
     from sklearn.cluster import MiniBatchKMeans
 
     from custseg.segmenting.assign import nearest_centre
-    from custseg.segmenting.search import _micro_clusters
+    from custseg.segmenting.ward import _micro_clusters
 
     matrix, _ = _blobs(2)
-    settings = Settings(ward_micro_clusters=40)
+    settings = SearchOptions.from_settings(Settings(ward_micro_clusters=40))
     centres, weights, member_of = _micro_clusters(matrix, settings)
     # compute_labels=False skips only the fit's own labels: the centres are unchanged
     model = MiniBatchKMeans(n_clusters=40, batch_size=16384, n_init=1, random_state=settings.random_state).fit(matrix)

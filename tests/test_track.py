@@ -23,15 +23,9 @@ from custseg.cli import main
 from custseg.errors import ModelError
 from custseg.sampledata import generate_transactions, move_customers, write_table
 from custseg.reporting.report import render_track_report
-from custseg.tracking.track import (
-    CENTRE_SHIFT_SD,
-    FAR_EXPECTED,
-    FAR_FACTOR,
-    measure_drift,
-    move_sentence,
-    reference_statistics,
-    value_of,
-)
+from custseg.tracking.drift import CENTRE_SHIFT_SD, FAR_EXPECTED, FAR_FACTOR, measure_drift
+from custseg.tracking.moves import move_sentence, value_of
+from custseg.tracking.reference import reference_statistics
 from custseg.logs.transactions import RFM_SEGMENTS, customers_from_transactions
 from test_cli import cli, one_line_error
 
@@ -140,7 +134,7 @@ def test_toy_csv_outputs(toy, tmp_path):
 
 def test_migration_csv_has_the_bytes_of_write_csv(toy, tmp_path):
     from custseg.outputs import write_csv
-    from custseg.tracking.track import write_keyed_csv
+    from custseg.tracking.result import write_keyed_csv
 
     run, out, data, group, names = toy
     migration = track(out / "model.json", data).migration
@@ -198,7 +192,7 @@ def test_move_sentences():
 
 
 def test_moves_rank_losses_by_count_then_gains():
-    from custseg.tracking.track import _moves
+    from custseg.tracking.moves import largest_moves
 
     names = ["Champions", "Loyal Customers", "At Risk", "Lost"]
     counts = pd.DataFrame(0, index=[*names, "new"], columns=[*names, "gone"])
@@ -208,7 +202,7 @@ def test_moves_rank_losses_by_count_then_gains():
     counts.loc["Lost", "At Risk"] = 55                # a gain
     counts.loc["At Risk", "At Risk"] = 1000           # kept: not a move
     counts.loc["Champions", "gone"] = 500             # gone: not a move between segments
-    moves = _moves(counts, kind="rfm")
+    moves = largest_moves(counts, kind="rfm")
     assert [(m["direction"], m["from"], m["to"], m["customers"]) for m in moves] == [
         ("loss", "Loyal Customers", "At Risk", 412), ("loss", "At Risk", "Lost", 90),
         ("loss", "Champions", "Loyal Customers", 30), ("gain", "Lost", "At Risk", 55)]

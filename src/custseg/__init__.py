@@ -30,7 +30,7 @@ _EXPORTS = {
     "read_table": "custseg.reading",
     "load_model": "custseg.model",
     "track": "custseg.tracking.track",
-    "Tracking": "custseg.tracking.track",
+    "Tracking": "custseg.tracking.result",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

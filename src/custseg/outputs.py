@@ -72,7 +72,7 @@ def safe_cell(value):
 
 def csv_text(frame: pd.DataFrame) -> str:
     """CSV of ``frame`` (no index, ``\\n`` line ends) with every text cell made safe."""
-    safe, quoting = _spreadsheet_safe(frame)
+    safe, quoting = spreadsheet_safe(frame)
     return safe.to_csv(index=False, lineterminator="\n", quoting=quoting)
 
 
@@ -83,7 +83,7 @@ def write_csv(path: str | os.PathLike, frame: pd.DataFrame, chunksize: int = CSV
     with date or duration columns is written in one block: pandas picks their format
     (e.g. whether to show the time) from the values of each block.
     """
-    safe, quoting = _spreadsheet_safe(frame)
+    safe, quoting = spreadsheet_safe(frame)
     if any(_formatted_per_block(dtype) for dtype in frame.dtypes):
         chunksize = max(len(frame), 1)
     with atomic_file(path) as out:
@@ -98,7 +98,7 @@ def _formatted_per_block(dtype) -> bool:
     return pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype)
 
 
-def _spreadsheet_safe(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+def spreadsheet_safe(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """``frame`` with every text cell and header passed through `safe_cell`, and the
     ``csv`` quoting to write it with.
 

@@ -29,10 +29,11 @@ from .preparing.features import FeaturePlan, fit_features, principal_axes
 from .preparing.options import CleanOptions
 from .progress import ProgressCallback
 from .reading import ReadOptions, read_columns, read_table
+from .segmenting.options import SearchOptions
 from .segmenting.search import SearchResult, search
 from .segmenting.stability import UNSTABLE_BELOW, stability_word
 from .settings import Settings
-from .tracking.track import reference_statistics
+from .tracking.reference import reference_statistics
 
 #: Customers drawn (seeded) for the report's figures.
 PLOT_SAMPLE = 2000
@@ -504,7 +505,8 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     matrix = plan.transform(table.data)
     # Clustered categoricals make every combination of levels a dense group with empty
     # space around it: density is no evidence of natural groups then (benchmarks/MIXED.md).
-    found = search(matrix, settings.replace(k_max=k_range[1]), on_progress, density_evidence=not plan.categories)
+    found = search(matrix, SearchOptions.from_settings(settings, k_max=k_range[1]), on_progress,
+                   density_evidence=not plan.categories)
     progress("profiling", 0, 1)
     segments = _describe_segments(table, plan, found.chosen.labels, settings.random_state, found.chosen.stability)
     rfm = None

@@ -598,10 +598,10 @@ def clean_customers(df: pd.DataFrame, options: CleanOptions, *, computed=()) -> 
     parsed: dict = {}
     found = _Found.from_options(options, [str(c) for c in df.columns], computed)
     roles = detect_roles(df, options, parsed, found=found)
-    ids = _ids(df, roles)
+    ids = customer_ids(df, roles)
     keep = ids.notna().to_numpy().copy()
     ledger.drop("missing id", int((~keep).sum()))
-    duplicated = _duplicated(ids, keep)
+    duplicated = duplicated_ids(ids, keep)
     ledger.drop("duplicate id", int(duplicated.sum()))
     keep &= ~duplicated
     data, rules, problems = _parsed_values(df, roles, parsed, found)
@@ -706,7 +706,7 @@ def _codes_from(values: np.ndarray, index: pd.Index) -> pd.Series:
     return text.astype("string").set_axis(index)
 
 
-def _ids(df: pd.DataFrame, roles: ColumnRoles) -> pd.Series:
+def customer_ids(df: pd.DataFrame, roles: ColumnRoles) -> pd.Series:
     if roles.id is None:
         return pd.Series(np.arange(1, len(df) + 1), index=df.index, name="row")
     ids = df[roles.id]
@@ -720,7 +720,7 @@ def _ids(df: pd.DataFrame, roles: ColumnRoles) -> pd.Series:
 _HASH_CHUNK = 1 << 18
 
 
-def _duplicated(ids: pd.Series, present: np.ndarray) -> np.ndarray:
+def duplicated_ids(ids: pd.Series, present: np.ndarray) -> np.ndarray:
     """Rows of ``present`` ids that repeat an earlier id (``ids.duplicated() & present``).
 
     Text ids are first checked with `_distinct_text`; most tables have no repeated id,

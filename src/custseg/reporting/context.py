@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..segmenting.search import ALGORITHM_ORDER
+from ..segmenting.candidates import ALGORITHM_ORDER
 from .figures.columns import category_columns, category_levels
 from .figures.data import ordered_segments
 from .figures.rfm import rfm_crosswalk, rfm_order

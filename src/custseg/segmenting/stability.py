@@ -9,7 +9,8 @@ highest Jaccard agreement with it. A segment's stability is that best Jaccard av
 over the resamples (Hennig 2007, *Cluster-wise assessment of cluster stability*,
 Comput. Stat. Data Anal. 52: below 0.6 the segment is not stable, from 0.75 it is
 stable, from 0.85 highly stable). Subsampling rather than the bootstrap: duplicated
-customers would form artificial dense spots for the density methods.
+customers would form artificial dense spots for the density methods. `measure_stability`
+fills in the stability of the search's candidates.
 """
 
 from __future__ import annotations
@@ -18,14 +19,39 @@ from typing import Callable
 
 import numpy as np
 
+from .candidates import Candidate, sample_note, seeded_sample
+from .options import SearchOptions
+
 #: Below this mean Jaccard a segment is flagged as unstable (Hennig's reading).
 UNSTABLE_BELOW = 0.6
 #: From this mean Jaccard a segment counts as stable.
 STABLE_FROM = 0.75
 #: From this mean Jaccard a segment counts as highly stable.
 HIGHLY_STABLE_FROM = 0.85
+#: Share of the stability sample drawn for each refit.
+STABILITY_FRACTION = 0.8
 
 Refit = Callable[[np.ndarray, int], np.ndarray]
+
+
+def measure_stability(candidates: list[Candidate], matrix: np.ndarray, options: SearchOptions) -> dict:
+    """Fill in the per-segment stability of ``candidates`` (`segment_stability` of each).
+
+    All candidates are measured on the same seeded sample of ``stability_sample``
+    customers and the same subsamples, so their figures compare. Returns the note on
+    sampling for ``summary.json``.
+    """
+    index = seeded_sample(len(matrix), options.stability_sample, options.random_state)
+    points = matrix[index]
+    for candidate in candidates:
+        if candidate.refit is None or candidate.k < 1 or candidate.k >= round(STABILITY_FRACTION * len(points)):
+            continue
+        candidate.stability = segment_stability(
+            points, candidate.labels[index], candidate.refit, resamples=options.stability_resamples,
+            fraction=STABILITY_FRACTION, random_state=options.random_state,
+        )
+    return {**sample_note(len(matrix), options.stability_sample), "resamples": options.stability_resamples,
+            "fraction": STABILITY_FRACTION}
 
 
 def segment_stability(points: np.ndarray, labels: np.ndarray, refit: Refit, *, resamples: int,

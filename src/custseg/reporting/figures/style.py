@@ -14,7 +14,7 @@ import contextlib
 import functools
 import warnings
 
-from ...segmenting.search import ALGORITHM_NAMES
+from ...segmenting.candidates import ALGORITHM_NAMES
 
 #: Colours of segments 0, 1, 2, ... (repeating after the last one). No grey among them:
 #: grey is reserved for the noise segment -1. Based on the colour-blind friendly
