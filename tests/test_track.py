@@ -32,7 +32,8 @@ from custseg.tracking.track import (
     reference_statistics,
     value_of,
 )
-from custseg.logs.transactions import RFM_SEGMENTS, customers_from_transactions
+from custseg.logs.duckdb_engine import customers_from_transactions
+from custseg.logs.rfm import RFM_SEGMENTS
 from test_cli import cli, one_line_error
 
 

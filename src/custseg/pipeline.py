@@ -176,7 +176,7 @@ class Result:
 
     def _rfm_summary(self) -> dict:
         """RFM segments beside the clusters: sizes, typical values, actions and the crosswalk."""
-        from .logs.transactions import RFM_SEGMENTS
+        from .logs.rfm import RFM_SEGMENTS
 
         if self.population is not None:
             return self.population.rfm_summary
@@ -501,7 +501,7 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     segments = _describe_segments(table, plan, found.chosen.labels, settings.random_state, found.chosen.stability)
     rfm = None
     if transactions is not None:
-        from .logs.transactions import rfm_scores
+        from .logs.rfm import rfm_scores
 
         raw = transactions.customers.set_index(transactions.customers.columns[0])
         rfm = rfm_scores(raw.loc[table.ids.to_numpy()].reset_index(drop=True))
@@ -581,13 +581,13 @@ def _customer_table(data, settings: Settings, progress: ProgressCallback):
     kind = settings.kind
     if kind == "auto":
         from .reading.load import read_columns
-        from .logs.transactions import detect_transaction_columns
+        from .logs.columns import detect_transaction_columns
 
         columns = list(frame.columns) if frame is not None else read_columns(data, read)
         found = detect_transaction_columns([str(c) for c in columns], settings.transaction_overrides)
         kind = "transactions" if found is not None else "customers"
     if kind == "transactions":
-        from .logs.transactions import customers_from_transactions
+        from .logs.duckdb_engine import customers_from_transactions
 
         progress("computing customer features from order lines", 0, 1)
         transactions = customers_from_transactions(
@@ -642,7 +642,7 @@ def _behaviour_features(customers: pd.DataFrame, source: dict,
     Returns the features and the categoricals left out of them, with the reason.
     """
     from .preparing.clean import detect_roles
-    from .logs.transactions import CLUSTER_FEATURES
+    from .logs.rules import CLUSTER_FEATURES
 
     settings = settings or Settings()
     # A feature without spread (every customer bought 10 times, nobody returned) cannot

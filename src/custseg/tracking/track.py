@@ -9,7 +9,7 @@ segments of the run that made it:
   ``segments.csv`` given as ``previous``); per-customer labels never go into the model file.
 * **after**: the new snapshot, cleaned, transformed and assigned exactly as ``custseg
   assign`` does; for a transaction log the features (and the RFM segments, with the
-  pipeline's own `custseg.logs.transactions.rfm_scores`) are computed as of ``as_of``.
+  pipeline's own `custseg.logs.rfm.rfm_scores`) are computed as of ``as_of``.
 * **migration**: one row per customer of either snapshot; customers only before are
   ``"gone"``, customers only after are ``"new"``.
 * **transitions**: counts and row shares of segment before x segment after (plus the
@@ -733,7 +733,8 @@ def _after_state(fitted, data, as_of, progress: ProgressCallback) -> dict:
     data = frame_from_array(data)
     used_as_of = None
     if fitted.transactions is not None:
-        from ..logs.transactions import TransactionColumns, customers_from_transactions
+        from ..logs.columns import TransactionColumns
+        from ..logs.duckdb_engine import customers_from_transactions
 
         columns = TransactionColumns.from_dict(fitted.transactions["columns"])
         found = customers_from_transactions(data, columns, as_of=as_of, as_of_within_log=True,
@@ -770,7 +771,7 @@ def _after_state(fitted, data, as_of, progress: ProgressCallback) -> dict:
     labels = fitted.assigner.predict(matrix)
     rfm = None
     if fitted.transactions is not None:
-        from ..logs.transactions import rfm_scores
+        from ..logs.rfm import rfm_scores
 
         rfm = rfm_scores(frame.loc[keep, ["recency_days", "frequency", "monetary"]].reset_index(drop=True))
         rfm = rfm["rfm_segment"].to_numpy(dtype=object)
@@ -918,7 +919,7 @@ def _unique(names: list[str]) -> list[str]:
 
 def _rfm_transitions(before: dict, after: dict, joined: dict, migration: pd.DataFrame):
     """(counts, shares, sizes) of the RFM segments, in the standard order."""
-    from ..logs.transactions import RFM_SEGMENTS
+    from ..logs.rfm import RFM_SEGMENTS
 
     names = [n for n in RFM_SEGMENTS if n in set(before["rfm"]) | set(after["rfm"])]
     names += sorted((set(before["rfm"]) | set(after["rfm"])) - set(names))
@@ -966,7 +967,7 @@ def move_sentence(count: int, source: str, target: str, kind: str, direction: st
     '1,234 customers of “Frequent buyers” are now in “Lapsed”: reach them first'
     """
     if kind == "rfm":
-        from ..logs.transactions import RFM_SEGMENTS
+        from ..logs.rfm import RFM_SEGMENTS
 
         who = source if source.endswith("s") else f"{source} customers"
         actions = RFM_SEGMENTS.get(target, {}).get("actions") or [CLUSTER_ADVICE[direction]]
