@@ -9,7 +9,7 @@ layout, 4 planted buyer segments; about 87 lines per customer) is written once a
 and as Parquet into a data folder (reused when the files are there). For each input, one
 fresh process per engine computes the customer features:
 
-* DuckDB: ``custseg.logs.transactions.customers_from_transactions(path)``, the default engine
+* DuckDB: ``custseg.logs.duckdb_engine.customers_from_transactions(path)``, the default engine
   (2 threads, 3 GB memory limit; the customer table comes back as pandas);
 * Spark ``local[1]`` and ``local[2]``: ``spark_session(master)`` then
   ``custseg.engines.spark.transactions.customers_from_transactions_spark(spark, path)`` (the table
@@ -184,7 +184,7 @@ def _plain(result) -> dict:
 
 def _pandas_sums(table) -> dict:
     """Exact sums of the feature columns of a pandas customer table (math.fsum)."""
-    from custseg.logs.transactions import FEATURE_COLUMNS
+    from custseg.logs.rules import FEATURE_COLUMNS
 
     sums = {name: math.fsum(table[name].dropna().tolist()) for name in FEATURE_COLUMNS}
     sums["monetary_cents"] = f"{round(sums['monetary'], 2):.2f}"
@@ -195,7 +195,7 @@ def _spark_sums(frame) -> dict:
     """Sums of the feature columns of a Spark customer table; monetary as an exact decimal."""
     from pyspark.sql import functions as F
 
-    from custseg.logs.transactions import FEATURE_COLUMNS
+    from custseg.logs.rules import FEATURE_COLUMNS
 
     aggs = [F.sum(F.col(name)).alias(name) for name in FEATURE_COLUMNS]
     aggs.append(F.sum(F.col("monetary").cast("decimal(38,6)")).alias("monetary_exact"))
@@ -207,7 +207,7 @@ def _spark_sums(frame) -> dict:
 
 
 def work_duckdb(source: str, export: str | None) -> None:
-    from custseg.logs.transactions import customers_from_transactions
+    from custseg.logs.duckdb_engine import customers_from_transactions
 
     start = time.perf_counter()
     result = customers_from_transactions(source)
@@ -363,7 +363,7 @@ def compare(reference: dict, row: dict, export_ref: str, export_other: str) -> d
     import numpy as np
     import pandas as pd
 
-    from custseg.logs.transactions import FEATURE_COLUMNS
+    from custseg.logs.rules import FEATURE_COLUMNS
 
     a, b = reference["result"], row["result"]
     out: dict = {}

@@ -38,7 +38,7 @@ PLANTED_SEGMENTS = 5
 #: the well-separated ones) and lines per customer the generator gives with them.
 TRANSACTION_SEGMENTS = 4
 LINES_PER_CUSTOMER = 88.0
-#: Product codes custseg treats as non-products (custseg.logs.transactions.NON_PRODUCT_CODES),
+#: Product codes custseg treats as non-products (custseg.logs.rules.NON_PRODUCT_CODES),
 #: written out again here: the baselines are hand-written, not built from custseg.
 NON_PRODUCT_CODES = (
     "POST", "DOT", "M", "C2", "D", "S", "B", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS",
@@ -280,7 +280,7 @@ def features_custseg(source: str, out: str) -> None:
     """custseg's `customers_from_transactions` (DuckDB, every feature, ledger and checks)."""
     import duckdb  # noqa: F401 - imported before the clock starts, as in the other tools
 
-    from custseg.logs.transactions import customers_from_transactions
+    from custseg.logs.duckdb_engine import customers_from_transactions
 
     start = time.perf_counter()
     found = customers_from_transactions(source)

@@ -25,7 +25,7 @@ from custseg.reading import ReadOptions, first_row_is_header, read_columns, read
 from custseg.pipeline import segment
 from custseg.preparing.options import CleanOptions
 from custseg.settings import Settings
-from custseg.logs.transactions import customers_from_transactions
+from custseg.logs.duckdb_engine import customers_from_transactions
 
 SMALL_RUN = {"algorithms": ("kmeans",), "k_min": 2, "k_max": 3, "stability_resamples": 2, "report": False}
 

@@ -10,7 +10,7 @@ import pytest
 
 from custseg import load_model, segment
 from custseg.cli import main
-from custseg.logs.transactions import RFM_SEGMENTS
+from custseg.logs.rfm import RFM_SEGMENTS
 
 
 @pytest.fixture(scope="module")

@@ -23,13 +23,9 @@ from test_transactions import AS_OF, HAND_LINES, HAND_LOG, HEADER, _check_hand, 
 from custseg.errors import EngineError, InputError, SettingsError
 from custseg.engines.spark.session import find_java, quiet_pyspark, spark_session
 from custseg.settings import parse_master
-from custseg.logs.transactions import (
-    FEATURE_COLUMNS,
-    customer_queries,
-    customers_from_transactions,
-    detect_transaction_columns,
-    lines_query,
-)
+from custseg.logs.columns import detect_transaction_columns
+from custseg.logs.duckdb_engine import customers_from_transactions
+from custseg.logs.rules import FEATURE_COLUMNS, customer_queries, lines_query
 
 # --------------------------------------------------------------------------- no JVM needed
 
@@ -386,7 +382,7 @@ def test_more_customers_than_the_driver_takes_a_log(spark, tmp_path):
 
     from custseg import generate_transactions, segment, track
     from custseg.model import load_model
-    from custseg.logs.transactions import rfm_scores
+    from custseg.logs.rfm import rfm_scores
 
     lines, _ = generate_transactions(900, 3, random_state=5)
     path = tmp_path / "orders.parquet"

@@ -26,7 +26,8 @@ from custseg.reporting.report import render_track_report
 from custseg.tracking.drift import CENTRE_SHIFT_SD, FAR_EXPECTED, FAR_FACTOR, measure_drift
 from custseg.tracking.moves import move_sentence, value_of
 from custseg.tracking.reference import reference_statistics
-from custseg.logs.transactions import RFM_SEGMENTS, customers_from_transactions
+from custseg.logs.duckdb_engine import customers_from_transactions
+from custseg.logs.rfm import RFM_SEGMENTS
 from test_cli import cli, one_line_error
 
 

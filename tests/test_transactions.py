@@ -1,4 +1,4 @@
-"""Tests for custseg.logs.transactions: column detection, line fates, features, RFM.
+"""Tests for custseg.logs (columns, rules, rfm, duckdb_engine): column detection, line fates, features, RFM.
 
 The hand-made log (``HAND_LOG``, Online Retail layout) has 21 lines and 5 customers; with
 ``as_of = 2024-03-11`` every value below is computed by hand in the comments:
@@ -40,19 +40,10 @@ import pandas as pd
 import pytest
 
 from custseg.errors import InputError, SettingsError
-from custseg.logs.transactions import (
-    CLUSTER_FEATURES,
-    FEATURE_COLUMNS,
-    RFM_GRID,
-    RFM_SEGMENTS,
-    TransactionColumns,
-    customer_queries,
-    customers_from_transactions,
-    detect_transaction_columns,
-    lines_query,
-    rfm_scores,
-    rfm_segment,
-)
+from custseg.logs.columns import TransactionColumns, detect_transaction_columns
+from custseg.logs.duckdb_engine import customers_from_transactions
+from custseg.logs.rfm import RFM_GRID, RFM_SEGMENTS, rfm_scores, rfm_segment
+from custseg.logs.rules import CLUSTER_FEATURES, FEATURE_COLUMNS, customer_queries, lines_query
 
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
 HAND_LINES = [
@@ -497,15 +488,15 @@ def test_lines_worth_more_than_a_trillion_are_summed_exactly():
 
 
 def test_out_of_memory_names_duckdbs_limit(monkeypatch):
-    from custseg.logs import transactions
+    from custseg.logs import duckdb_engine
 
     rng = np.random.default_rng(0)
     n = 400_000
     frame = pd.DataFrame({"customer": rng.integers(0, 100_000, n).astype(str), "invoice": np.arange(n).astype(str),
                           "date": "2024-01-01", "quantity": 1.0, "price": rng.random(n)})
-    monkeypatch.setattr(transactions, "DUCKDB_MEMORY_LIMIT", "4MB")
+    monkeypatch.setattr(duckdb_engine, "DUCKDB_MEMORY_LIMIT", "4MB")
     with pytest.raises(InputError, match=r"^the DataFrame: DuckDB ran out of memory at its 4MB limit "
-                                         r"\(custseg.logs.transactions.DUCKDB_MEMORY_LIMIT\) while [^\n]+$"):
+                                         r"\(custseg.logs.duckdb_engine.DUCKDB_MEMORY_LIMIT\) while [^\n]+$"):
         customers_from_transactions(frame)
 
 

@@ -26,7 +26,7 @@ _EXPORTS = {
     "SettingsError": "custseg.errors",
     "generate_customers": "custseg.sampledata",
     "generate_transactions": "custseg.sampledata",
-    "customers_from_transactions": "custseg.logs.transactions",
+    "customers_from_transactions": "custseg.logs.duckdb_engine",
     "read_table": "custseg.reading",
     "load_model": "custseg.model",
     "track": "custseg.tracking.track",

@@ -84,7 +84,8 @@ class Model:
             from .reading import read_table
 
             return read_table(data)[0]
-        from .logs.transactions import TransactionColumns, customers_from_transactions
+        from .logs.columns import TransactionColumns
+        from .logs.duckdb_engine import customers_from_transactions
 
         columns = TransactionColumns.from_dict(self.transactions["columns"])
         return customers_from_transactions(data, columns, as_of=as_of or self.transactions["as_of"]).customers

@@ -19,9 +19,10 @@ from .errors import InputError
 from .explaining.actions import suggest_actions
 from .explaining.profile import key_findings, overall_categories, profile_segments, segment_rules
 from .inputs import frame_from_array, join_customers, source_of
-from .logs.transactions import (
-    CLUSTER_FEATURES, RFM_SEGMENTS, customers_from_transactions, detect_transaction_columns, rfm_scores,
-)
+from .logs.columns import detect_transaction_columns
+from .logs.duckdb_engine import customers_from_transactions
+from .logs.rfm import RFM_SEGMENTS, rfm_scores
+from .logs.rules import CLUSTER_FEATURES
 from .model import MODEL_FILENAME, Model
 from .outputs import csv_text, json_text, plain, write_atomic, write_csv
 from .preparing.clean import CleanTable, clean_customers, detect_roles

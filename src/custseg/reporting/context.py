@@ -32,7 +32,7 @@ _TRANSACTION_ROLES = (
     ("quantity", "Quantity"), ("price", "Unit price"), ("amount", "Amount"), ("product", "Product code"),
 )
 
-#: What each behaviour feature of a transaction log means (see custseg.logs.transactions).
+#: What each behaviour feature of a transaction log means (see custseg.logs.rules).
 _FEATURE_GLOSSARY = {
     "recency_days": "Days from the customer's last purchase to the reference date.",
     "frequency": "Orders with a purchase (distinct invoices, not lines).",

@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from ..logs.transactions import RFM_SEGMENTS
+from ..logs.rfm import RFM_SEGMENTS
 
 #: Moves named in words: losses of value, and gains.
 MAX_LOSS_MOVES = 5

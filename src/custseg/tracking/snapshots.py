@@ -10,7 +10,9 @@ import pandas as pd
 
 from ..errors import InputError, SettingsError
 from ..inputs import frame_from_array, source_of
-from ..logs.transactions import TransactionColumns, customers_from_transactions, rfm_scores
+from ..logs.columns import TransactionColumns
+from ..logs.duckdb_engine import customers_from_transactions
+from ..logs.rfm import rfm_scores
 from ..model import MODEL_FILENAME, Model, load_model
 from ..outputs import FORMULA_PREFIXES, safe_cell
 from ..preparing.clean import customer_ids, duplicated_ids

@@ -9,7 +9,7 @@ segments of the run that made it:
   ``segments.csv`` given as ``previous``); per-customer labels never go into the model file.
 * **after**: the new snapshot, cleaned, transformed and assigned exactly as ``custseg
   assign`` does; for a transaction log the features (and the RFM segments, with the
-  pipeline's own `custseg.logs.transactions.rfm_scores`) are computed as of ``as_of``.
+  pipeline's own `custseg.logs.rfm.rfm_scores`) are computed as of ``as_of``.
 * **migration**: one row per customer of either snapshot; customers only before are
   ``"gone"``, customers only after are ``"new"``.
 * **transitions**: counts and row shares of segment before x segment after (plus the

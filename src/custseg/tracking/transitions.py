@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..logs.transactions import RFM_SEGMENTS
+from ..logs.rfm import RFM_SEGMENTS
 
 #: Labels of customers present in only one snapshot.
 NEW, GONE = "new", "gone"

@@ -63,15 +63,15 @@ def customer_table_spark(data, settings: Settings, progress):
     EngineError
         Spark cannot start or fails for a reason other than the data.
     """
-    from ...logs.transactions import detect_transaction_columns
-    from .transactions import _open, customers_from_transactions_spark, sample_customers
+    from ...logs.columns import detect_transaction_columns
+    from .transactions import customers_from_transactions_spark, open_lines, sample_customers
 
     if settings.missing == "drop":
         raise SettingsError("--missing drop is not available on the Spark engine yet; use --missing impute "
                             "or the local engine")
     progress("starting Spark", 0, 1)
     spark = session_for(data, settings)
-    raw, label = _open(spark, data)
+    raw, label = open_lines(spark, data)
     engine = {"engine": "spark", "spark_master": _master(spark)}
     kind = settings.kind
     if kind == "auto":
@@ -264,8 +264,8 @@ def assign_file_spark(model, data, out, *, as_of: str | None = None, master: str
     Returns the folder, the customers assigned and the rows read.
     """
     from ...preparing.clean import check_columns
-    from ...logs.transactions import TransactionColumns
-    from .transactions import _open, customers_from_transactions_spark
+    from ...logs.columns import TransactionColumns
+    from .transactions import customers_from_transactions_spark, open_lines
 
     spark = session_for(data, Settings(spark_master=master))
     if model.transactions is not None:
@@ -273,7 +273,7 @@ def assign_file_spark(model, data, out, *, as_of: str | None = None, master: str
         features = customers_from_transactions_spark(spark, data, columns, as_of=as_of or model.transactions["as_of"])
         frame, rows, one_row_per_id = features.customers, features.customers_kept, True
     else:
-        frame, label = _open(spark, data)
+        frame, label = open_lines(spark, data)
         if model.roles.id is None or model.roles.id not in frame.columns:
             raise InputError(f"{label}: the Spark engine assigns customers by id, and the data has no column "
                              f"{model.roles.id or '(the model has no id column)'!r}; use the local engine")
@@ -304,7 +304,7 @@ def _rfm_summary(segments, customers, key: str) -> dict:
     approximate medians (Spark's ``percentile_approx``) and the crosswalk to the segments."""
     from pyspark.sql import functions as F
 
-    from ...logs.transactions import RFM_SEGMENTS
+    from ...logs.rfm import RFM_SEGMENTS
 
     values = ["recency_days", "frequency", "monetary"]
     joined = segments.join(customers.select(F.col(f"`{key}`").cast("string").alias(key), *values), on=key)

@@ -8,17 +8,17 @@ SQLGlot cannot express in Spark SQL, plus two documented transforms of the synta
   ``TRY_TO_TIMESTAMP``, with the format translated by `spark_date_format`. Like DuckDB's
   ``%d``, Spark's ``d`` reads ``1`` and ``01``; SQLGlot before 30.x wrote ``dd``, which reads
   only ``01``, so the translation is custseg's own, for the formats of
-  `custseg.logs.transactions.DATE_FORMATS`.
+  `custseg.logs.typed_lines.DATE_FORMATS`.
 * Common table expressions (``WITH marked AS (...)``) are inlined as subqueries in FROM.
   Spark plans both the same way, but Spark 4.3 does not use a cached DataFrame that a CTE
   reads through a temporary view: the features query re-read and re-deduplicated the whole
   file (measured on Online Retail: 45 s instead of a few) where the same query with
   subqueries reads the cached lines.
 
-What the two engines would otherwise do differently is settled in the DuckDB SQL itself
-(`custseg.logs.transactions`): TRIM names the characters it removes (Spark's TRIM removes only the
-ASCII space), and whole-number float ids are written as integers before they become text
-(Spark writes 12345678.0 as ``1.2345678E7``).
+What the two engines would otherwise do differently is settled in the DuckDB SQL itself:
+TRIM names the characters it removes (`custseg.logs.sqltext`; Spark's TRIM removes only the
+ASCII space), and whole-number float ids are written as integers (`custseg.logs.typed_lines`)
+before they become text (Spark writes 12345678.0 as ``1.2345678E7``).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _sqlglot():
     return sqlglot
 
 
-#: strftime directives of `custseg.logs.transactions.DATE_FORMATS` -> Spark datetime patterns;
+#: strftime directives of `custseg.logs.typed_lines.DATE_FORMATS` -> Spark datetime patterns;
 #: numbers as few digits as they come (``d`` reads 1 and 01, as DuckDB's ``%d`` does).
 _SPARK_DATE = {"%Y": "yyyy", "%y": "yy", "%m": "M", "%d": "d", "%H": "H", "%M": "m", "%S": "s",
                "%b": "MMM", "%B": "MMMM"}
@@ -121,7 +121,7 @@ def to_spark(sql: str) -> str:
     Parameters
     ----------
     sql : str
-        A query written for DuckDB (`custseg.logs.transactions.lines_query`, ...).
+        A query written for DuckDB (`custseg.logs.rules.lines_query`, ...).
 
     Returns
     -------

@@ -1,7 +1,7 @@
 """Transaction logs on Spark: the same ledger, checks and customer features as the DuckDB path.
 
-`customers_from_transactions_spark` is `custseg.logs.transactions.customers_from_transactions`
-run by Spark: every rule comes from that module, as the DuckDB SQL it writes
+`customers_from_transactions_spark` is `custseg.logs.duckdb_engine.customers_from_transactions`
+run by Spark: every rule comes from `custseg.logs`, as the DuckDB SQL it writes
 (`typed_lines_query`, `lines_query`, `customer_queries`), transpiled to Spark SQL by
 `custseg.engines.spark.sql.to_spark`. Nothing here restates a cleaning or feature rule.
 
@@ -19,7 +19,7 @@ Reading
   is read through Spark from the first lines.
 * A Spark DataFrame is used as it is.
 
-The lines are then typed by `custseg.logs.transactions.typed_lines_query` (numbers as DOUBLE, the
+The lines are then typed by `custseg.logs.typed_lines.typed_lines_query` (numbers as DOUBLE, the
 date parsed with the format found on a sample of at most 20,000 values, by the same rule as
 the DuckDB path: when day-first and month-first both fit, the whole column decides). Values
 that do not parse stop the run with the same `InputError` as the DuckDB path (this relies on
@@ -50,32 +50,25 @@ from pathlib import Path
 import pandas as pd
 
 from ...errors import EngineError, InputError
-from ...logs.transactions import (
+from ...logs.columns import TransactionColumns, detect_transaction_columns
+from ...logs.files import csv_layout, duckdb_encoding, file_kind, input_files
+from ...logs.result import TransactionFeatures, customer_table
+from ...logs.rfm import RFM_HIGHER_IS_BETTER, rfm_from_worse
+from ...logs.rules import (
     FEATURE_COLUMNS,
     MONEY,
     WIDE_MONEY,
-    ProgressCallback,
-    TransactionColumns,
-    TransactionFeatures,
-    _as_date,
-    _as_of_after,
-    _count,
-    _csv_layout,
-    _customer_table,
-    _customers_dropped,
-    _duck_encoding,
-    _date_format,
-    _diagnose_values,
-    _files,
-    _is_date_type,
-    _kind_of,
-    _last_day_query,
-    _ledger_and_checks,
+    as_date,
+    as_of_after,
+    count_value,
     customer_queries,
-    detect_transaction_columns,
+    customers_dropped,
+    last_day_query,
+    ledger_and_checks,
     lines_query,
-    typed_lines_query,
 )
+from ...logs.typed_lines import detect_date_format, diagnose_values, is_date_type, typed_lines_query
+from ...progress import ProgressCallback
 from ...reading import choose_delimiter, sample_rows, text_names
 from .session import quiet_pyspark
 from .sql import to_spark
@@ -123,8 +116,8 @@ def _read_local(spark, path: str):
         if not any(Path(path).rglob("*.parquet")):
             raise InputError(f"{path} is a folder without Parquet files; give a file, a glob or a Parquet folder")
         return spark.read.option("mergeSchema", "true").parquet(path)
-    files = _files(path)
-    kinds = [_kind_of(f) for f in files]
+    files = input_files(path)
+    kinds = [file_kind(f) for f in files]
     kind = kinds[0][0]
     if kind == "parquet":
         return spark.read.option("mergeSchema", "true").parquet(*files)
@@ -138,7 +131,7 @@ def _read_local(spark, path: str):
         raise InputError(f"{unnamed[0]} is gzip-compressed but not named .gz: Spark knows compression by the name")
     groups: dict[tuple, list[str]] = {}
     for file in files:
-        layout = _csv_layout(file)
+        layout = csv_layout(file)
         if layout.kind != "delimited" or not layout.header:
             shape = "delimited text without a header row" if layout.kind == "delimited" else f"{layout.kind} text"
             raise InputError(
@@ -146,7 +139,7 @@ def _read_local(spark, path: str):
                 f"use the local engine"
             )
         names = layout.names + layout.extra
-        groups.setdefault((tuple(names), layout.delimiter, _duck_encoding(layout.encoding)), []).append(file)
+        groups.setdefault((tuple(names), layout.delimiter, duckdb_encoding(layout.encoding)), []).append(file)
     frames = [_read_csv(spark, group, list(names), delim, enc) for (names, delim, enc), group in groups.items()]
     frame = frames[0]
     for other in frames[1:]:
@@ -167,8 +160,9 @@ def _read_remote(spark, path: str):
     return _read_csv(spark, path, names + extra, delimiter, "utf-8")
 
 
-def _open(spark, source):
-    """The lines of ``source`` as a DataFrame, and a label for messages."""
+def open_lines(spark, source):
+    """The lines of ``source`` (a path, glob, URI or Spark DataFrame) as a DataFrame, and a
+    label for messages: the path, or "the Spark DataFrame"."""
     if hasattr(source, "sparkSession") and hasattr(source, "schema"):
         return source, "the Spark DataFrame"
     path = os.fspath(source)
@@ -265,8 +259,8 @@ def customers_from_transactions_spark(
 ) -> TransactionFeatures:
     """Build one row of behaviour features per customer from a transaction log, on Spark.
 
-    The same rules and results as `custseg.logs.transactions.customers_from_transactions` (see
-    that module), computed by Spark SQL on the executors.
+    The same rules and results as `custseg.logs.duckdb_engine.customers_from_transactions` (see
+    `custseg.logs.rules`), computed by Spark SQL on the executors.
 
     Parameters
     ----------
@@ -276,7 +270,7 @@ def customers_from_transactions_spark(
         A CSV/TSV file (optionally ``.gz``), a Parquet file or folder, a glob, a URI Spark can
         read (``s3a://...``), or a DataFrame of order lines.
     columns, as_of, overrides, on_progress
-        As in `custseg.logs.transactions.customers_from_transactions`.
+        As in `custseg.logs.duckdb_engine.customers_from_transactions`.
     label : str, optional
         The input's name in messages when ``source`` is a DataFrame already opened from a
         path (default: "the Spark DataFrame").
@@ -296,9 +290,9 @@ def customers_from_transactions_spark(
     """
     progress = on_progress or (lambda step, done, total: None)
     total_steps = 3
-    wanted_as_of = _as_date(as_of)
+    wanted_as_of = as_date(as_of)
     progress("reading order lines", 0, total_steps)
-    raw, opened = _open(spark, source)
+    raw, opened = open_lines(spark, source)
     label = label or opened
     names = list(raw.columns)
     types = {field.name: _duck_type(field.dataType) for field in raw.schema.fields}
@@ -306,21 +300,21 @@ def customers_from_transactions_spark(
     views = _Views(spark)
     raw_view = views.register(raw, "raw_lines")
     try:
-        fmt = None if _is_date_type(types[columns.date]) else _date_format(
+        fmt = None if is_date_type(types[columns.date]) else detect_date_format(
             views.one_row, label, raw_view, columns.date)
     except _spark_errors() as exc:
         raise _read_error(label, exc) from None
     progress("checking order lines", 1, total_steps)
     lines, used_as_of, queries, row = _checked_lines(views, label, names, types, columns, fmt, wanted_as_of)
     try:
-        ledger, checks = _ledger_and_checks(row, columns, queries["check_names"], label)
-        found = _count(row["customers_found"])
+        ledger, checks = ledger_and_checks(row, columns, queries["check_names"], label)
+        found = count_value(row["customers_found"])
         progress("computing customer features", 2, total_steps)
-        customers, customers_dropped, kept = _customers(views, queries["features"], columns, found, label)
+        customers, dropped, kept = _customers(views, queries["features"], columns, found, label)
     finally:
         lines.unpersist()
     progress("customer features ready", 3, total_steps)
-    return TransactionFeatures(customers, ledger, checks, found, customers_dropped, used_as_of,
+    return TransactionFeatures(customers, ledger, checks, found, dropped, used_as_of,
                                columns, fmt, customers_kept=kept)
 
 
@@ -341,7 +335,7 @@ def _checked_lines(views, label, names, types, columns, fmt, wanted_as_of):
         lines = lines.persist(StorageLevel.MEMORY_AND_DISK)
         lines_view = views.register(lines, "lines")
         try:
-            used_as_of = wanted_as_of or _as_of_after(views.one_row(_last_day_query(lines_view))[0])
+            used_as_of = wanted_as_of or as_of_after(views.one_row(last_day_query(lines_view))[0])
             queries = customer_queries(columns, used_as_of, lines_view)
             return lines, used_as_of, queries, views.sql(queries["checks"]).first().asDict()
         except _spark_errors() as exc:
@@ -349,7 +343,7 @@ def _checked_lines(views, label, names, types, columns, fmt, wanted_as_of):
             condition = _condition(exc)
             if condition not in _BAD_VALUE + _OVERFLOW:
                 raise _failed(label, exc) from None
-            problem = _diagnose_values(views.one_row, label, views.name("raw_lines"), types, columns, fmt)
+            problem = diagnose_values(views.one_row, label, views.name("raw_lines"), types, columns, fmt)
             if problem is None and condition in _OVERFLOW and money == MONEY:
                 money = WIDE_MONEY
                 continue
@@ -364,7 +358,7 @@ def _customers(views, features_sql: str, columns: TransactionColumns, found: int
     try:
         by_reason = {r["drop_reason"]: r["count"] for r in features.groupBy("drop_reason").count().collect()}
         kept = by_reason.pop(None, 0)
-        customers_dropped = _customers_dropped(found, kept + sum(by_reason.values()), by_reason, kept, label)
+        dropped = customers_dropped(found, kept + sum(by_reason.values()), by_reason, kept, label)
         customers = features.where("drop_reason IS NULL").select(*_renamed(columns))
         customers = customers.persist(StorageLevel.MEMORY_AND_DISK)
         customers.count()            # cached from the cached features, before these are let go
@@ -372,7 +366,7 @@ def _customers(views, features_sql: str, columns: TransactionColumns, found: int
         raise _failed(label, exc) from None
     finally:
         features.unpersist()
-    return customers, customers_dropped, kept
+    return customers, dropped, kept
 
 
 def _columns(label: str, names: list[str], columns: TransactionColumns | None, overrides: dict | None):
@@ -423,7 +417,7 @@ def sample_customers(features: TransactionFeatures, size: int = 10_000, *, rando
     -------
     DataFrame
         Sorted by id, with the columns and dtypes of
-        `custseg.logs.transactions.customers_from_transactions`'s table.
+        `custseg.logs.duckdb_engine.customers_from_transactions`'s table.
     """
     from pyspark.sql import functions as F
 
@@ -435,16 +429,16 @@ def sample_customers(features: TransactionFeatures, size: int = 10_000, *, rando
     with quiet_pyspark():
         table = frame.limit(int(size)).toPandas()
     internal = {columns.customer: "customer_id", **{a: f"attr_{i}" for i, a in enumerate(columns.attributes)}}
-    return _customer_table(table.rename(columns=internal), columns)
+    return customer_table(table.rename(columns=internal), columns)
 
 
 # --------------------------------------------------------------------------- RFM
 
 
 def rfm_scores_spark(customers, key: str, rows: int):
-    """`custseg.logs.transactions.rfm_scores` over every customer of a Spark table: Spark counts,
+    """`custseg.logs.rfm.rfm_scores` over every customer of a Spark table: Spark counts,
     per RFM column, the customers with a strictly worse value (``rank() - 1`` in the order
-    from worst to best), and `custseg.logs.transactions.rfm_from_worse`, the local engine's
+    from worst to best), and `custseg.logs.rfm.rfm_from_worse`, the local engine's
     own rule, turns the counts into scores and segments on the executors.
 
     Returns a Spark DataFrame: ``key`` (string), ``rfm_score``, ``rfm_segment``. The ranks
@@ -452,8 +446,6 @@ def rfm_scores_spark(customers, key: str, rows: int):
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
-
-    from ...logs.transactions import RFM_HIGHER_IS_BETTER, rfm_from_worse
 
     worse = customers.select(
         F.col(f"`{key}`").cast("string").alias(key),

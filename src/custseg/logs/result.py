@@ -1,0 +1,113 @@
+"""The result of turning a transaction log into customers, the same on both engines:
+`TransactionFeatures` (customer table, ledger, checks, counts), and `customer_table`, the
+customer rows of the ``features`` query as the pandas table both engines hand back.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..preparing.clean import Ledger
+from .columns import TransactionColumns
+from .rules import FEATURE_COLUMNS
+
+__all__ = ["TransactionFeatures", "customer_table"]
+
+
+@dataclass
+class TransactionFeatures:
+    """One row of behaviour per customer, and where every order line went.
+
+    Attributes
+    ----------
+    customers : DataFrame
+        One row per customer, sorted by id: the id (named as the input's customer column, as
+        text), then `FEATURE_COLUMNS` (float64), then each attribute (dominant value). On the
+        Spark engine (`custseg.engines.spark.transactions`) a Spark DataFrame with the same columns
+        (string, double, string), unordered, that stays on the cluster.
+    ledger : Ledger
+        Line level: ``rows_read`` lines, ``rows_dropped`` by exclusive reason,
+        ``rows_used`` lines that feed the features.
+    checks : dict of str to int
+        Overlapping counts over all lines (the data's known figures).
+    customers_found : int
+        Distinct customer ids among all lines.
+    customers_dropped : dict of str to int
+        Customers left out of the table, by reason (non-zero counts only).
+    as_of : datetime.date
+        Reference date used.
+    columns : TransactionColumns
+        The column roles used.
+    date_format : str or None
+        Format the dates were read with (None when the column held dates already).
+    reading : dict
+        What was read (`custseg.reading.TableSource` fields: format, layout, header, member,
+        sheets, sheet_column, not_read); ``not_read`` is also in ``ledger.not_read``.
+    customers_kept : int
+        Rows of ``customers`` (counted once; a Spark DataFrame has no cheap ``len``).
+    """
+
+    customers: pd.DataFrame
+    ledger: Ledger
+    checks: dict[str, int]
+    customers_found: int
+    customers_dropped: dict[str, int]
+    as_of: datetime.date
+    columns: TransactionColumns
+    date_format: str | None = field(default=None)
+    reading: dict = field(default_factory=dict)
+    customers_kept: int | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.customers_kept is None:
+            self.customers_kept = len(self.customers)
+
+    def to_dict(self) -> dict:
+        """Ledger, checks, customer counts (``customers_found``, ``customers_kept``,
+        ``customers_dropped``), reference date, columns and date format as plain values."""
+        return {
+            "ledger": self.ledger.to_dict(),
+            "checks": {k: int(v) for k, v in self.checks.items()},
+            "customers_found": int(self.customers_found),
+            "customers_kept": int(self.customers_kept),
+            "customers_dropped": {k: int(v) for k, v in self.customers_dropped.items()},
+            "as_of": self.as_of.isoformat(),
+            "columns": self.columns.to_dict(),
+            "date_format": self.date_format,
+        }
+
+
+def _sorted_ids(ids: pd.Series) -> np.ndarray:
+    """Row order for ids: numerically when every id is a whole number, else as text."""
+    text = ids.astype(str)
+    if text.str.fullmatch(r"-?\d{1,18}").all():
+        keys = pd.DataFrame({"n": text.astype("int64"), "t": text})
+        return keys.sort_values(["n", "t"], kind="stable").index.to_numpy()
+    return text.sort_values(kind="stable").index.to_numpy()
+
+
+def customer_table(kept: pd.DataFrame, columns: TransactionColumns) -> pd.DataFrame:
+    """The customers kept by the ``features`` query (`custseg.logs.rules.customer_queries`) as
+    the customer table: sorted by id (numerically when every id is a whole number), the id
+    named as the input's customer column, `FEATURE_COLUMNS` as float64, attributes as text.
+
+    Examples
+    --------
+    >>> kept = pd.DataFrame({"customer_id": ["10", "9"], **{name: [1.0, 2.0] for name in FEATURE_COLUMNS}})
+    >>> customer_table(kept, TransactionColumns(customer="client", date="date", amount="total"))["client"].tolist()
+    ['9', '10']
+    """
+    kept = kept.reset_index(drop=True)
+    ids = kept["customer_id"].astype(str)
+    order = _sorted_ids(ids)
+    out = pd.DataFrame({columns.customer: ids.to_numpy()[order]})
+    for name in FEATURE_COLUMNS:
+        out[name] = kept[name].to_numpy(dtype="float64", na_value=np.nan)[order]
+    for i, attribute in enumerate(columns.attributes):
+        values = kept[f"attr_{i}"].astype(object).to_numpy()[order]
+        out[attribute] = pd.Series(values, dtype="str") if len(values) else pd.Series([], dtype="str")
+    return out
