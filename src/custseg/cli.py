@@ -181,8 +181,8 @@ def demo(
 ) -> None:
     """Generate sample data and run the whole pipeline on it twice: a customer table
     (DIR/customers) and an order-line log (DIR/transactions)."""
-    from .sampledata import generate_customers, generate_transactions, write_table
     from .pipeline import segment
+    from .sampledata import generate_customers, generate_transactions, write_table
 
     table, truth = generate_customers(customers, 4, random_state=seed, missing=0.01, outliers=0.005)
     lines, buyers = generate_transactions(customers, 4, random_state=seed)

@@ -16,11 +16,14 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .segmenting.assign import Assigner
-from .preparing.clean import CleaningParams, ColumnRoles, apply_cleaning
 from .errors import ModelError
-from .preparing.features import FeaturePlan
+from .logs.columns import TransactionColumns
+from .logs.duckdb_engine import customers_from_transactions
 from .outputs import write_atomic
+from .preparing.clean import CleaningParams, ColumnRoles, apply_cleaning
+from .preparing.features import FeaturePlan
+from .reading import read_table
+from .segmenting.assign import Assigner
 
 MODEL_FORMAT = "custseg-model"
 #: Version 2 adds codes for missing, derived date features and indicators to the cleaning
@@ -81,12 +84,7 @@ class Model:
         if self.transactions is None:
             if isinstance(data, pd.DataFrame):
                 return data
-            from .reading import read_table
-
             return read_table(data)[0]
-        from .logs.columns import TransactionColumns
-        from .logs.duckdb_engine import customers_from_transactions
-
         columns = TransactionColumns.from_dict(self.transactions["columns"])
         return customers_from_transactions(data, columns, as_of=as_of or self.transactions["as_of"]).customers
 

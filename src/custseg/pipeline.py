@@ -17,7 +17,12 @@ from . import __version__
 from .engines import engine_for
 from .errors import InputError
 from .explaining.actions import suggest_actions
-from .explaining.profile import key_findings, overall_categories, profile_segments, segment_rules
+from .explaining.profile import (
+    key_findings,
+    overall_categories,
+    profile_segments,
+    segment_rules,
+)
 from .inputs import frame_from_array, join_customers, source_of
 from .logs.columns import detect_transaction_columns
 from .logs.duckdb_engine import customers_from_transactions
@@ -352,7 +357,7 @@ class Result:
         >>> result.plot("elbow").axes[0].get_xlabel()
         'number of segments k'
         """
-        from .reporting.figures import FIGURES, FIGURE_ALIASES
+        from .reporting.figures import FIGURE_ALIASES, FIGURES
 
         functions = dict(FIGURES)
         if name is None:

@@ -58,7 +58,13 @@ from .rules import (
     lines_query,
 )
 from .sqltext import sql_literal
-from .typed_lines import detect_date_format, diagnose_values, is_date_type, numeric_columns, typed_lines_query
+from .typed_lines import (
+    detect_date_format,
+    diagnose_values,
+    is_date_type,
+    numeric_columns,
+    typed_lines_query,
+)
 
 __all__ = ["DUCKDB_MEMORY_LIMIT", "DUCKDB_THREADS", "customers_from_transactions"]
 

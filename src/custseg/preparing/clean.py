@@ -23,7 +23,15 @@ from ..reading.dates import date_rule, derive, strftime_pattern
 from ..reading.names import name_key
 from ..settings import parse_sentinels
 from .options import CleanOptions
-from .sentinels import INDICATOR_SHARE, MISSING_LEVELS, ColumnCodes, apply_codes, code_text, find_codes, indicator_name
+from .sentinels import (
+    INDICATOR_SHARE,
+    MISSING_LEVELS,
+    ColumnCodes,
+    apply_codes,
+    code_text,
+    find_codes,
+    indicator_name,
+)
 from .stats import log_helps, robust_fences
 
 #: Normalised header names that identify a customer id column.

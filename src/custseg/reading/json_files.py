@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
-from .files import clean_names, refuse_binary
 from .dialect import encoding_of
+from .files import clean_names, refuse_binary
 from .source import ReadDetails, ReadOptions
 
 __all__ = ["read_json", "read_jsonl"]

@@ -22,7 +22,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .dialect import choose_delimiter, delimiter_scores, encoding_of, fallback_encodings, sample_rows, sample_text
+from .dialect import (
+    choose_delimiter,
+    delimiter_scores,
+    encoding_of,
+    fallback_encodings,
+    sample_rows,
+    sample_text,
+)
 from .files import SAMPLE_BYTES, clean_names, refuse_binary
 from .source import ReadDetails, ReadOptions
 

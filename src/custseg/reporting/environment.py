@@ -8,8 +8,15 @@ from pathlib import Path
 
 from .figures.style import algorithm_label
 from .formats import (
-    format_condition, format_count, format_fixed, format_money, format_number, format_part, format_percent,
-    format_setting, format_signed,
+    format_condition,
+    format_count,
+    format_fixed,
+    format_money,
+    format_number,
+    format_part,
+    format_percent,
+    format_setting,
+    format_signed,
 )
 
 __all__ = ["jinja_environment"]
@@ -24,7 +31,12 @@ def jinja_environment():
     >>> jinja_environment().from_string("{{ n|count }} & {{ name }}").render(n=1234.4, name="<b>")
     '1,234 & &lt;b&gt;'
     """
-    from jinja2 import ChainableUndefined, Environment, FileSystemLoader, select_autoescape
+    from jinja2 import (
+        ChainableUndefined,
+        Environment,
+        FileSystemLoader,
+        select_autoescape,
+    )
 
     env = Environment(
         loader=FileSystemLoader(Path(__file__).with_name("templates")),

@@ -6,7 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .customers import AGE_SD, ARCHETYPES, INCOME_SIGMA, SCORE_SD, VISITS_SD, customer_ids, draw_segments
+from .customers import (
+    AGE_SD,
+    ARCHETYPES,
+    INCOME_SIGMA,
+    SCORE_SD,
+    VISITS_SD,
+    customer_ids,
+    draw_segments,
+)
 
 __all__ = ["MIXED_LEVELS", "MIXED_NUMERIC", "MIXED_PATTERNS", "MIXED_SCENARIOS", "generate_mixed_customers"]
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .buyers import BUYER_ARCHETYPES, COUNTRIES, COUNTRY_SHARES, MOVER_ORDERS, BuyerArchetype, draw_days, draw_minutes
+from .buyers import (
+    BUYER_ARCHETYPES,
+    COUNTRIES,
+    COUNTRY_SHARES,
+    MOVER_ORDERS,
+    BuyerArchetype,
+    draw_days,
+    draw_minutes,
+)
 from .catalogue import catalogue, draw_products, non_product, product_cdf, snap_to_packs
 
 __all__ = ["concat", "draw_cancellations", "draw_customer_orders", "draw_extra_lines", "draw_guest_orders"]

@@ -16,7 +16,13 @@ import pyarrow.compute as pc
 from .buyers import BUYER_ARCHETYPES, COUNTRIES, day_weights, draw_countries
 from .catalogue import CATALOGUE_SIZE, TEXT, catalogue
 from .customers import draw_segments
-from .orders import concat, draw_cancellations, draw_customer_orders, draw_extra_lines, draw_guest_orders
+from .orders import (
+    concat,
+    draw_cancellations,
+    draw_customer_orders,
+    draw_extra_lines,
+    draw_guest_orders,
+)
 
 __all__ = ["TRANSACTION_COLUMNS", "generate_transactions"]
 

@@ -36,7 +36,12 @@ from ..progress import ProgressCallback
 from .candidates import ALGORITHM_NAMES, Candidate, sample_note
 from .centres import gmm_candidates, kmeans_candidates
 from .choice import choose
-from .density import DBSCAN_EPS_PERCENTILES, DENSITY_MIN_CLUSTER_SIZES, dbscan_candidates, hdbscan_candidates
+from .density import (
+    DBSCAN_EPS_PERCENTILES,
+    DENSITY_MIN_CLUSTER_SIZES,
+    dbscan_candidates,
+    hdbscan_candidates,
+)
 from .options import SearchOptions
 from .reasons import stability_sentence
 from .rules import DENSITY_MAX_SEGMENTS, SILHOUETTE_ALGORITHMS

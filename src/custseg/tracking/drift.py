@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ModelError
-from ..segmenting.centres import kmeans_refit
 from ..segmenting.candidates import seeded_sample
+from ..segmenting.centres import kmeans_refit
 from .reference import distances_to_centres
 
 #: Share of customers beyond their segment's old 99th-percentile distance if nothing changed.

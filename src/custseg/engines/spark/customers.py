@@ -28,7 +28,12 @@ import pandas as pd
 
 from ...engines import is_spark_frame
 from ...errors import InputError, SettingsError
+from ...explaining.actions import suggest_actions
+from ...explaining.profile import describe
 from ...inputs import join_customers, source_of
+from ...logs.columns import TransactionColumns, detect_transaction_columns
+from ...logs.rfm import RFM_SEGMENTS
+from ...preparing.clean import check_columns
 from ...settings import Settings
 from .session import DEFAULT_MASTER, quiet_pyspark, spark_session
 
@@ -63,8 +68,11 @@ def customer_table_spark(data, settings: Settings, progress):
     EngineError
         Spark cannot start or fails for a reason other than the data.
     """
-    from ...logs.columns import detect_transaction_columns
-    from .transactions import customers_from_transactions_spark, open_lines, sample_customers
+    from .transactions import (
+        customers_from_transactions_spark,
+        open_lines,
+        sample_customers,
+    )
 
     if settings.missing == "drop":
         raise SettingsError("--missing drop is not available on the Spark engine yet; use --missing impute "
@@ -152,9 +160,6 @@ class Population:
         """Assign every customer, then set the result's ledger, sizes and RFM summary to
         counts over all of them (profiles stay those of the fitted sample)."""
         from pyspark import StorageLevel
-
-        from ...explaining.actions import suggest_actions
-        from ...explaining.profile import describe
 
         model = result.model
         if model.roles.id is None:
@@ -263,8 +268,6 @@ def assign_file_spark(model, data, out, *, as_of: str | None = None, master: str
 
     Returns the folder, the customers assigned and the rows read.
     """
-    from ...preparing.clean import check_columns
-    from ...logs.columns import TransactionColumns
     from .transactions import customers_from_transactions_spark, open_lines
 
     spark = session_for(data, Settings(spark_master=master))
@@ -303,8 +306,6 @@ def _rfm_summary(segments, customers, key: str) -> dict:
     """`custseg.pipeline.Result`'s RFM summary, from aggregates over every customer: sizes,
     approximate medians (Spark's ``percentile_approx``) and the crosswalk to the segments."""
     from pyspark.sql import functions as F
-
-    from ...logs.rfm import RFM_SEGMENTS
 
     values = ["recency_days", "frequency", "monetary"]
     joined = segments.join(customers.select(F.col(f"`{key}`").cast("string").alias(key), *values), on=key)

@@ -67,7 +67,12 @@ from ...logs.rules import (
     ledger_and_checks,
     lines_query,
 )
-from ...logs.typed_lines import detect_date_format, diagnose_values, is_date_type, typed_lines_query
+from ...logs.typed_lines import (
+    detect_date_format,
+    diagnose_values,
+    is_date_type,
+    typed_lines_query,
+)
 from ...progress import ProgressCallback
 from ...reading import choose_delimiter, sample_rows, text_names
 from .session import quiet_pyspark

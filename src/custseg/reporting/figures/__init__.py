@@ -34,11 +34,29 @@ Examples
 from __future__ import annotations
 
 from .catalog import FIGURE_ALIASES, FIGURES, RFM_FIGURES, TRACK_FIGURES
-from .choice import plot_dendrogram, plot_elbow, plot_k_distance, plot_scores, plot_silhouette, plot_stability
+from .choice import (
+    plot_dendrogram,
+    plot_elbow,
+    plot_k_distance,
+    plot_scores,
+    plot_silhouette,
+    plot_stability,
+)
 from .columns import (
-    LOG_AXIS_RATIO, MAX_BOXPLOTS, MAX_CATEGORY_PANELS, MAX_COMPONENTS, MAX_HEATMAP_COLUMNS, MAX_LEVELS,
-    MAX_PAIR_COLUMNS, MAX_PAIR_POINTS, MAX_PANELS, MAX_SPLIT_LEVELS, category_columns, category_levels,
-    level_colors, log_scale_columns,
+    LOG_AXIS_RATIO,
+    MAX_BOXPLOTS,
+    MAX_CATEGORY_PANELS,
+    MAX_COMPONENTS,
+    MAX_HEATMAP_COLUMNS,
+    MAX_LEVELS,
+    MAX_PAIR_COLUMNS,
+    MAX_PAIR_POINTS,
+    MAX_PANELS,
+    MAX_SPLIT_LEVELS,
+    category_columns,
+    category_levels,
+    level_colors,
+    log_scale_columns,
 )
 from .exploration import plot_correlation, plot_distributions, plot_pairs
 from .features import plot_loadings, plot_scree
@@ -47,13 +65,31 @@ from .notes import figure_notes
 from .parts import kernel_density
 from .rfm import plot_rfm_crosswalk, plot_rfm_sizes, rfm_crosswalk, rfm_order
 from .segments import (
-    plot_boxplots, plot_categories, plot_profile_heatmap, plot_profile_lines, plot_segment_map, plot_segment_sizes,
+    plot_boxplots,
+    plot_categories,
+    plot_profile_heatmap,
+    plot_profile_lines,
+    plot_segment_map,
+    plot_segment_sizes,
 )
 from .style import (
-    LEVEL_PALETTE, NEW_GONE_COLOR, NOISE_COLOR, OTHER_COLOR, RFM_PALETTE, RFM_SEGMENT_ORDER, SEGMENT_PALETTE,
-    algorithm_label, rfm_colors, segment_colors,
+    LEVEL_PALETTE,
+    NEW_GONE_COLOR,
+    NOISE_COLOR,
+    OTHER_COLOR,
+    RFM_PALETTE,
+    RFM_SEGMENT_ORDER,
+    SEGMENT_PALETTE,
+    algorithm_label,
+    rfm_colors,
+    segment_colors,
 )
-from .transitions import plot_track_flow, plot_track_rfm_flow, plot_track_rfm_transitions, plot_track_transitions
+from .transitions import (
+    plot_track_flow,
+    plot_track_rfm_flow,
+    plot_track_rfm_transitions,
+    plot_track_transitions,
+)
 
 __all__ = [
     "FIGURES",

@@ -4,15 +4,31 @@ names `FIGURE_ALIASES` and the transaction-log-only `RFM_FIGURES`) and ``custseg
 
 from __future__ import annotations
 
-from .choice import plot_dendrogram, plot_elbow, plot_k_distance, plot_scores, plot_silhouette, plot_stability
+from .choice import (
+    plot_dendrogram,
+    plot_elbow,
+    plot_k_distance,
+    plot_scores,
+    plot_silhouette,
+    plot_stability,
+)
 from .exploration import plot_correlation, plot_distributions, plot_pairs
 from .features import plot_loadings, plot_scree
 from .rfm import plot_rfm_crosswalk, plot_rfm_sizes
 from .segments import (
-    plot_boxplots, plot_categories, plot_profile_heatmap, plot_profile_lines, plot_segment_map, plot_segment_sizes,
+    plot_boxplots,
+    plot_categories,
+    plot_profile_heatmap,
+    plot_profile_lines,
+    plot_segment_map,
+    plot_segment_sizes,
 )
-from .transitions import plot_track_flow, plot_track_rfm_flow, plot_track_rfm_transitions, plot_track_transitions
-
+from .transitions import (
+    plot_track_flow,
+    plot_track_rfm_flow,
+    plot_track_rfm_transitions,
+    plot_track_transitions,
+)
 
 #: Report figures in page order: (key, function).
 FIGURES = (

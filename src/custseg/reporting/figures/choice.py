@@ -8,11 +8,26 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...segmenting.stability import HIGHLY_STABLE_FROM, UNSTABLE_BELOW
-from .data import as_float, finite_values, names_by_id, ordered_segments, plot_data, segment_order
+from .data import (
+    as_float,
+    finite_values,
+    names_by_id,
+    ordered_segments,
+    plot_data,
+    segment_order,
+)
 from .labels import segment_label
 from .layout import edge_legend, fit_axes, new_figure
 from .parts import count_formatter, integer_locator, labelled_bars
-from .style import HIGHLIGHT, NEUTRAL, TEXT_COLOR, algorithm_color, algorithm_label, segment_colors, styled
+from .style import (
+    HIGHLIGHT,
+    NEUTRAL,
+    TEXT_COLOR,
+    algorithm_color,
+    algorithm_label,
+    segment_colors,
+    styled,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure

@@ -14,7 +14,6 @@ import numpy as np
 from .data import as_float, finite_values, plot_data
 from .style import LEVEL_PALETTE, OTHER_COLOR
 
-
 #: Numeric columns drawn in the distributions and correlation figures.
 MAX_PANELS = 24
 #: Numeric columns in the box plots and the profile line plot.

@@ -9,14 +9,26 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .columns import (
-    MAX_PAIR_COLUMNS, MAX_PAIR_POINTS, MAX_PANELS, level_colors, log_scale_columns, most_distinct_columns,
-    split_column, use_log_axis,
+    MAX_PAIR_COLUMNS,
+    MAX_PAIR_POINTS,
+    MAX_PANELS,
+    level_colors,
+    log_scale_columns,
+    most_distinct_columns,
+    split_column,
+    use_log_axis,
 )
 from .data import finite_values, names_by_id, sample_matrix, segment_order
 from .labels import segment_label, shorten, wrap_label
 from .layout import GAP, add_colorbar, edge_legend, fit_axes, new_figure, place_colorbar
 from .parts import (
-    axis_cap, count_formatter, heatmap, kernel_density, panel_grid, panels_per_row, rotate_xticklabels,
+    axis_cap,
+    count_formatter,
+    heatmap,
+    kernel_density,
+    panel_grid,
+    panels_per_row,
+    rotate_xticklabels,
     set_log_axis,
 )
 from .style import NEUTRAL, segment_colors, styled

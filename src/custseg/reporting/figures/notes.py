@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from .columns import (
-    MAX_BOXPLOTS, MAX_HEATMAP_COLUMNS, MAX_LEVELS, MAX_PAIR_COLUMNS, MAX_PAIR_POINTS, MAX_PANELS, category_columns,
-    category_levels, log_scale_columns, split_column, use_log_axis,
+    MAX_BOXPLOTS,
+    MAX_HEATMAP_COLUMNS,
+    MAX_LEVELS,
+    MAX_PAIR_COLUMNS,
+    MAX_PAIR_POINTS,
+    MAX_PANELS,
+    category_columns,
+    category_levels,
+    log_scale_columns,
+    split_column,
+    use_log_axis,
 )
 from .data import plot_data, profile_matrix, sample_matrix
 from .features import pca_loadings

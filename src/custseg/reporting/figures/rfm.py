@@ -9,7 +9,15 @@ import numpy as np
 
 from .data import names_by_id, segment_order
 from .labels import segment_label, shorten, wrap_label
-from .layout import EDGE, GAP, add_colorbar, artist_size, fit_axes, new_figure, place_colorbar
+from .layout import (
+    EDGE,
+    GAP,
+    add_colorbar,
+    artist_size,
+    fit_axes,
+    new_figure,
+    place_colorbar,
+)
 from .parts import heatmap, size_bars
 from .style import RFM_SEGMENT_ORDER, rfm_colors, segment_colors, styled
 

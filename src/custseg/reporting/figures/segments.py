@@ -8,16 +8,44 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .columns import (
-    MAX_BOXPLOTS, MAX_HEATMAP_COLUMNS, category_columns, category_levels, level_colors, log_scale_columns,
-    most_distinct_columns, use_log_axis,
+    MAX_BOXPLOTS,
+    MAX_HEATMAP_COLUMNS,
+    category_columns,
+    category_levels,
+    level_colors,
+    log_scale_columns,
+    most_distinct_columns,
+    use_log_axis,
 )
 from .data import (
-    as_float, finite_values, names_by_id, ordered_segments, plot_data, profile_matrix, sample_matrix,
+    as_float,
+    finite_values,
+    names_by_id,
+    ordered_segments,
+    plot_data,
+    profile_matrix,
+    sample_matrix,
     segment_order,
 )
 from .labels import segment_label, shorten, wrap_label
-from .layout import GAP, add_colorbar, artist_size, edge_legend, fit_axes, new_figure, place_colorbar
-from .parts import axis_cap, heatmap, panel_grid, panels_per_row, rotate_xticklabels, set_log_axis, size_bars
+from .layout import (
+    GAP,
+    add_colorbar,
+    artist_size,
+    edge_legend,
+    fit_axes,
+    new_figure,
+    place_colorbar,
+)
+from .parts import (
+    axis_cap,
+    heatmap,
+    panel_grid,
+    panels_per_row,
+    rotate_xticklabels,
+    set_log_axis,
+    size_bars,
+)
 from .style import OTHER_COLOR, segment_colors, styled, text_color
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -10,9 +10,25 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .labels import shorten, wrap_label
-from .layout import EDGE, GAP, add_colorbar, artist_size, fit_axes, new_figure, place_colorbar, text_size
+from .layout import (
+    EDGE,
+    GAP,
+    add_colorbar,
+    artist_size,
+    fit_axes,
+    new_figure,
+    place_colorbar,
+    text_size,
+)
 from .parts import heatmap
-from .style import NEUTRAL, NEW_GONE_COLOR, TEXT_COLOR, rfm_colors, segment_colors, styled
+from .style import (
+    NEUTRAL,
+    NEW_GONE_COLOR,
+    TEXT_COLOR,
+    rfm_colors,
+    segment_colors,
+    styled,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
