@@ -70,6 +70,22 @@ def test_parameters_are_the_settings_with_the_same_defaults():
         assert signature.parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
 
 
+def test_stage_options_and_constraints_name_settings():
+    """Each stage's options and every declared constraint refer to settings that exist, so a
+    renamed setting cannot leave a stage reading a stale name."""
+    from custseg.preparing.options import CleanOptions
+    from custseg.reading import ReadOptions
+    from custseg.segmenting.options import SearchOptions
+    from custseg.settings import CONSTRAINTS
+
+    names = {f.name for f in fields(Settings)}
+    assert set(CONSTRAINTS) <= names
+    for options in (ReadOptions, CleanOptions, SearchOptions):
+        assert {f.name for f in fields(options)} - {"k_range_is_default"} <= names, options.__name__
+    assert SearchOptions.from_settings(Settings(k_max=6)).k_range_is_default is False
+    assert CleanOptions.from_settings(Settings(missing="drop")).missing == "drop"
+
+
 def test_numpy_array_with_six_segments_max():
     X, truth = _blobs()
     seg = Segmenter(k_max=6).fit(X)

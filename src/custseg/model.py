@@ -58,7 +58,7 @@ class Model:
     segment_names: dict[int, str]
     transactions: dict | None = None   # {"columns": TransactionColumns.to_dict(), "as_of": date or None}
     #: Statistics of the fitted customers that `custseg.tracking.track.track` measures drift against
-    #: (see `custseg.tracking.track.reference_statistics`); None in models written before them.
+    #: (see `custseg.tracking.reference.reference_statistics`); None in models written before them.
     reference: dict | None = None
 
     def customer_table(self, data, as_of: str | None = None) -> pd.DataFrame:
