@@ -543,7 +543,7 @@ def fitted_k_range(ledger, settings: Settings) -> tuple[int, int]:
     Examples
     --------
     >>> from custseg.preparing.clean import Ledger
-    >>> fitted_k_range(Ledger(rows_read=9, rows_used=9), Settings())
+    >>> fitted_k_range(Ledger(rows_read=9), Settings())
     (2, 4)
     """
     used = ledger.rows_used
