@@ -27,7 +27,8 @@ from .inputs import frame_from_array, join_customers, source_of
 from .logs.columns import detect_transaction_columns
 from .logs.duckdb_engine import customers_from_transactions
 from .logs.rfm import RFM_SEGMENTS, rfm_scores
-from .logs.rules import CLUSTER_FEATURES
+from .logs.rules import CLUSTER_FEATURES, NO_MONEY_CLUSTER_FEATURES
+from .logs.shapes import log_by_shape
 from .model import MODEL_FILENAME, Model
 from .outputs import csv_text, json_text, plain, write_atomic, write_csv
 from .preparing.clean import CleanTable, clean_customers, detect_roles
@@ -516,7 +517,7 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     progress("profiling", 0, 1)
     segments = _describe_segments(table, plan, found.chosen.labels, settings.random_state, found.chosen.stability)
     rfm = None
-    if transactions is not None:
+    if transactions is not None and transactions.columns.has_money:
         raw = transactions.customers.set_index(transactions.customers.columns[0])
         rfm = rfm_scores(raw.loc[table.ids.to_numpy()].reset_index(drop=True))
     plot_data = _plot_data(table, matrix, found, settings.random_state)
@@ -594,28 +595,50 @@ def _customer_table(data, settings: Settings, progress: ProgressCallback):
 
         return customer_table_spark(data, settings, progress)
     read = ReadOptions.from_settings(settings)
-    frame = data if isinstance(data, pd.DataFrame) else None
-    kind = settings.kind
-    if kind == "auto":
-        columns = list(frame.columns) if frame is not None else read_columns(data, read)
-        found = detect_transaction_columns([str(c) for c in columns], settings.transaction_overrides)
-        kind = "transactions" if found is not None else "customers"
+    kind, by_shape, table = _input_kind(data, settings, read, progress)
     if kind == "transactions":
         progress("computing customer features from order lines", 0, 1)
         transactions = customers_from_transactions(
-            data, overrides=settings.transaction_overrides, as_of=settings.as_of, on_progress=progress,
-            read=read,
+            data, None if by_shape is None else by_shape[0], overrides=settings.transaction_overrides,
+            as_of=settings.as_of, on_progress=progress, read=read,
         )
         source = {**source_of(data, "transactions"), **transactions.reading}
+        if by_shape is not None:
+            source["log_by_shape"] = by_shape[1].describe()
         customers = transactions.customers
         if settings.customers_file:
             customers = join_customers(customers, settings.customers_file, source)
         return customers, source, transactions, None
-    if frame is not None:
-        return frame, source_of(data, "customers"), None, None
+    return (*(table or _read_customers(data, read, progress)), None, None)
+
+
+def _read_customers(data, read: ReadOptions, progress: ProgressCallback) -> tuple[pd.DataFrame, dict]:
+    """A customer table and the description of its source."""
+    if isinstance(data, pd.DataFrame):
+        return data, source_of(data, "customers")
     progress("reading", 0, 1)
     frame, table_source = read_table(data, read)
-    return frame, {**table_source.to_dict(), "kind": "customers"}, None, None
+    return frame, {**table_source.to_dict(), "kind": "customers"}
+
+
+def _input_kind(data, settings: Settings, read: ReadOptions, progress: ProgressCallback):
+    """``"transactions"`` or ``"customers"``: as given, else a log by its names
+    (`detect_transaction_columns` on whole names), else by its shape (`log_by_shape`).
+
+    Returns the kind, the column roles and shape of a log found by its shape (else None), and
+    the customer table with its source when it was read to look at its shape (else None).
+    """
+    if settings.kind != "auto":
+        return settings.kind, None, None
+    frame = data if isinstance(data, pd.DataFrame) else None
+    columns = list(frame.columns) if frame is not None else read_columns(data, read)
+    overrides = settings.transaction_overrides
+    if detect_transaction_columns([str(c) for c in columns], overrides, words=False) is not None:
+        return "transactions", None, None
+    table = _read_customers(data, read, progress)
+    label = "the DataFrame" if frame is not None else os.fspath(data)
+    by_shape = log_by_shape(table[0], label, overrides)
+    return ("customers", None, table) if by_shape is None else ("transactions", by_shape, None)
 
 
 def _computed_columns(customers: pd.DataFrame, source: dict) -> tuple[str, ...]:
@@ -638,7 +661,9 @@ def _behaviour_features(customers: pd.DataFrame, source: dict,
     settings = settings or Settings()
     # A feature without spread (every customer bought 10 times, nobody returned) cannot
     # separate anyone; it stays in features.csv and the profiles.
-    chosen = [c for c in CLUSTER_FEATURES if c in customers and customers[c].nunique() > 1]
+    has_money = "monetary" in customers and customers["monetary"].notna().any()
+    defaults = CLUSTER_FEATURES if has_money else NO_MONEY_CLUSTER_FEATURES
+    chosen = [c for c in defaults if c in customers and customers[c].nunique() > 1]
     joined = source.get("join", {}).get("columns", [])
     not_clustered = {}
     if joined or settings.categoricals == "cluster":

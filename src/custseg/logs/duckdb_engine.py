@@ -304,14 +304,14 @@ def _read_lines(con, source, columns: TransactionColumns | None, overrides: dict
         pass
     src = _open(con, source, read, label)
     if columns is None:
-        columns = detect_transaction_columns(src.names, overrides)
+        columns = detect_transaction_columns(src.names, overrides, require_value=False)
         if columns is None:
             hint = ("" if src.reading.get("header", True) else
                     " (the file has no header row: name them with --customer-col, --date-col, ...)")
             raise InputError(
                 f"{src.label} does not look like a transaction log: it needs a customer "
-                f"column, a date column, and quantity and price columns or an amount "
-                f"column; columns are: {', '.join(src.names)}{hint}"
+                f"column and a date column (and, for money, quantity and price columns or an "
+                f"amount column); columns are: {', '.join(src.names)}{hint}"
             )
     missing = [n for n in columns.used() if n not in src.names]
     if missing:

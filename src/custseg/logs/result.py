@@ -15,7 +15,13 @@ from ..preparing.clean import Ledger
 from .columns import TransactionColumns
 from .rules import FEATURE_COLUMNS
 
-__all__ = ["TransactionFeatures", "customer_table"]
+__all__ = ["NO_MONEY_NOTE", "TransactionFeatures", "customer_table"]
+
+#: The note of a log without money (no amount, no quantity and price).
+NO_MONEY_NOTE = (
+    "no monetary feature: the log has no amount (nor quantity and price) column, so customers are "
+    "segmented on recency, frequency, tenure and inter-purchase time only"
+)
 
 
 @dataclass
@@ -66,10 +72,25 @@ class TransactionFeatures:
         if self.customers_kept is None:
             self.customers_kept = len(self.customers)
 
+    def notes(self) -> list[str]:
+        """What the features cannot say about this log, in words (empty when nothing is missing).
+
+        Examples
+        --------
+        >>> columns = TransactionColumns(customer="customer", date="date")
+        >>> TransactionFeatures(pd.DataFrame(), Ledger(rows_read=0), {}, 0, {}, datetime.date(2024, 1, 1), columns).notes()[0][:35]
+        'no monetary feature: the log has no'
+        """
+        if self.columns.has_money:
+            return []
+        return [NO_MONEY_NOTE]
+
     def to_dict(self) -> dict:
         """Ledger, checks, customer counts (``customers_found``, ``customers_kept``,
-        ``customers_dropped``), reference date, columns and date format as plain values."""
+        ``customers_dropped``), reference date, columns, date format and notes (`notes`)
+        as plain values."""
         return {
+            "notes": self.notes(),
             "ledger": self.ledger.to_dict(),
             "checks": {k: int(v) for k, v in self.checks.items()},
             "customers_found": int(self.customers_found),

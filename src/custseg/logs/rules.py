@@ -98,6 +98,7 @@ __all__ = [
     "FEATURE_COLUMNS",
     "MONEY",
     "NON_PRODUCT_CODES",
+    "NO_MONEY_CLUSTER_FEATURES",
     "NON_PRODUCT_PREFIXES",
     "RECENT_DAYS",
     "WIDE_MONEY",
@@ -121,6 +122,13 @@ CLUSTER_FEATURES = (
     "recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
     "distinct_products", "return_rate",
 )
+#: Default clustering features of a log without money (customer and date only, or
+#: quantities only): recency, frequency, tenure and inter-purchase time (and the product
+#: metrics when there are products or quantities).
+NO_MONEY_CLUSTER_FEATURES = (
+    "recency_days", "frequency", "tenure_days", "mean_days_between_purchases",
+    "items_per_order", "distinct_products",
+)
 #: Product codes (compared upper-cased) that are fees, postage or manual entries, not products.
 NON_PRODUCT_CODES = (
     "POST", "DOT", "M", "C2", "D", "S", "B", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS",
@@ -141,6 +149,7 @@ _DROP_DUPLICATE = "exact duplicate"
 _DROP_ADJUSTMENT = "adjustment"
 _DROP_MISSING = "missing date, quantity or price"
 _DROP_MISSING_AMOUNT = "missing date or amount"
+_DROP_MISSING_DATE = "missing date"
 _DROP_PRICE = "zero or negative price"
 _DROP_ZERO_AMOUNT = "zero amount"
 _DROP_FUTURE = "future-dated"
@@ -246,6 +255,8 @@ def _value_columns(columns: TransactionColumns, money: str) -> tuple[str, str, s
     """The SQL of a line's quantity, price and value (quantity x price, or the amount, as ``money``)."""
     c = columns
     quantity = f"CAST({sql_identifier(c.quantity)} AS DOUBLE)" if c.quantity else "CAST(NULL AS DOUBLE)"
+    if not c.has_money:
+        return quantity, "CAST(NULL AS DOUBLE)", f"CAST(NULL AS {money})"
     if c.uses_amount:
         return quantity, "CAST(NULL AS DOUBLE)", f"CAST(CAST({sql_identifier(c.amount)} AS DOUBLE) AS {money})"
     value = (
@@ -258,7 +269,10 @@ def _value_columns(columns: TransactionColumns, money: str) -> tuple[str, str, s
 def _line_fates(columns: TransactionColumns) -> str:
     """The CTE ``flagged`` (cancellation, adjustment, non-product) and the final SELECT with
     each line's ``drop_reason`` (rules 1 and 3-5) of `lines_query`."""
-    if columns.uses_amount:
+    if not columns.has_money:
+        bad_value = ""
+        missing = f"WHEN line_day IS NULL THEN '{_DROP_MISSING_DATE}'"
+    elif columns.uses_amount:
         bad_value = f"WHEN NOT is_cancellation AND line_value = 0 THEN '{_DROP_ZERO_AMOUNT}'"
         missing = f"WHEN line_day IS NULL OR line_value IS NULL THEN '{_DROP_MISSING_AMOUNT}'"
     else:
@@ -290,6 +304,8 @@ FROM flagged"""
 
 def _line_reasons(columns: TransactionColumns) -> list[str]:
     """The drop reasons that `lines_query` writes into ``drop_reason``, in rule order."""
+    if not columns.has_money:
+        return [_DROP_ADJUSTMENT, _DROP_MISSING_DATE]
     if columns.uses_amount:
         return [_DROP_ADJUSTMENT, _DROP_MISSING_AMOUNT, _DROP_ZERO_AMOUNT]
     return [_DROP_ADJUSTMENT, _DROP_MISSING, _DROP_PRICE]
@@ -334,14 +350,15 @@ def customer_queries(columns: TransactionColumns, as_of: datetime.date, lines: s
 
 
 def _check_conditions(columns: TransactionColumns, day: str) -> dict[str, str]:
-    """Check name -> SQL condition of a line, for the overlapping checks (``check_N``)."""
+    """Check name -> SQL condition of a line, for the overlapping checks (``check_N``);
+    without a line value (`TransactionColumns.has_money`) no zero or negative value is counted."""
     if columns.uses_amount:
         zero, negative = "line_value = 0", "line_value < 0"
         zero_name, negative_name = "zero amount lines", "negative amount lines"
     else:
         zero, negative = "price = 0", "price < 0"
         zero_name, negative_name = "zero price lines", "negative price lines"
-    return {
+    checks = {
         "lines without customer id": "customer_id IS NULL",
         "cancellation lines": "is_cancellation",
         "adjustment lines": "is_adjustment",
@@ -351,6 +368,9 @@ def _check_conditions(columns: TransactionColumns, day: str) -> dict[str, str]:
         "non-product lines": "is_non_product",
         "future-dated lines": f"line_day > {day}",
     }
+    if not columns.has_money:
+        del checks[zero_name], checks[negative_name]
+    return checks
 
 
 def _checks_query(columns: TransactionColumns, check_sql: dict[str, str], day: str, lines: str) -> str:
@@ -390,11 +410,13 @@ def _per_customer_ctes(columns: TransactionColumns, day: str, lines: str) -> str
     c = columns
     order_key = "COALESCE(invoice, CAST(line_day AS VARCHAR))" if c.invoice else "CAST(line_day AS VARCHAR)"
     attr_select = "".join(f", attr_{i}" for i in range(len(c.attributes)))
+    # Without a line value, every line that is not a cancellation or a negative quantity is a purchase.
+    positive, negative = ("line_value > 0 AND ", "line_value < 0 OR ") if c.has_money else ("", "")
     return f"""WITH marked AS (
   SELECT customer_id, {order_key} AS order_key, product, quantity, line_value, line_day,
     is_non_product{attr_select},
-    (NOT is_cancellation AND line_value > 0 AND (quantity IS NULL OR quantity > 0)) AS is_purchase,
-    (is_cancellation OR line_value < 0 OR quantity < 0) AS is_return
+    (NOT is_cancellation AND {positive}(quantity IS NULL OR quantity > 0)) AS is_purchase,
+    (is_cancellation OR {negative}quantity < 0) AS is_return
   FROM {lines}
   WHERE drop_reason IS NULL AND line_day <= {day}
 ),
@@ -445,6 +467,8 @@ def _feature_select(columns: TransactionColumns, day: str) -> str:
         else "CAST(NULL AS DOUBLE)"
     )
     products = "CAST(t.products AS DOUBLE)" if c.product else "CAST(NULL AS DOUBLE)"
+    per_order = ("CAST(t.gross_spend AS DOUBLE) / NULLIF(t.purchase_orders, 0)" if c.has_money
+                 else "CAST(NULL AS DOUBLE)")
     attr_cols = "".join(f",\n  a{i}.attr_value AS attr_{i}" for i in range(len(c.attributes)))
     attr_joins = "".join(
         f"\nLEFT JOIN attribute_{i} AS a{i} ON a{i}.customer_id = t.customer_id AND a{i}.attr_rank = 1"
@@ -458,7 +482,7 @@ def _feature_select(columns: TransactionColumns, day: str) -> str:
   CAST(t.purchase_orders AS DOUBLE) AS frequency,
   CAST(t.net_spend AS DOUBLE) AS monetary,
   CAST(DATE_DIFF('day', t.first_purchase, {day}) AS DOUBLE) AS tenure_days,
-  CAST(t.gross_spend AS DOUBLE) / NULLIF(t.purchase_orders, 0) AS avg_order_value,
+  {per_order} AS avg_order_value,
   {items} AS items_per_order,
   {products} AS distinct_products,
   CAST(t.returned_value AS DOUBLE) / NULLIF(CAST(t.gross_spend AS DOUBLE), 0) AS return_rate,
