@@ -105,6 +105,16 @@ def test_near_unique_numbers_are_an_id_but_not_the_id(tmp_path):
     assert result.roles.features == ["income", "spend"]
 
 
+def test_repeated_reference_numbers_are_not_amounts(tmp_path):
+    frame = _csv(tmp_path, pd.DataFrame({"masterid": [100 + i // 2 for i in range(60)], **_features(60)}))
+    roles = clean_customers(frame, CleanOptions()).roles
+    assert roles.id is None
+    assert roles.excluded == {
+        "masterid": "an id that repeats (30 distinct whole numbers in 60 rows): it numbers something, it is not an amount"
+    }
+    assert roles.features == ["income", "spend"]
+
+
 def test_shuffled_row_numbers_are_an_id_whatever_the_name(tmp_path):
     frame = _csv(tmp_path, pd.DataFrame({"seq": [(i * 7) % N + 1 for i in range(N)], **_features()}))
     roles = clean_customers(frame, CleanOptions()).roles

@@ -6,6 +6,10 @@ Codes for missing (999, -1, "unknown"; `custseg.preparing.sentinels`) become mis
 0/1 indicator feature where they are frequent; a birth year or date becomes ``age`` and a
 sign-up or first-purchase date ``tenure_days`` (`custseg.reading.dates`). Both are fitted rules,
 kept in `CleaningParams` and applied unchanged to new customers by `apply_cleaning`.
+Dates stored as numbers (YYYYMMDD, YYYYMM, epoch seconds in a date-named column) follow the
+same rules and are never clustered as numbers; ids (`custseg.preparing.ids`: customer numbers,
+a second id, shuffled row numbers) and free text (a level per customer) are left out with
+the reason.
 """
 
 from __future__ import annotations

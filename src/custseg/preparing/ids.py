@@ -5,7 +5,9 @@ name says so: the last word of the name is, or ends in, ``id``, ``num``, ``no``,
 ``number``, ``key`` or ``code`` (``CLIENTNUM``, ``masterid``, ``cust_no``,
 ``account_number``), or its first word is ``id`` (``id_client``). Counts such as
 ``NumWebPurchases`` or ``number_of_cds`` are not ids: there ``num`` is not the last word.
-Whatever its name, a column whose values are exactly 1..n (or 0..n-1) in shuffled order is an
+An id-named column of whole numbers that repeat, with more than 20 distinct values
+(``masterid`` of an order log read as a table, ``store_no``), is left out too: it numbers
+something, it is no amount. Whatever its name, a column whose values are exactly 1..n (or 0..n-1) in shuffled order is an
 id too: a row counter of a table that was sorted since. A continuous amount with decimals, or
 a whole-number amount that repeats (``Annual Income (k$)``), is never taken.
 """
@@ -28,6 +30,9 @@ NOT_ID_WORDS = frozenset({
 })
 #: Share of the present values that must be distinct for an id-named column to be an id.
 NEAR_UNIQUE_SHARE = 0.95
+#: An id-named column of whole numbers with more distinct values than this, though they
+#: repeat, numbers something (a store, a master record): not an amount to cluster on.
+MAX_REFERENCE_LEVELS = 20
 #: Fewer values than this are too few to call a shuffled 1..n an id rather than chance.
 MIN_SHUFFLED_ROWS = 20
 
@@ -109,6 +114,9 @@ def numeric_id_reason(name: str, values: np.ndarray, chosen_id: str | None = Non
     if id_like_name(name) and distinct >= NEAR_UNIQUE_SHARE * present.size:
         what = ("unique whole numbers" if distinct == present.size
                 else f"{distinct:,} distinct whole numbers in {present.size:,} rows")
+    elif id_like_name(name) and distinct > MAX_REFERENCE_LEVELS:
+        return (f"an id that repeats ({distinct:,} distinct whole numbers in {present.size:,} rows): "
+                "it numbers something, it is not an amount")
     elif _shuffled_run(present):
         what = f"the whole numbers {present.min():.0f} to {present.max():.0f}, each once, shuffled"
     else:
