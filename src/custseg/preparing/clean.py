@@ -6,6 +6,10 @@ Codes for missing (999, -1, "unknown"; `custseg.preparing.sentinels`) become mis
 0/1 indicator feature where they are frequent; a birth year or date becomes ``age`` and a
 sign-up or first-purchase date ``tenure_days`` (`custseg.reading.dates`). Both are fitted rules,
 kept in `CleaningParams` and applied unchanged to new customers by `apply_cleaning`.
+Dates stored as numbers (YYYYMMDD, YYYYMM, epoch seconds in a date-named column) follow the
+same rules and are never clustered as numbers; ids (`custseg.preparing.ids`: customer numbers,
+a second id, shuffled row numbers) and free text (a level per customer) are left out with
+the reason.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..reading.dates import date_rule, derive, strftime_pattern
+from ..reading.dates import NUMERIC_DATE_WORDS, date_rule, derive, numeric_date_format, strftime_pattern
 from ..reading.names import name_key
 from ..settings import parse_sentinels
+from .ids import id_like_name, numeric_id_reason, unique_whole_numbers
 from .options import CleanOptions
 from .sentinels import (
     INDICATOR_SHARE,
@@ -41,6 +46,11 @@ ID_NAMES = {
 }
 #: A text column with more distinct values than this is not used as a categorical.
 MAX_CATEGORIES = 20
+#: A text column whose distinct values number at least this share of its non-blank values
+#: is free text (names, addresses) or ids: a level per customer describes no segment.
+FREE_TEXT_SHARE = 0.9
+#: Share of the rows that must hold a value for a column to be the customer id.
+ID_PRESENT_SHARE = 0.5
 #: With ``--categoricals cluster``, a categorical whose most frequent level holds more than
 #: this share of the customers is described but not clustered on: at a total variance of 1,
 #: its few other customers would sit far from everyone (a level of 3% lies
@@ -142,7 +152,7 @@ class CleaningParams:
     code_columns: list[str]             # categoricals stored as whole-number codes
     #: input column -> {"numbers": [999.0], "levels": ["unknown"]}: codes read as missing
     missing_codes: dict[str, dict] = field(default_factory=dict)
-    #: feature -> {"source", "kind": "age" | "tenure_days", "from": "year" | "yyyymmdd" | "date",
+    #: feature -> {"source", "kind": "age" | "tenure_days", "from": "year" | "yyyymmdd" | "yyyymm" | "epoch_s" | "epoch_ms" | "date",
     #: "format", "as_of"}: features computed from a birth or start date
     derived: dict[str, dict] = field(default_factory=dict)
     #: feature -> {"column", "numbers", "levels"}: 1 where the column holds one of the codes
@@ -270,9 +280,23 @@ def _find_id(df: pd.DataFrame, options: CleanOptions) -> str | None:
     for name in df.columns:
         if name_key(name) in ID_NAMES or name_key(name).endswith(("customerid", "clientid")):
             text = _text(df[name])
-            if text.notna().mean() >= 0.5:
+            if text.notna().mean() >= ID_PRESENT_SHARE:
                 return name
-    return None
+    return next((name for name in df.columns if _is_numeric_id(df[name], name)), None)
+
+
+def _is_numeric_id(column: pd.Series, name: str) -> bool:
+    """Whether a column is a customer number: an id-like name (`custseg.preparing.ids`),
+    unique whole numbers in at least half the rows, and not a row counter (1, 2, 3, ...)."""
+    if not id_like_name(name) or pd.api.types.is_datetime64_any_dtype(column):
+        return False
+    reading = _numeric_reading(column)
+    if reading is None:
+        return False
+    values = reading[0]
+    present = ~np.isnan(values)
+    return (present.mean() >= ID_PRESENT_SHARE and unique_whole_numbers(values)
+            and not _is_row_number(values[present]))
 
 
 def _looks_like_dates(text: pd.Series) -> bool:
@@ -304,6 +328,8 @@ class _Found:
     computed: frozenset
     wanted: tuple[str, ...] | None
     taken: set[str]
+    #: the customer id column, once found (a second id is named after it)
+    id_col: str | None = None
     codes: dict[str, ColumnCodes] = field(default_factory=dict)
     derived: dict[str, dict] = field(default_factory=dict)
     indicators: dict[str, dict] = field(default_factory=dict)
@@ -380,7 +406,8 @@ class _Found:
 
 
 def _derived_words(name: str, rule: dict) -> str:
-    fmt = f" (read as {rule['format']})" if rule.get("format") else ""
+    shown = rule.get("format") or NUMERIC_DATE_WORDS.get(rule["from"])
+    fmt = f" (read as {shown})" if shown else ""
     if rule["kind"] == "age":
         what = "birth years" if rule["from"] == "year" else "birth dates"
         return f"age in years at {rule['as_of']}, from the {what} in {name}{fmt}"
@@ -426,7 +453,7 @@ def detect_roles(df: pd.DataFrame, options: CleanOptions, parsed: dict, *, compu
     _check_named("--exclude", options.exclude, names)
     found = found or _Found.from_options(options, names, computed)
     _check_named("--sentinel", list(found.given_codes), names)
-    id_col = _find_id(df, options)
+    id_col = found.id_col = _find_id(df, options)
     numeric, categorical, excluded = [], [], {}
     for name in names:
         if name == id_col:
@@ -453,9 +480,15 @@ def detect_roles(df: pd.DataFrame, options: CleanOptions, parsed: dict, *, compu
                          if (reason := _not_clusterable(df[name], name, parsed, found))}
         features += [name for name in categorical if name not in not_clustered]
     if not features:
-        detail = "; ".join(f"{c}: {r}" for c, r in excluded.items()) or "no columns besides the id"
-        raise InputError(f"no usable numeric or categorical feature ({detail})")
+        raise InputError(f"no usable numeric or categorical feature: {_taken_for(id_col, excluded)}")
     return ColumnRoles(id_col, numeric, categorical, features, excluded, dict(found.words), not_clustered)
+
+
+def _taken_for(id_col: str | None, excluded: dict[str, str]) -> str:
+    """What each column was taken for, in one line: ``id: the customer id; name: free text ...``."""
+    parts = [f"{id_col}: the customer id"] if id_col is not None else []
+    parts += [f"{name}: {reason}" for name, reason in excluded.items()]
+    return "; ".join(parts) or "the table has no columns"
 
 
 def _not_clusterable(column: pd.Series, name: str, parsed: dict, found: _Found) -> str | None:
@@ -502,10 +535,15 @@ def _classify_text(column: pd.Series, name: str, parsed: dict, numeric: list, ca
         return "constant (one value)"
     if pd.api.types.is_datetime64_any_dtype(column) or _looks_like_dates(text):
         return _classify_dates(column, name, text, codes, parsed, numeric, found)
+    present = int(text.notna().sum())
+    if id_like_name(name) and levels >= FREE_TEXT_SHARE * present:
+        return f"an id ({levels:,} distinct values in {present:,} rows)"
     if levels > MAX_CATEGORIES:
-        if levels >= 0.9 * text.notna().sum():
+        if levels >= FREE_TEXT_SHARE * present:
             return f"id-like or free text ({levels} distinct values)"
         return f"too many categories ({levels}) to describe segments"
+    if levels >= FREE_TEXT_SHARE * present:
+        return f"free text ({levels:,} distinct values in {present:,} rows)"
     categorical.append(name)
     found.keep_codes(name, codes, parsed, numeric)
     return None
@@ -540,20 +578,39 @@ def _classify_numbers(column: pd.Series, name: str, reading: tuple, parsed: dict
     distinct = np.unique(values[~np.isnan(values)])
     if distinct.size <= 1:
         return "constant (one value)"
-    if _is_row_number(values):
-        return "id-like (numbers the rows)"
     rule = None if name in found.computed else date_rule(name, column, None, values, found.as_of, None)
     if rule is not None:
         derived, unread = derive(column, rule, values)
         found.add_derived(name, {**rule, "decimal_comma": decimal_comma}, derived, bad | unread, parsed, numeric)
+        found.keep_codes(name, codes, parsed, numeric)
+        return None
+    reason = _not_a_number_feature(name, values, found)
+    if reason:
+        return reason
+    parsed[name] = (values, bad, decimal_comma)
+    whole = bool(np.all(distinct == np.round(distinct)))
+    if whole and distinct.size <= MAX_CODE_VALUES and len(column) >= 20:
+        categorical.append(name)
     else:
-        parsed[name] = (values, bad, decimal_comma)
-        whole = bool(np.all(distinct == np.round(distinct)))
-        if whole and distinct.size <= MAX_CODE_VALUES and len(column) >= 20:
-            categorical.append(name)
-        else:
-            numeric.append(name)
+        numeric.append(name)
     found.keep_codes(name, codes, parsed, numeric)
+    return None
+
+
+def _not_a_number_feature(name: str, values: np.ndarray, found: _Found) -> str | None:
+    """Why a numeric column that is not a birth or start date is no feature: a row
+    counter, an id (`custseg.preparing.ids`) or dates of unknown meaning; None when it is one."""
+    if _is_row_number(values):
+        return "id-like (numbers the rows)"
+    if name in found.computed:
+        return None
+    date_form = numeric_date_format(name, values)
+    reason = numeric_id_reason(name, values, found.id_col) if date_form is None or id_like_name(name) else None
+    if reason:
+        return reason
+    if date_form is not None:
+        return (f"dates ({NUMERIC_DATE_WORDS[date_form]}) of unknown meaning, not used (a birth date becomes "
+                "age, a sign-up or first-purchase date tenure_days; name the column so)")
     return None
 
 

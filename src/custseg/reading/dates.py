@@ -7,6 +7,12 @@ reference date; a sign-up, registration or first-purchase date (``signup_date``,
 ``tenure_days``, the days from it to the reference date. Dates whose name says nothing of
 the kind are left out, as before.
 
+Dates stored as numbers are recognised by their values (`numeric_date_format`): 8-digit
+whole numbers that read as ``YYYYMMDD`` (20110315) and 6-digit ones that read as ``YYYYMM``
+(201103), whatever the column's name; epoch seconds or milliseconds (1300147200) only in a
+column whose name says it holds dates or times (``signup_ts``, ``created_at``,
+``last_login_epoch``), since any large number would otherwise pass.
+
 The format of a text column is decided from all its distinct values: every format of
 `DATE_FORMATS` that reads the most of them is a candidate, and when the candidates read day
 and month in different orders (``03/04/2024``: no value has a day above 12) the column is
@@ -27,7 +33,8 @@ from ..errors import InputError
 from .names import name_key
 
 __all__ = [
-    "DATE_FORMATS", "choose_format", "date_meaning", "date_rule", "derive", "looks_like_years", "strftime_pattern",
+    "DATE_FORMATS", "NUMERIC_DATE_WORDS", "choose_format", "date_meaning", "date_rule", "derive", "looks_like_years",
+    "numeric_date_format", "strftime_pattern",
 ]
 
 #: Formats tried on a text column of dates, ISO first. Formats that read day and month in
@@ -56,6 +63,20 @@ START_WORDS = (
     "firstorder", "firstbuy", "firsttransaction", "enrol", "onboard", "accountopen", "opened",
     "createdat", "creationdate", "datecreated", "startdate", "acquired", "acquisition",
 )
+#: Formats of dates stored as whole numbers, by the ``"from"`` of a derivation rule.
+NUMBER_FORMATS = {"yyyymmdd": "%Y%m%d", "yyyymm": "%Y%m"}
+#: How the values of each numeric date form are described in messages.
+NUMERIC_DATE_WORDS = {
+    "yyyymmdd": "YYYYMMDD whole numbers", "yyyymm": "YYYYMM whole numbers",
+    "epoch_s": "epoch seconds", "epoch_ms": "epoch milliseconds",
+}
+#: Epoch seconds from 1990-01-01 to 2100-01-01: the span that a date-named column's
+#: numbers must fall in to be read as epoch seconds (times 1,000 for milliseconds).
+EPOCH_SECONDS = (631_152_000, 4_102_444_800)
+#: Name words that say a column holds dates or times; ``at`` and ``on`` only as the last
+#: word (``created_at``, ``updated_on``).
+DATE_NAME_WORDS = ("date", "dt", "time", "timestamp", "ts", "epoch", "unix", "datetime")
+DATE_NAME_ENDINGS = ("at", "on")
 _PATTERN_TOKENS = (("yyyy", "%Y"), ("yy", "%y"), ("mmmm", "%B"), ("mmm", "%b"), ("mm", "%m"),
                    ("dd", "%d"), ("hh", "%H"), ("nn", "%M"), ("ss", "%S"))
 
@@ -121,12 +142,60 @@ def looks_like_years(values: np.ndarray, as_of: datetime.date) -> bool:
     return bool(years.mean() >= YEAR_SHARE)
 
 
-def _looks_like_yyyymmdd(values: np.ndarray) -> bool:
-    present = values[~np.isnan(values)]
+def _reads_as(values: np.ndarray, form: str) -> bool:
+    """Whether ``FORMAT_SHARE`` of the distinct present values are whole numbers that read
+    as dates in ``form`` (``"yyyymmdd"`` or ``"yyyymm"``) from 1900 to 2100."""
+    present = np.unique(values[~np.isnan(values)])
     if present.size == 0 or not np.all(present == np.round(present)):
         return False
-    inside = (present >= FIRST_YEAR * 10_000 + 101) & (present <= 2100_12_31)
-    return bool(inside.mean() >= FORMAT_SHARE)
+    low, high = (1900_01_01, 2100_12_31) if form == "yyyymmdd" else (1900_01, 2100_12)
+    inside = present[(present >= low) & (present <= high)]
+    if inside.size < FORMAT_SHARE * present.size:
+        return False
+    text = pd.Series([f"{v:.0f}" for v in inside], dtype="string")
+    read = int(_parsed(text, NUMBER_FORMATS[form]).notna().sum())
+    return read >= FORMAT_SHARE * present.size
+
+
+def _names_a_date(name: str) -> bool:
+    words = re.findall(r"[a-z0-9]+", re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(name)).lower())
+    return bool(words) and (any(w in DATE_NAME_WORDS for w in words) or words[-1] in DATE_NAME_ENDINGS
+                            or date_meaning(name) is not None)
+
+
+def _epoch_unit(values: np.ndarray) -> str | None:
+    present = values[~np.isnan(values)]
+    if present.size == 0:
+        return None
+    low, high = EPOCH_SECONDS
+    for form, scale in (("epoch_s", 1), ("epoch_ms", 1000)):
+        if ((present >= low * scale) & (present <= high * scale)).mean() >= FORMAT_SHARE:
+            return form
+    return None
+
+
+def numeric_date_format(name: str, values: np.ndarray) -> str | None:
+    """How a numeric column holds dates: ``"yyyymmdd"``, ``"yyyymm"``, ``"epoch_s"``,
+    ``"epoch_ms"``, or None when its numbers are not dates.
+
+    At least 90% of the distinct values must read as dates. ``YYYYMMDD`` (20110315) and
+    ``YYYYMM`` (201103) are told by their values alone; epoch seconds (from 1990 to 2100)
+    and milliseconds only where the name says the column holds dates or times (``date``,
+    ``time``, ``ts``, ``epoch``, ``*_at``, ``*_on``, or a birth or start word).
+
+    Examples
+    --------
+    >>> numeric_date_format("date", np.array([20110315.0, 20111201.0]))
+    'yyyymmdd'
+    >>> numeric_date_format("first_month", np.array([201103.0, 201112.0]))
+    'yyyymm'
+    >>> numeric_date_format("signup_ts", np.array([1300147200.0])), numeric_date_format("spend", np.array([1300147200.0]))
+    ('epoch_s', None)
+    """
+    for form in NUMBER_FORMATS:
+        if _reads_as(values, form):
+            return form
+    return _epoch_unit(values) if _names_a_date(name) else None
 
 
 def _day_order(fmt: str) -> str:
@@ -224,6 +293,17 @@ def _days_to(dates: pd.Series, as_of: datetime.date) -> np.ndarray:
     return days.to_numpy(dtype="float64", na_value=np.nan)
 
 
+def _epoch_dates(numbers: np.ndarray, form: str) -> tuple[pd.Series, np.ndarray]:
+    """Epoch seconds or milliseconds as datetimes (UTC dates); values outside 1990-2100
+    are unreadable."""
+    scale = 1000 if form == "epoch_ms" else 1
+    low, high = EPOCH_SECONDS
+    inside = (numbers >= low * scale) & (numbers <= high * scale)
+    seconds = np.where(inside, numbers / scale, np.nan)
+    dates = pd.Series(pd.to_datetime(seconds, unit="s"))
+    return dates, ~np.isnan(numbers) & ~inside
+
+
 def derive(column: pd.Series, rule: dict, numbers: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Apply a derivation rule to a column: ``age`` or ``tenure_days`` at ``rule["as_of"]``.
 
@@ -232,11 +312,12 @@ def derive(column: pd.Series, rule: dict, numbers: np.ndarray | None = None) -> 
     column : Series
         The source column as read (text, numbers or datetimes).
     rule : dict
-        ``{"kind": "age" | "tenure_days", "from": "year" | "yyyymmdd" | "date",
+        ``{"kind": "age" | "tenure_days", "from": "year" | "yyyymmdd" | "yyyymm" | "epoch_s" |
+        "epoch_ms" | "date",
         "format": strftime pattern or None, "as_of": "YYYY-MM-DD"}``.
     numbers : ndarray, optional
         The column already parsed as numbers (with codes for missing removed); required
-        for ``"year"`` and ``"yyyymmdd"`` rules.
+        for every rule but ``"date"``.
 
     Returns
     -------
@@ -254,9 +335,11 @@ def derive(column: pd.Series, rule: dict, numbers: np.ndarray | None = None) -> 
     as_of = datetime.date.fromisoformat(rule["as_of"])
     if rule["from"] == "year":
         return as_of.year - numbers, np.zeros(len(numbers), dtype=bool)
-    if rule["from"] == "yyyymmdd":
+    if rule["from"] in NUMBER_FORMATS:
         text = pd.Series(numbers).map(lambda v: None if np.isnan(v) else f"{v:.0f}").astype("string")
-        dates, bad = _dates(text, "%Y%m%d")
+        dates, bad = _dates(text, NUMBER_FORMATS[rule["from"]])
+    elif rule["from"] in ("epoch_s", "epoch_ms"):
+        dates, bad = _epoch_dates(numbers, rule["from"])
     else:
         dates, bad = _dates(column, rule["format"])
     values = _age_from_dates(dates, as_of) if rule["kind"] == "age" else _days_to(dates, as_of)
@@ -268,7 +351,8 @@ def date_rule(name: str, column: pd.Series, text: pd.Series | None, numbers: np.
     """The derivation rule for a column, or None when it is not a birth or start date.
 
     ``text`` is the column as stripped text (codes for missing removed) when it holds
-    dates as text; ``numbers`` its numeric reading when it holds numbers (years, yyyymmdd).
+    dates as text; ``numbers`` its numeric reading when it holds numbers (birth years, or
+    dates in a form of `numeric_date_format`).
 
     Examples
     --------
@@ -284,9 +368,10 @@ def date_rule(name: str, column: pd.Series, text: pd.Series | None, numbers: np.
     if numbers is not None:
         if kind == "age" and looks_like_years(numbers, as_of):
             return {**rule, "from": "year"}
-        if _looks_like_yyyymmdd(numbers):
-            return {**rule, "from": "yyyymmdd", "format": "%Y%m%d"}
-        return None
+        form = numeric_date_format(name, numbers)
+        if form is None:
+            return None
+        return {**rule, "from": form, "format": NUMBER_FORMATS.get(form)}
     if pd.api.types.is_datetime64_any_dtype(column):
         return {**rule, "from": "date"}
     return {**rule, "from": "date", "format": choose_format(name, text, given_format)}
