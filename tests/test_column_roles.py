@@ -13,7 +13,8 @@ from custseg.cli import main
 from custseg.errors import InputError
 from custseg.pipeline import segment
 from custseg.preparing.clean import apply_cleaning, clean_customers
-from custseg.preparing.ids import id_like_name, numeric_id_reason
+from custseg.preparing.ids import numeric_id_reason
+from custseg.reading.names import id_like_name
 from custseg.preparing.options import CleanOptions
 from custseg.reading.dates import numeric_date_format
 from custseg.reading.tables import read_table

@@ -17,7 +17,8 @@ from custseg.errors import InputError
 from custseg.logs.columns import TransactionColumns, detect_transaction_columns, name_words
 from custseg.logs.duckdb_engine import customers_from_transactions
 from custseg.logs.result import NO_MONEY_NOTE
-from custseg.logs.shapes import LOG_REPEAT_SHARE, id_like_name, log_by_shape, repeated_row_share
+from custseg.logs.shapes import LOG_REPEAT_SHARE, log_by_shape, repeated_row_share
+from custseg.reading.names import id_like_name
 
 
 def _lines(customers: int = 40) -> list[tuple[int, int, int, float]]:

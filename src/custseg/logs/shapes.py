@@ -14,21 +14,21 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..errors import InputError
-from ..reading.names import name_key
-from .columns import TransactionColumns, detect_transaction_columns, find_role, name_words
+from ..reading.names import id_like_name
+from .columns import (
+    TransactionColumns,
+    detect_transaction_columns,
+    find_role,
+)
 from .typed_lines import DATE_FORMATS
 
-__all__ = ["ID_WORDS", "LOG_REPEAT_SHARE", "LogShape", "id_like_name", "log_by_shape", "repeated_row_share", "table_shape"]
+__all__ = ["LOG_REPEAT_SHARE", "LogShape", "log_by_shape", "repeated_row_share", "table_shape"]
 
 #: A table is a log when at least this share of its rows carry an id that is on another row
 #: too. Measured: CDNOW 83% (69,659 lines, 23,570 customers; its 1/10 sample 82%); Mall
 #: Customers, Telco churn 0% (unique ids); a customer table exported with a few duplicated
 #: ids stays far below.
 LOG_REPEAT_SHARE = 0.5
-#: Last words of an id-like name (``customer_no``, ``member number``, ``masterid``).
-ID_WORDS = ("id", "no", "nr", "num", "number", "key", "code")
-#: Names ending in "id" that are not ids.
-_NOT_ID_KEYS = ("paid", "valid", "void", "covid", "grid", "bid", "hybrid", "fluid", "liquid", "rapid")
 #: Distinct values tried when a column is tested for dates.
 _DATE_SAMPLE = 500
 #: Formats of `DATE_FORMATS` (DuckDB's) tried on the values; DuckDB's own "iso" cast is not a pattern.
@@ -53,20 +53,6 @@ class LogShape:
         """The shape in words, for the summary and for messages."""
         return (f"{self.repeat_share:.0%} of its rows repeat a {self.customer!r} "
                 f"(a log from {LOG_REPEAT_SHARE:.0%}), with dates in {self.date!r}")
-
-
-def id_like_name(name) -> bool:
-    """Whether a column's name says it holds an id (``masterid``, ``customer_no``, ``Member Number``).
-
-    Examples
-    --------
-    >>> id_like_name("masterid"), id_like_name("Customer No"), id_like_name("paid")
-    (True, True, False)
-    """
-    words, key = name_words(name), name_key(name)
-    if words and words[-1] in ID_WORDS:
-        return True
-    return key.endswith("id") and len(key) > 2 and key not in _NOT_ID_KEYS
 
 
 def repeated_row_share(values: pd.Series) -> float:

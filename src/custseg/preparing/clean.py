@@ -23,7 +23,13 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..reading.dates import NUMERIC_DATE_WORDS, date_rule, derive, numeric_date_format, strftime_pattern
+from ..reading.dates import (
+    NUMERIC_DATE_WORDS,
+    date_rule,
+    derive,
+    numeric_date_format,
+    strftime_pattern,
+)
 from ..reading.names import name_key
 from ..settings import parse_sentinels
 from .ids import id_like_name, numeric_id_reason, unique_whole_numbers

@@ -14,20 +14,12 @@ a whole-number amount that repeats (``Annual Income (k$)``), is never taken.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
-__all__ = ["ID_ENDINGS", "NEAR_UNIQUE_SHARE", "id_like_name", "numeric_id_reason", "unique_whole_numbers"]
+from ..reading.names import id_like_name
 
-#: Last name words that mark an id (also as the ending of a run-together word: ``clientnum``).
-ID_ENDINGS = ("id", "num", "no", "nr", "number", "key", "code")
-#: Words that end like an id but name an amount or a state (``amount_paid``, ``is_valid``).
-NOT_ID_WORDS = frozenset({
-    "paid", "prepaid", "unpaid", "overpaid", "bid", "valid", "invalid", "void", "avoid", "fluid", "liquid",
-    "solid", "hybrid", "rapid", "humid", "acid", "kid", "mid", "grid", "platinum", "casino", "piano",
-    "turkey", "hockey", "monkey", "donkey", "whiskey", "jockey", "phono", "mono", "techno",
-})
+__all__ = ["NEAR_UNIQUE_SHARE", "numeric_id_reason", "unique_whole_numbers"]
+
 #: Share of the present values that must be distinct for an id-named column to be an id.
 NEAR_UNIQUE_SHARE = 0.95
 #: An id-named column of whole numbers with more distinct values than this, though they
@@ -35,35 +27,6 @@ NEAR_UNIQUE_SHARE = 0.95
 MAX_REFERENCE_LEVELS = 20
 #: Fewer values than this are too few to call a shuffled 1..n an id rather than chance.
 MIN_SHUFFLED_ROWS = 20
-
-
-def _words(name: str) -> list[str]:
-    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(name))
-    words = re.findall(r"[a-z0-9]+", spaced.lower())
-    while words and words[-1].isdigit():      # customer_id_2, id 1
-        words.pop()
-    return words
-
-
-def id_like_name(name: str) -> bool:
-    """Whether a column's name says it holds ids.
-
-    Examples
-    --------
-    >>> [id_like_name(n) for n in ("CLIENTNUM", "masterid", "cust_no", "account_number", "Customer ID")]
-    [True, True, True, True, True]
-    >>> [id_like_name(n) for n in ("NumWebPurchases", "number_of_cds", "amount_paid", "income")]
-    [False, False, False, False]
-    """
-    words = _words(name)
-    if not words:
-        return False
-    last = words[-1]
-    if words[0] == "id" or last in ID_ENDINGS:
-        return True
-    return last not in NOT_ID_WORDS and any(
-        last.endswith(ending) and len(last) > len(ending) for ending in ID_ENDINGS
-    )
 
 
 def unique_whole_numbers(values: np.ndarray) -> bool:
