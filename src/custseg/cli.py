@@ -249,16 +249,24 @@ def assign(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Reference date (YYYY-MM-DD) for a model fitted on a transaction log; default the run's rule."),
     engine: str = typer.Option("local", "--engine", help="local (default) or spark: assign on Spark where the data lives, any model file (pip install 'custseg[spark]')."),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help="With --engine spark: local[*] (default), local[N], spark://HOST:7077, sc://HOST, yarn or k8s://URL."),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel: the sheet to read (default: every sheet whose header matches the first one, stacked), as for custseg run."),
+    member: Optional[str] = typer.Option(None, "--member", help="Archive (.zip, .tar, .tar.gz, .tgz): the table to read inside it (default: the only one)."),
+    header: Optional[str] = typer.Option(None, "--header", help="auto (default), yes or no: whether the first row holds the column names, as for custseg run."),
+    date_format: Optional[str] = typer.Option(None, "--date-format", help="Model fitted on order lines: format of their dates, e.g. %d/%m/%Y or dd/mm/yyyy (default: the format the run read its dates with)."),
 ) -> None:
     """Put new customers (or, for a transaction model, new order lines) into the segments of a saved model."""
     import pandas as pd
 
     from .model import load_model
     from .outputs import csv_text, write_atomic
+    from .reading import ReadOptions
     from .settings import Settings
 
-    Settings(engine=engine, spark_master=spark_master).validated()
+    reading = {"sheet": sheet, "member": member, "header": header, "date_format": date_format}
+    given = {name: value for name, value in reading.items() if value is not None}
+    settings = Settings(engine=engine, spark_master=spark_master).replace(**given).validated()
     fitted = load_model(model)
+    _check_assign_reading(fitted, given, engine_for(data, engine))
     if engine_for(data, engine) == "spark":
         from .engines.spark.customers import assign_file_spark
 
@@ -271,7 +279,7 @@ def assign(
         out_console.print(Text(f"assigned {assigned:,} of {rows:,} customers to {path}{note}"))
         return
     out = out or Path("assigned.csv")
-    frame = fitted.customer_table(data, as_of)
+    frame = fitted.customer_table(data, as_of, ReadOptions.from_settings(settings))
     ids, labels, usable = fitted.assign(frame)
     result = pd.DataFrame({
         fitted.roles.id_name: ids.to_numpy(),
@@ -282,6 +290,19 @@ def assign(
     skipped = int((~usable).sum())
     note = f"; {skipped:,} rows with no usable feature value left out" if skipped else ""
     out_console.print(Text(f"assigned {int(usable.sum()):,} of {len(frame):,} customers to {out}{note}"))
+
+
+def _check_assign_reading(fitted, given: dict, engine: str) -> None:
+    """Refuse reading options ``custseg assign`` cannot honour, in one line naming them."""
+    from .errors import SettingsError
+
+    options = ", ".join(f"--{name.replace('_', '-')}" for name in given)
+    if given and engine == "spark":
+        raise SettingsError(f"{options}: the Spark engine reads delimited text with a header row and Parquet; "
+                            f"leave these out or assign with --engine local")
+    if "date_format" in given and fitted.transactions is None:
+        raise SettingsError("--date-format applies to a model fitted on order lines; this model was fitted on a "
+                            "customer table and reads its date columns as its run did (model.json)")
 
 
 @app.command()

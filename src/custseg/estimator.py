@@ -13,10 +13,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .errors import InputError
 from .pipeline import Result, segment
 from .progress import ProgressCallback
+from .reading import ReadOptions
 from .settings import DEFAULT_ALGORITHMS, Settings
 
-#: Settings that are not parameters of the estimator: it never writes files.
-_NOT_PARAMETERS = ("report", "command")
+#: Settings that are not parameters of the estimator: it never writes files, and which
+#: parameters were given is read from their values.
+_NOT_PARAMETERS = ("report", "command", "given")
 
 
 class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -34,7 +36,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         Algorithms tried; ``"dbscan"`` is also available.
     k_min, k_max : int, default 2 and 10
         Numbers of segments tried. With the default range, density methods may report up to
-        20 groups and tables of fewer than 20 customers stop at half their number.
+        20 groups and tables of fewer than 20 customers stop at half their number. As for
+        every parameter, a value counts as given (``Settings.given``) when it differs from
+        the default, so that ``clone`` and ``set_params`` keep the behaviour: to hold a small
+        table to exactly 2..10, build the run with ``custseg.segment(X, k_min=2, k_max=10)``.
     pca : "auto", "off" or int, default "auto"
         Principal components to cluster on; ``"auto"`` uses PCA only for wide tables.
     missing : {"impute", "drop"}, default "impute"
@@ -160,16 +165,23 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     def settings(self) -> Settings:
         """The parameters as a validated `Settings` (raises `SettingsError` naming the value).
 
+        A parameter counts as given (``Settings.given``) when its value differs from its
+        default: scikit-learn's ``clone`` passes every parameter, so which ones the caller
+        named cannot be told apart from their values.
+
         Examples
         --------
-        >>> Segmenter(k_max=6).settings().k_max
-        6
+        >>> settings = Segmenter(k_max=6, random_state=0).settings()
+        >>> settings.k_max, sorted(settings.given)
+        (6, ['k_max'])
         """
         values = {f.name: getattr(self, f.name) for f in fields(Settings) if f.name not in _NOT_PARAMETERS}
         for name in ("algorithms", "features", "exclude", "sentinels"):
             if isinstance(values[name], (list, np.ndarray)):
                 values[name] = tuple(values[name])
-        return Settings(**values, report=False).validated()
+        defaults = {f.name: f.default for f in fields(Settings)}
+        given = frozenset(name for name, value in values.items() if value != defaults[name])
+        return Settings(**values, report=False, given=given).validated()
 
     def fit(self, X, y=None) -> "Segmenter":
         """Segment the customers in ``X``.
@@ -227,7 +239,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         True
         """
         model = self._fitted_model()
-        return model.assign(model.customer_table(self._table(X, reset=False)))[1]
+        return model.assign(model.customer_table(self._table(X, reset=False), read=self._read_options()))[1]
 
     def transform(self, X) -> np.ndarray:
         """The model matrix of ``X``: the space the segments were found in.
@@ -248,7 +260,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         ((6, 2), ['x1', 'x2'])
         """
         model = self._fitted_model()
-        return model.matrix(model.customer_table(self._table(X, reset=False)))
+        return model.matrix(model.customer_table(self._table(X, reset=False), read=self._read_options()))
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Names of the columns of `transform`'s output (features, ``col=level`` or ``PC1..``).
@@ -267,6 +279,11 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = True        # missing values are imputed (or dropped) by design
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
+
+    def _read_options(self) -> ReadOptions:
+        """How ``predict`` and ``transform`` read a file: as ``fit`` did (sheet, member, header,
+        date format)."""
+        return ReadOptions.from_settings(self.settings())
 
     def _fitted_model(self):
         check_is_fitted(self, "model_")

@@ -7,6 +7,7 @@ reproduces the run's segments exactly.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from .logs.duckdb_engine import customers_from_transactions
 from .outputs import write_atomic
 from .preparing.clean import CleaningParams, ColumnRoles, apply_cleaning
 from .preparing.features import FeaturePlan
-from .reading import read_table
+from .reading import ReadOptions, read_table
 from .segmenting.assign import Assigner
 
 MODEL_FORMAT = "custseg-model"
@@ -56,12 +57,14 @@ class Model:
     assigner: Assigner
     algorithm: str
     segment_names: dict[int, str]
-    transactions: dict | None = None   # {"columns": TransactionColumns.to_dict(), "as_of": date or None}
+    #: {"columns": TransactionColumns.to_dict(), "as_of": date or None, "date_format": the run's
+    #: format of the order dates, or None (typed dates; absent in older models)}
+    transactions: dict | None = None
     #: Statistics of the fitted customers that `custseg.tracking.track.track` measures drift against
     #: (see `custseg.tracking.reference.reference_statistics`); None in models written before them.
     reference: dict | None = None
 
-    def customer_table(self, data, as_of: str | None = None) -> pd.DataFrame:
+    def customer_table(self, data, as_of: str | None = None, read: ReadOptions | None = None) -> pd.DataFrame:
         """The customers to assign: ``data`` itself, a file read as a table, or, for a
         model fitted on a transaction log, the same features computed from order lines.
 
@@ -71,6 +74,10 @@ class Model:
         as_of : str, optional
             Reference date for a transaction log; default the run's fixed ``--as-of`` if it
             had one, else the day after the last transaction in ``data`` (the run's rule).
+        read : ReadOptions, optional
+            Sheet, archive member and header row of a file, as ``custseg run`` takes them; for
+            a transaction log also the format of its order dates, by default the format the
+            run read its dates with (so that 03/04/2024 means the same day in both).
 
         Examples
         --------
@@ -81,12 +88,16 @@ class Model:
         >>> customers.columns[:3].tolist()
         ['CustomerID', 'recency_days', 'frequency']
         """
+        read = read or ReadOptions()
         if self.transactions is None:
             if isinstance(data, pd.DataFrame):
                 return data
-            return read_table(data)[0]
+            return read_table(data, read)[0]
         columns = TransactionColumns.from_dict(self.transactions["columns"])
-        return customers_from_transactions(data, columns, as_of=as_of or self.transactions["as_of"]).customers
+        if read.date_format is None and self.transactions.get("date_format"):
+            read = dataclasses.replace(read, date_format=self.transactions["date_format"])
+        return customers_from_transactions(data, columns, as_of=as_of or self.transactions["as_of"],
+                                           read=read).customers
 
     def assign(self, data: pd.DataFrame) -> tuple[pd.Series, np.ndarray, np.ndarray]:
         """Segments of new customers.

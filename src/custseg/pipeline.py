@@ -122,6 +122,7 @@ class Result:
             segment_names={s["id"]: s["name"] for s in self.segment_info},
             transactions=None if self.transactions is None else {
                 "columns": self.transactions.columns.to_dict(), "as_of": self.settings.as_of,
+                "date_format": self.transactions.date_format,
             },
             reference=self.reference,
         )
@@ -156,6 +157,8 @@ class Result:
             "environment": environment(),
             "source": self.source,
             "settings": self.settings.to_dict(),
+            "settings_given": sorted(self.settings.given),
+            "settings_derived": self._derived_settings(),
             "input": self.table.ledger.to_dict(),
             "columns": {
                 "id": roles.id, "id_name": roles.id_name, "numeric": roles.numeric,
@@ -191,6 +194,28 @@ class Result:
             "rfm": None if self.rfm is None else self._rfm_summary(),
             "plot_data": self.plot_data,
         })
+
+    def _derived_settings(self) -> dict:
+        """The values the run decided for the settings the user did not give (see
+        docs/summary.md): the k range searched, the kind of input, the id column, the
+        log's columns, as-of date and date format, PCA and the header row."""
+        given, settings = self.settings.given, self.settings
+        derived = {}
+        if settings.k_range_is_default and self.k_range is not None:
+            derived["k_min"], derived["k_max"] = self.k_range
+        derived["kind"] = self.source.get("kind")
+        if self.transactions is None:
+            derived["id_col"] = self.table.roles.id
+        else:
+            columns = self.transactions.columns.to_dict()
+            for role in ("customer", "invoice", "date", "quantity", "price", "amount"):
+                derived[f"{role}_col"] = columns[role]
+            derived["as_of"] = self.transactions.as_of.isoformat()
+            derived["date_format"] = self.transactions.date_format
+        derived["pca"] = "off" if self.plan.pca_components is None else len(self.plan.pca_components)
+        if isinstance(self.source.get("header"), bool):
+            derived["header"] = "yes" if self.source["header"] else "no"
+        return {name: value for name, value in derived.items() if name not in given}
 
     def _rfm_summary(self) -> dict:
         """RFM segments beside the clusters: sizes, typical values, actions and the crosswalk."""
@@ -536,8 +561,9 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
 def fitted_k_range(ledger, settings: Settings) -> tuple[int, int]:
     """The k range searched: the settings' range, fitted to the customers used.
 
-    The default range stops at half the customers for small tables (and below their
-    number: the silhouette needs that); a range the user gave is never changed: too few
+    The default range (neither ``k_min`` nor ``k_max`` given, see `Settings.given`) stops at
+    half the customers for small tables (and below their number: the silhouette needs that);
+    a range the user gave, even one equal to the default, is never changed: too few
     customers for it is an `InputError` that says what to give instead. The settings
     themselves are left as given.
 
@@ -546,6 +572,8 @@ def fitted_k_range(ledger, settings: Settings) -> tuple[int, int]:
     >>> from custseg.preparing.clean import Ledger
     >>> fitted_k_range(Ledger(rows_read=9), Settings())
     (2, 4)
+    >>> fitted_k_range(Ledger(rows_read=12), Settings().replace(k_min=2, k_max=10))   # --k 2..10
+    (2, 10)
     """
     used = ledger.rows_used
     if used > settings.k_max and not (settings.k_range_is_default and used // 2 < settings.k_max):

@@ -31,6 +31,8 @@ ENGINES = ("auto", "local", "spark")
 #: a standalone master and of Spark Connect.
 LOCAL_MASTER = re.compile(r"^local(\[(\*|[1-9][0-9]*)(,[0-9]+)?\])?$")
 STANDALONE_PORT = 7077
+#: Fields of `Settings` that are not settings a user gives: never counted in ``given``.
+NOT_SETTINGS = ("command", "given")
 CONNECT_PORT = 15002
 
 
@@ -126,6 +128,20 @@ class Settings:
     spark_master : str or None
         Spark master URL for ``engine="spark"``: ``local[*]`` (default), ``local[N]``,
         ``spark://HOST:PORT``, ``sc://HOST`` (Spark Connect), ``yarn``, ``k8s://URL``.
+    given : frozenset of str or None
+        The settings the user gave, as opposed to those left at their default (which the run
+        may then fit to the data: a small table's default k range stops at half its customers).
+        It takes no part in comparing settings. Filled as follows:
+
+        * the CLI, a TOML file, `from_dict`, `replace` and the keyword overrides of
+          `custseg.segment` record exactly the names given, whatever their value
+          (``--k 2..10`` is the user's range even though it equals the default);
+        * ``Settings(...)`` built directly cannot tell a value passed from a default, so,
+          like a scikit-learn estimator's parameters, a value counts as given when it
+          differs from the default; pass ``given=`` to say otherwise
+          (``Settings(k_max=10, given={"k_max"})``).
+
+        ``command`` is never counted as given.
 
     Examples
     --------
@@ -134,6 +150,8 @@ class Settings:
     >>> customers, _ = generate_customers(300, 3, random_state=2)
     >>> segment(customers, settings).chosen["k"]
     3
+    >>> sorted(settings.given), sorted(Settings.from_dict({"k_min": 2, "k_max": 10}).given)
+    (['algorithms', 'k_max', 'random_state'], ['k_max', 'k_min'])
     """
 
     id_col: str | None = None
@@ -175,6 +193,18 @@ class Settings:
     engine: str = "auto"
     spark_master: str | None = None
     command: str | None = field(default=None, compare=False)
+    given: frozenset[str] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.given is None:
+            given = {f.name for f in dataclasses.fields(self)
+                     if f.name not in NOT_SETTINGS and getattr(self, f.name) != f.default}
+        else:
+            given = set(self.given) - set(NOT_SETTINGS)
+            unknown = sorted(given - {f.name for f in dataclasses.fields(self)})
+            if unknown:
+                raise SettingsError(f"given names unknown setting(s) {', '.join(unknown)}")
+        object.__setattr__(self, "given", frozenset(given))
 
     def validated(self) -> "Settings":
         """Return ``self`` after checking every value against `CONSTRAINTS`; raise
@@ -193,15 +223,17 @@ class Settings:
 
     @property
     def k_range_is_default(self) -> bool:
-        """Whether the k range is the default one (the user asked for no other).
+        """Whether the k range is the default one: neither ``k_min`` nor ``k_max`` was given
+        (see ``given``), so the run may fit it to the data.
 
         Examples
         --------
         >>> Settings().k_range_is_default, Settings(k_max=6).k_range_is_default
         (True, False)
+        >>> Settings().replace(k_min=2, k_max=10).k_range_is_default    # as --k 2..10 gives it
+        False
         """
-        fields = type(self).__dataclass_fields__
-        return (self.k_min, self.k_max) == (fields["k_min"].default, fields["k_max"].default)
+        return not {"k_min", "k_max"} & self.given
 
     @property
     def transaction_overrides(self) -> dict[str, str]:
@@ -216,17 +248,20 @@ class Settings:
         return {role: getattr(self, f"{role}_col") for role in roles if getattr(self, f"{role}_col")}
 
     def replace(self, **changes) -> "Settings":
-        """Return a copy with ``changes`` applied.
+        """Return a copy with ``changes`` applied; the settings changed count as given.
 
         Examples
         --------
-        >>> Settings().replace(k_max=6).k_max
-        6
+        >>> settings = Settings().replace(k_max=10)
+        >>> settings.k_max, sorted(settings.given)
+        (10, ['k_max'])
         """
-        return dataclasses.replace(self, **changes)
+        given = changes.pop("given", None)
+        given = self.given | set(changes) if given is None else given
+        return dataclasses.replace(self, **changes, given=frozenset(given))
 
     def to_dict(self) -> dict:
-        """Settings as plain JSON-able values.
+        """Settings as plain JSON-able values (every setting's value; ``given`` is not one).
 
         Examples
         --------
@@ -234,6 +269,7 @@ class Settings:
         ['kmeans']
         """
         out = dataclasses.asdict(self)
+        del out["given"]
         for key, value in out.items():
             if isinstance(value, tuple):
                 out[key] = list(value)
@@ -241,14 +277,17 @@ class Settings:
 
     @classmethod
     def from_dict(cls, values: dict) -> "Settings":
-        """Build settings from plain values (a TOML table or a saved summary).
+        """Build settings from plain values (a TOML table or a saved summary); every name in
+        ``values`` counts as given.
 
         Examples
         --------
         >>> Settings.from_dict({"algorithms": "kmeans,gmm", "k_max": 6}).algorithms
         ('kmeans', 'gmm')
+        >>> Settings.from_dict({"k_max": 10}).k_range_is_default
+        False
         """
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = {f.name for f in dataclasses.fields(cls)} - {"given"}
         unknown = sorted(set(values) - known)
         if unknown:
             raise SettingsError(f"unknown setting {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -261,7 +300,7 @@ class Settings:
             if key == "header" and isinstance(value, bool):
                 value = "yes" if value else "no"
             clean[key] = value
-        return cls(**clean)
+        return cls(**clean, given=frozenset(clean))
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "Settings":
@@ -354,7 +393,7 @@ def _check_date_format(value, settings: Settings) -> None:
         return
     try:
         strftime_pattern(value)
-    except ValueError as exc:
+    except (ValueError, re.error) as exc:     # re.error: a directive twice ("dd/mm/yyyy HH:MM")
         raise SettingsError(f"--date-format must be a date pattern such as %d/%m/%Y or dd/mm/yyyy: {exc}") from None
 
 

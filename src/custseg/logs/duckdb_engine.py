@@ -42,6 +42,7 @@ import pandas as pd
 from ..errors import InputError, SettingsError
 from ..progress import ProgressCallback
 from ..reading import ReadOptions, archive_kind, read_table, unpacked
+from ..reading.dates import strftime_pattern
 from .columns import TransactionColumns, detect_transaction_columns
 from .files import csv_layout, duckdb_encoding, file_kind, input_files
 from .result import TransactionFeatures, customer_table
@@ -229,15 +230,22 @@ def _open_with_pandas(con, file: str, read, label: str) -> _Source:
 # --------------------------------------------------------------------------- typing
 
 
-def _typed_view(con, src: _Source, columns: TransactionColumns) -> tuple[str | None, list[str]]:
-    """Create the view ``source_lines``: the lines with numbers as DOUBLE and the date a TIMESTAMP.
+def _typed_view(con, src: _Source, columns: TransactionColumns,
+                date_format: str | None = None) -> tuple[str | None, list[str]]:
+    """Create the view ``source_lines``: the lines with numbers as DOUBLE and the date a TIMESTAMP
+    (text dates parsed with ``date_format`` when given, else with the format detected).
 
     Returns the date format used (None when the column is already a date) and the columns.
     """
     numeric = numeric_columns(columns)
     is_date = is_date_type(src.types[columns.date])
     fetch_one = lambda sql: con.execute(sql).fetchone()  # noqa: E731
-    fmt = None if is_date else detect_date_format(fetch_one, src.label, src.varchar_sql, columns.date)
+    if is_date:
+        fmt = None
+    elif date_format:
+        fmt = strftime_pattern(date_format)
+    else:
+        fmt = detect_date_format(fetch_one, src.label, src.varchar_sql, columns.date)
     if src.csv is not None:
         types = {name: "DOUBLE" for name in numeric}
         types[columns.date] = "TIMESTAMP"
@@ -319,7 +327,7 @@ def _read_lines(con, source, columns: TransactionColumns | None, overrides: dict
             f"{src.label} lacks column(s) {', '.join(map(repr, missing))}; "
             f"columns are: {', '.join(src.names)}"
         )
-    fmt, names = _typed_view(con, src, columns)
+    fmt, names = _typed_view(con, src, columns, getattr(read, "date_format", None))
     _materialise_lines(con, src, columns, fmt, [n for n in names if n != src.provenance])
     return src, columns, fmt
 
@@ -397,7 +405,8 @@ def customers_from_transactions(
     on_progress : callable, optional
         Called as ``on_progress(step, done, total)``.
     read : custseg.reading.ReadOptions, optional
-        Sheet, archive member and header choice (see `custseg.reading.read_table`).
+        Sheet, archive member and header choice (see `custseg.reading.read_table`), and the
+        format of the order dates (detected when it gives none).
     as_of_within_log : bool, default=False
         Refuse an ``as_of`` before the first day of the usable lines or after the day
         following the last one (`SettingsError`), instead of computing the features of a

@@ -24,16 +24,21 @@ class ReadOptions:
     header : {"auto", "yes", "no"}
         Whether the first row of a text file or sheet holds the column names; ``auto``
         decides from the rows under it.
+    date_format : str or None
+        Format of the order dates of a transaction log (``%d/%m/%Y`` or ``dd/mm/yyyy``, see
+        `custseg.reading.dates.strftime_pattern`); None decides from the values. (A customer table's dates are parsed when it is cleaned.)
     """
 
     sheet: str | None = None
     member: str | None = None
     header: str = "auto"
+    date_format: str | None = None
 
     @classmethod
     def from_settings(cls, settings) -> "ReadOptions":
         """The reading options of a `custseg.settings.Settings`."""
-        return cls(sheet=settings.sheet, member=settings.member, header=settings.header)
+        return cls(sheet=settings.sheet, member=settings.member, header=settings.header,
+                   date_format=settings.date_format)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from .figures.columns import category_columns, category_levels
 from .figures.data import ordered_segments
 from .figures.rfm import rfm_crosswalk, rfm_order
 from .figures.style import algorithm_label, rfm_colors, segment_colors
-from .formats import format_count, format_number
+from .formats import format_count, format_number, format_setting
 
 __all__ = ["MAX_CANDIDATE_ROWS", "MAX_PROFILE_ROWS", "RFM_GRID", "report_context"]
 
@@ -231,10 +231,28 @@ def _transactions_section(summary: dict, segments: list[dict]) -> dict:
 
 
 def _run_section(summary: dict) -> dict:
-    """Reproducibility and findings: settings, command, seed, findings, environment."""
+    """Reproducibility and findings: settings, command, seed, findings, environment.
+
+    Each setting shows the value used: the run's own where it derived one (``4 (derived
+    from 10)``), and ``(given)`` after the names the user gave (summaries that record them).
+
+    Examples
+    --------
+    >>> run = _run_section({"settings": {"k_max": 10, "kind": "auto"}, "settings_given": ["kind"],
+    ...                     "settings_derived": {"k_max": 4}})
+    >>> run["settings"]
+    [('k_max', '4 (derived from 10)'), ('kind (given)', 'auto')]
+    """
     settings = summary.get("settings") or {}
+    given = set(summary.get("settings_given") or ())
+    derived = summary.get("settings_derived") or {}
+    rows = []
+    for name, value in settings.items():
+        if name in derived and derived[name] != value:
+            value = f"{format_setting(derived[name])} (derived from {format_setting(value)})"
+        rows.append((f"{name} (given)" if name in given else name, value))
     return {
-        "settings": list(settings.items()),
+        "settings": rows,
         "command": settings.get("command"),
         "random_state": settings.get("random_state"),
         "findings": [str(f) for f in (summary.get("findings") or []) if f],
