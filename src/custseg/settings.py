@@ -31,9 +31,9 @@ ENGINES = ("auto", "local", "spark")
 #: a standalone master and of Spark Connect.
 LOCAL_MASTER = re.compile(r"^local(\[(\*|[1-9][0-9]*)(,[0-9]+)?\])?$")
 STANDALONE_PORT = 7077
+CONNECT_PORT = 15002
 #: Fields of `Settings` that are not settings a user gives: never counted in ``given``.
 NOT_SETTINGS = ("command", "given")
-CONNECT_PORT = 15002
 
 
 @dataclass(frozen=True)
