@@ -122,6 +122,20 @@ def heatmap(ax, values, *, cmap, vmin: float, vmax: float, xlabels, ylabels, ann
     return mesh
 
 
+def count_share_labels(counts: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    r"""Cell labels of a crosswalk heat map: the count and its row share, "·" for none.
+
+    Examples
+    --------
+    >>> count_share_labels(np.array([[3.0, 0.0]]), np.array([[1.0, 0.0]])).tolist()
+    [['3\n100%', '·']]
+    """
+    n_rows, n_cols = counts.shape
+    return np.array(
+        [[f"{int(counts[i, j]):,}\n{shares[i, j]:.0%}" if counts[i, j] else "·" for j in range(n_cols)]
+         for i in range(n_rows)], dtype=object)
+
+
 def rotate_xticklabels(ax, degrees: float) -> None:
     """Rotate the x tick labels, anchored at their right end when rotated."""
     if degrees:

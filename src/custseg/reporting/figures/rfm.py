@@ -18,7 +18,7 @@ from .layout import (
     new_figure,
     place_colorbar,
 )
-from .parts import heatmap, size_bars
+from .parts import count_share_labels, heatmap, size_bars
 from .style import RFM_SEGMENT_ORDER, rfm_colors, segment_colors, styled
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -116,9 +116,7 @@ def plot_rfm_crosswalk(summary: dict) -> Figure | None:
     names = names_by_id(summary)
     colors = segment_colors(clusters)
     n_rows, n_cols = counts.shape
-    annotations = np.array(
-        [[f"{int(counts[i, j]):,}\n{shares[i, j]:.0%}" if counts[i, j] else "·" for j in range(n_cols)]
-         for i in range(n_rows)], dtype=object)
+    annotations = count_share_labels(counts, shares)
     width = max(7.0, min(14.0, 4.4 + 1.45 * n_cols))
     fig = new_figure(width, 1.9 + 0.5 * n_rows)
     fig_w, fig_h = fig.get_size_inches()

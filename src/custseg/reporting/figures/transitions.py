@@ -20,7 +20,7 @@ from .layout import (
     place_colorbar,
     text_size,
 )
-from .parts import heatmap
+from .parts import count_share_labels, heatmap
 from .style import (
     NEUTRAL,
     NEW_GONE_COLOR,
@@ -166,9 +166,7 @@ def _transition_heatmap(data, title: str, axis_name: str) -> Figure:
     totals = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
     n_rows, n_cols = counts.shape
-    annotations = np.array(
-        [[f"{int(counts[i, j]):,}\n{shares[i, j]:.0%}" if counts[i, j] else "·" for j in range(n_cols)]
-         for i in range(n_rows)], dtype=object)
+    annotations = count_share_labels(counts, shares)
     width = max(7.0, min(14.0, 4.4 + 1.3 * n_cols))
     fig = new_figure(width, 1.9 + 0.5 * n_rows)
     fig_w, fig_h = fig.get_size_inches()
