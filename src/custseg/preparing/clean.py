@@ -62,6 +62,10 @@ ID_PRESENT_SHARE = 0.5
 #: its few other customers would sit far from everyone (a level of 3% lies
 #: ``sqrt(1 / 0.058) = 4.2`` standard units from the rest) and form a segment of their own.
 MAX_DOMINANT_SHARE = 0.95
+#: Why an indicator of a code for missing is described but not clustered on by default: a 0/1
+#: column is a cliff that every distance-based method splits on first (issue 18).
+INDICATOR_NOT_CLUSTERED = ("a code for missing: described in the profiles, not clustered on "
+                           "(--categoricals cluster or --features to cluster on it)")
 #: A whole-number column with at most this many distinct values holds codes, not amounts.
 MAX_CODE_VALUES = 5
 #: Share of non-blank values that must parse as numbers for a column to count as numeric.
@@ -479,12 +483,14 @@ def detect_roles(df: pd.DataFrame, options: CleanOptions, parsed: dict, *, compu
             raise InputError(f"--features names column(s) that cannot be used: {detail}")
         features = wanted
     else:
-        features = list(numeric) if numeric else list(categorical)
+        codes_too = options.categoricals == "cluster"
+        features = [name for name in numeric if codes_too or name not in found.indicators] or list(categorical)
     not_clustered = {}
     if options.categoricals == "cluster" and not options.features and numeric:
         not_clustered = {name: reason for name in categorical
                          if (reason := _not_clusterable(df[name], name, parsed, found))}
         features += [name for name in categorical if name not in not_clustered]
+    not_clustered.update({name: INDICATOR_NOT_CLUSTERED for name in found.indicators if name not in features})
     if not features:
         raise InputError(f"no usable numeric or categorical feature: {_taken_for(id_col, excluded)}")
     return ColumnRoles(id_col, numeric, categorical, features, excluded, dict(found.words), not_clustered)
