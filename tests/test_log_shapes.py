@@ -208,9 +208,21 @@ def test_customer_table_with_a_few_repeated_ids_stays_a_customer_table(tmp_path)
     path = tmp_path / "customers.csv"
     frame.to_csv(path, index=False)
     assert log_by_shape(pd.read_csv(path, dtype=str), "customers.csv") is None
-    summary = segment(path, algorithms=("kmeans",), k_max=3).summary
+    out = tmp_path / "out"
+    _run_cli(str(path), "--out", str(out), "--algorithms", "kmeans", "--k", "2..3")
+    summary = json.loads((out / "summary.json").read_text())
     assert summary["source"]["kind"] == "customers"
-    assert summary["input"]["rows_read"] == 63
+    assert summary["input"]["rows_read"] == 63 and summary["input"]["rows_dropped"] == {"duplicate id": 3}
+    # reported, not silently halved: 6 rows carry the 3 repeated ids
+    assert summary["input"]["repeated_ids"] == {"column": "customer_id", "rows": 6, "ids": 3,
+                                                "share": round(6 / 63, 6)}
+    warning = ("6 of 63 rows (9.5%) share a customer id with another row (3 ids in 'customer_id'); the first "
+               "row of each id was kept and 3 dropped. If each row is an order or a visit, run with --kind "
+               "transactions")
+    assert f'data-test="repeated-ids"><strong>Customer ids repeat.</strong> {warning}.' in (
+        out / "report.html").read_text().replace("&#39;", "'")
+    frame.drop_duplicates("customer_id").to_csv(path, index=False)
+    assert "repeated_ids" not in segment(path, algorithms=("kmeans",), k_max=3, report=False).summary["input"]
 
 
 @pytest.mark.parametrize("name", ["mall_customers.csv", "wholesale_customers.csv", "telco_customer_churn.csv"])
