@@ -19,7 +19,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from custseg.preparing.clean import CleaningParams, apply_cleaning, clean_customers
+from custseg.preparing.clean import INDICATOR_NOT_CLUSTERED, CleaningParams, apply_cleaning, clean_customers
 from custseg.errors import InputError, SettingsError
 from custseg.reading import ReadOptions, first_row_is_header, read_columns, read_table
 from custseg.pipeline import segment
@@ -456,7 +456,10 @@ def test_999_code_becomes_missing_with_an_indicator():
     }
     assert ledger["cells_fixed"]["missing-value code"] == {"pdays": 30, "job": 1}
     assert ledger["cells_fixed"]["missing value (imputed)"] == {"pdays": 30}
-    assert result.roles.features == ["pdays", "pdays_is_999", "balance"]
+    # the indicator is described (a numeric column of the profiles), not clustered on
+    assert result.roles.features == ["pdays", "balance"]
+    assert result.roles.numeric == ["pdays", "pdays_is_999", "balance"]
+    assert result.roles.not_clustered == {"pdays_is_999": INDICATOR_NOT_CLUSTERED}
     assert result.data["pdays_is_999"].sum() == 30
     # the 10 real values are 1..10: the median 5.5 fills the 30 codes
     assert result.params.numeric_rules["pdays"]["fill"] == 5.5
@@ -472,14 +475,19 @@ def test_unknown_levels_get_an_indicator_when_frequent():
         {"code": "n/a", "rows": 1, "indicator": "job_is_unknown", "found": "detected"},
         {"code": "unknown", "rows": 2, "indicator": "job_is_unknown", "found": "detected"},
     ]
-    assert result.roles.features == ["pdays", "pdays_is_999", "job_is_unknown", "balance"]
+    assert result.roles.features == ["pdays", "balance"]
+    assert result.roles.numeric == ["pdays", "pdays_is_999", "job_is_unknown", "balance"]
     assert result.data["job_is_unknown"].sum() == 3
+    # asked for, the codes are clustered on, in column order
+    clustered = clean_customers(frame, CleanOptions(categoricals="cluster"))
+    assert clustered.roles.features == ["pdays", "pdays_is_999", "job_is_unknown", "balance", "job"]
+    assert clustered.roles.not_clustered == {}
     assert sorted(result.data["job"].dropna().unique()) == ["admin", "services", "technician"]
 
 
 def test_text_codes_in_a_numeric_column_are_codes_not_unparseable():
     frame = _contacts()
-    frame.loc[[2, 3], "balance"] = ["n/a", "oops"]
+    frame.loc[[0, 4], "balance"] = ["n/a", "oops"]           # rows with a real pdays
     ledger = clean_customers(frame, CleanOptions()).ledger.to_dict()
     assert ledger["sentinels"]["balance"] == [{"code": "n/a", "rows": 1, "indicator": None, "found": "detected"}]
     assert ledger["cells_fixed"]["unparseable value"] == {"balance": 1}
@@ -516,7 +524,8 @@ def test_sentinel_option_adds_codes_and_none_switches_detection_off():
 
 
 def test_codes_and_indicators_are_applied_to_new_customers():
-    fitted = clean_customers(_contacts(), CleanOptions())
+    # the indicator is a feature when asked for (--categoricals cluster)
+    fitted = clean_customers(_contacts(), CleanOptions(categoricals="cluster"))
     new = pd.DataFrame({"id": ["a", "b", "c"], "pdays": ["999", "3", ""], "job": ["x", "y", "z"],
                         "balance": ["150", "n/a", "120"]})
     data, _ = apply_cleaning(new, fitted.roles, _round_trip(fitted.params))
@@ -662,8 +671,7 @@ def test_retail_customer_export_with_dates_and_a_999_code(retail_lines, tmp_path
     assert (ledger["rows_read"], ledger["rows_used"], ledger["rows_dropped"]) == (len(customers), len(customers), {})
     assert ledger["sentinels"] == {"days_since_last_return": [
         {"code": "999", "rows": never, "indicator": "days_since_last_return_is_999", "found": "detected"}]}
-    assert result.summary["features"] == [
-        "tenure_days", "days_since_last_return", "days_since_last_return_is_999", "monetary", "frequency"]
+    assert result.summary["features"] == ["tenure_days", "days_since_last_return", "monetary", "frequency"]
     assert result.table.params.derived["tenure_days"]["format"] == "%d/%m/%Y"
     tenure = result.table.data["tenure_days"].to_numpy()
     fence = result.table.params.numeric_rules["tenure_days"]["fence"]

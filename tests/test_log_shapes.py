@@ -208,9 +208,21 @@ def test_customer_table_with_a_few_repeated_ids_stays_a_customer_table(tmp_path)
     path = tmp_path / "customers.csv"
     frame.to_csv(path, index=False)
     assert log_by_shape(pd.read_csv(path, dtype=str), "customers.csv") is None
-    summary = segment(path, algorithms=("kmeans",), k_max=3).summary
+    out = tmp_path / "out"
+    _run_cli(str(path), "--out", str(out), "--algorithms", "kmeans", "--k", "2..3")
+    summary = json.loads((out / "summary.json").read_text())
     assert summary["source"]["kind"] == "customers"
-    assert summary["input"]["rows_read"] == 63
+    assert summary["input"]["rows_read"] == 63 and summary["input"]["rows_dropped"] == {"duplicate id": 3}
+    # reported, not silently halved: 6 rows carry the 3 repeated ids
+    assert summary["input"]["repeated_ids"] == {"column": "customer_id", "rows": 6, "ids": 3,
+                                                "share": round(6 / 63, 6)}
+    warning = ("6 of 63 rows (9.5%) share a customer id with another row (3 ids in 'customer_id'); the first "
+               "row of each id was kept and 3 dropped. If each row is an order or a visit, run with --kind "
+               "transactions")
+    assert f'data-test="repeated-ids"><strong>Customer ids repeat.</strong> {warning}.' in (
+        out / "report.html").read_text().replace("&#39;", "'")
+    frame.drop_duplicates("customer_id").to_csv(path, index=False)
+    assert "repeated_ids" not in segment(path, algorithms=("kmeans",), k_max=3, report=False).summary["input"]
 
 
 @pytest.mark.parametrize("name", ["mall_customers.csv", "wholesale_customers.csv", "telco_customer_churn.csv"])
@@ -267,3 +279,60 @@ def test_cdnow_is_read_as_a_log_with_no_option(cdnow_runs):
     assert summary["transactions"]["columns"]["quantity"] == "number_of_cds"
     assert summary["transactions"]["columns"]["amount"] == "dollar_value"
     assert (auto / "segments.csv").read_bytes() == (named / "segments.csv").read_bytes()
+
+
+# --------------------------------------------------------------------------- no header
+
+
+def _headerless(path, rows, price: float = 11.99):
+    """CDNOW's sample layout: no header; master id, sample id (one per customer), date, cds,
+    dollars (``price`` per CD)."""
+    text = "".join(f" {c:05d} {c:04d} {d}  {n}   {n * price:.2f}\r\n" for c, d, n, _ in rows)
+    path.write_text(text, newline="")
+    return path
+
+
+def test_a_log_without_a_header_is_read_from_its_values(tmp_path):
+    path = _headerless(tmp_path / "sample.txt", LINES)
+    summary = segment(path, algorithms=("kmeans",), k_max=3, stability_resamples=2, report=False).summary
+    assert summary["source"]["kind"] == "transactions" and summary["source"]["header"] is False
+    assert summary["transactions"]["columns"] == {
+        "customer": "column_1", "date": "column_3", "invoice": None, "quantity": "column_4", "price": None,
+        "amount": "column_5", "product": None, "attributes": []}
+    assert summary["source"]["log_by_shape"] == (
+        "90% of its rows repeat a 'column_1' (a log from 50%), with dates in 'column_3'; no header, so read "
+        "from the values: amount 'column_5', quantity 'column_4', second id 'column_2'")
+    assert summary["transactions"]["customers_found"] == 40
+    assert summary["transactions"]["ledger"]["rows_read"] == len(LINES)
+    assert not any(f.startswith("column_") for f in summary["features"])
+
+
+def test_a_log_without_a_header_and_no_cents_asks_for_the_amount(tmp_path):
+    path = _headerless(tmp_path / "whole.txt", LINES, price=12.0)
+    with pytest.raises(InputError) as caught:
+        segment(path)
+    assert str(caught.value) == (
+        f"{path} looks like a transaction log (90% of its rows repeat a 'column_1' (a log from 50%), "
+        "with dates in 'column_3') but no column is named as an amount or a quantity among 'column_2', "
+        "'column_4', 'column_5': give --amount-col (or --quantity-col), or --kind customers")
+
+
+def test_a_customer_table_without_a_header_stays_one(tmp_path):
+    """Repeating whole numbers (ages, scores) and no order date: a customer table."""
+    rng = np.random.default_rng(1)
+    rows = [(20 + i % 40, int(rng.integers(1, 100)), round(float(rng.normal(50, 9)), 2)) for i in range(120)]
+    path = tmp_path / "table.csv"
+    path.write_text("".join(f"{a},{s},{x}\n" for a, s, x in rows))
+    frame = pd.read_csv(path, header=None, dtype=str)
+    frame.columns = ["column_1", "column_2", "column_3"]
+    assert log_by_shape(frame, "table.csv") is None
+    assert segment(path, algorithms=("kmeans",), k_max=3, report=False).summary["source"]["kind"] == "customers"
+
+
+def test_the_cdnow_sample_is_a_log_by_its_values(shared_data):
+    from custseg.reading import ReadOptions, read_table
+
+    frame, _ = read_table(shared_data / "cdnow" / "CDNOW_sample.txt", ReadOptions())
+    found, shape = log_by_shape(frame, "CDNOW_sample.txt")
+    assert found == TransactionColumns(customer="column_1", date="column_3", quantity="column_4", amount="column_5")
+    assert frame["column_1"].nunique() == 2_357 and dict(shape.by_values)["second id"] == "column_2"

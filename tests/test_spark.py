@@ -530,3 +530,21 @@ def test_segmenter_on_the_spark_engine(spark, mall):
     with pytest.raises(InputError, match=r"^200 customers are more than fit_sample = 150: on Spark their segments "
                                          r"stay on the cluster"):
         Segmenter(engine="spark", fit_sample=150, **options).fit(str(mall))
+
+
+def test_a_log_told_by_its_shape_on_spark_equals_the_local_run(spark, tmp_path):
+    """CDNOW's layout with names outside the name lists (``masterid,sampleid,date,cds,sales``,
+    YYYYMMDD integers): the Spark engine tells the log by its shape as the local one does."""
+    from test_log_shapes import _write_master_csv
+
+    from custseg import segment
+
+    path = _write_master_csv(tmp_path / "master.csv")
+    options = {"algorithms": ("kmeans",), "k_max": 4, "stability_resamples": 2, "report": False}
+    local = segment(str(path), **options).summary
+    on_spark = segment(str(path), engine="spark", spark_master="local[2]", **options).summary
+    assert on_spark["source"]["kind"] == "transactions"
+    assert on_spark["source"]["log_by_shape"] == local["source"]["log_by_shape"]
+    assert on_spark["transactions"]["columns"] == local["transactions"]["columns"]
+    assert on_spark["transactions"]["customers_found"] == 40
+    assert [s["size"] for s in on_spark["segments"]] == [s["size"] for s in local["segments"]]

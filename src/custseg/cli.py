@@ -72,6 +72,8 @@ def _settings(config: Optional[Path], **options):
 
 
 def _show_result(result, paths: dict) -> None:
+    from .preparing.clean import repeated_ids_text
+
     chosen = result.found.chosen
     table = Table(title=f"{len(result.segment_info)} segments, {chosen.label}", title_justify="left")
     for column in ("segment", "name", "customers", "share", "first action"):
@@ -90,6 +92,9 @@ def _show_result(result, paths: dict) -> None:
                                + (f" ({detail} left out)" if detail else "")))
     out_console.print(Text(f"{'customer rows' if result.transactions is not None else 'rows'}: "
                            f"{_ledger_text(result.table.ledger)}"))
+    repeated = repeated_ids_text(result.table.ledger.to_dict())
+    if repeated:
+        out_console.print(Text(f"warning: {repeated}", style="bold yellow"))
     for kind, path in paths.items():
         out_console.print(Text(f"{kind + ':':9} {path}"))
 

@@ -64,10 +64,14 @@ class Concept:
     low: str
 
 
+#: The name custseg gives a 0/1 indicator of a code for missing (``pdays_is_999``).
+CODE_INDICATOR = re.compile(r"(.+)_is_(.+)")
+
+
 def concept_of(column: str) -> Concept:
     """The vocabulary entry for a column name, or a generic one built from the name."""
     label = column_label(column)
-    indicator = re.fullmatch(r"(.+)_is_(.+)", str(column))
+    indicator = CODE_INDICATOR.fullmatch(str(column))
     if indicator:
         # A 0/1 indicator of a code for missing (``pdays_is_999``, ``job_is_unknown``).
         fact = f"{column_label(indicator.group(1))} {indicator.group(2)}"
@@ -230,8 +234,9 @@ def segment_name(segment: dict, depth: int = 2) -> str:
     if segment["id"] == -1:
         return "Unusual customers (no segment)"
     phrases = []
-    # The clearest features first: of those that set the segment apart, readable ones lead.
-    top = sorted(segment["top_features"], key=lambda item: not readable(item["feature"]))[:depth]
+    # The clearest features first: of those that set the segment apart, readable ones lead and
+    # codes for missing ("contact unknown") come last: a fact to describe, not a segment's name.
+    top = sorted(segment["top_features"], key=lambda item: _naming_rank(item["feature"]))[:depth]
     for item in top:
         phrase = _phrase(item["feature"], item["z"])
         if phrase in phrases:
@@ -246,10 +251,15 @@ def segment_name(segment: dict, depth: int = 2) -> str:
     if not phrases:
         return "Average customers"
     name = ", ".join(phrases)
-    if top and not any(readable(item["feature"]) for item in top):
+    if top and _naming_rank(top[0]["feature"]) != (False, False):
         # Nothing but codes to name it by: say it is a segment, then what sets it apart.
         return f"Segment {segment['id']}: {name}"
     return name[0].upper() + name[1:]
+
+
+def _naming_rank(feature: str) -> tuple[bool, bool]:
+    """Sort key of the features a name may use: readable measures first, codes for missing last."""
+    return CODE_INDICATOR.fullmatch(str(feature)) is not None, not readable(feature)
 
 
 def _name_segments(profiles: list[dict], data: pd.DataFrame, categorical: list[str], features: list[str]) -> None:

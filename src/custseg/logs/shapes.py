@@ -9,12 +9,12 @@ without words) did not find a log.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from ..errors import InputError
-from ..reading.names import id_like_name
+from ..reading.names import id_like_name, is_headerless
 from .columns import (
     TransactionColumns,
     detect_transaction_columns,
@@ -29,6 +29,13 @@ __all__ = ["LOG_REPEAT_SHARE", "LogShape", "log_by_shape", "repeated_row_share",
 #: Customers, Telco churn 0% (unique ids); a customer table exported with a few duplicated
 #: ids stays far below.
 LOG_REPEAT_SHARE = 0.5
+#: A column with one value per customer and at least this many values per customer is a
+#: second id (CDNOW's sample id), not an amount or a quantity.
+SECOND_ID_DISTINCT = 0.5
+#: In a file without a header, a column is the customer id by its values when at least this
+#: share of its values are distinct (CDNOW's sample: 2,357 ids on 6,919 lines, 34%), so that a
+#: quantity (a few dozen values on thousands of lines) is never taken for it.
+HEADERLESS_ID_DISTINCT = 0.05
 #: Distinct values tried when a column is tested for dates.
 _DATE_SAMPLE = 500
 #: Formats of `DATE_FORMATS` (DuckDB's) tried on the values; DuckDB's own "iso" cast is not a pattern.
@@ -43,6 +50,8 @@ class LogShape:
     customer: str
     repeat_share: float
     date: str | None
+    #: role -> column decided from the values alone (a file without a header)
+    by_values: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_log(self) -> bool:
@@ -51,8 +60,12 @@ class LogShape:
 
     def describe(self) -> str:
         """The shape in words, for the summary and for messages."""
-        return (f"{self.repeat_share:.0%} of its rows repeat a {self.customer!r} "
-                f"(a log from {LOG_REPEAT_SHARE:.0%}), with dates in {self.date!r}")
+        words = (f"{self.repeat_share:.0%} of its rows repeat a {self.customer!r} "
+                 f"(a log from {LOG_REPEAT_SHARE:.0%}), with dates in {self.date!r}")
+        if self.by_values:
+            roles = ", ".join(f"{role} {column!r}" for role, column in self.by_values)
+            words += f"; no header, so read from the values: {roles}"
+        return words
 
 
 def repeated_row_share(values: pd.Series) -> float:
@@ -92,11 +105,26 @@ def _date_pattern(values: pd.Series) -> str | None:
     return None
 
 
-def _customer_column(names: list[str], overrides: dict) -> str | None:
-    """The id column: the one given, the one named like a customer, else the first id-like name."""
+def _customer_column(frame: pd.DataFrame, names: list[str], overrides: dict) -> str | None:
+    """The id column: the one given, the one named like a customer, else the first id-like
+    name; in a file without a header, the first column of codes that repeat."""
     if overrides.get("customer"):
         return overrides["customer"]
-    return find_role("customer", names) or next((n for n in names if id_like_name(n)), None)
+    named = find_role("customer", names) or next((n for n in names if id_like_name(n)), None)
+    if named is not None or not is_headerless(names):
+        return named
+    return next((n for n in names if _repeating_codes(frame[n])), None)
+
+
+def _repeating_codes(values: pd.Series) -> bool:
+    """Whether a column holds ids that repeat: whole numbers or short codes, not dates, most
+    on several rows, and many of them (`HEADERLESS_ID_DISTINCT`)."""
+    text = _text(values)
+    text = text[text != ""]
+    if text.empty or not text.str.fullmatch(r"[A-Za-z]*[0-9]+").all() or _date_pattern(values) is not None:
+        return False
+    return (repeated_row_share(text) >= LOG_REPEAT_SHARE
+            and text.nunique() >= HEADERLESS_ID_DISTINCT * len(text))
 
 
 def _date_column(frame: pd.DataFrame, names: list[str], customer: str, overrides: dict) -> str | None:
@@ -124,7 +152,7 @@ def table_shape(frame: pd.DataFrame, overrides: dict | None = None) -> LogShape 
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     names = [str(c) for c in frame.columns]
-    customer = _customer_column(names, overrides)
+    customer = _customer_column(frame, names, overrides)
     if customer is None:
         return None
     share = repeated_row_share(frame[customer])
@@ -172,6 +200,10 @@ def log_by_shape(frame: pd.DataFrame, label: str, overrides: dict | None = None)
     if found.has_money:
         return found, shape
     unnamed = [n for n in names if n not in found.used() and not id_like_name(n) and _numeric(frame[n])]
+    if is_headerless(names) and unnamed:
+        found, shape, unnamed = _roles_by_values(frame, found, shape, unnamed)
+        if found.has_money:
+            return found, shape
     if unnamed:
         raise InputError(
             f"{label} looks like a transaction log ({shape.describe()}) but no column is named as "
@@ -179,3 +211,25 @@ def log_by_shape(frame: pd.DataFrame, label: str, overrides: dict | None = None)
             f"give --amount-col{'' if found.quantity else ' (or --quantity-col)'}, or --kind customers"
         )
     return found, shape
+
+
+def _roles_by_values(frame: pd.DataFrame, found: TransactionColumns, shape: LogShape,
+                     unnamed: list[str]) -> tuple[TransactionColumns, LogShape, list[str]]:
+    """In a log without a header, the amount is the one column with cents and the quantity the
+    one other column of whole numbers, once second ids (one value per customer, a value for
+    most customers: `SECOND_ID_DISTINCT`) are set aside: CDNOW's sample (master id, sample id,
+    date, cds, dollars)."""
+    per_customer = frame.groupby(frame[shape.customer].astype(str), sort=False)
+    customers = per_customer.ngroups
+    second_ids = [n for n in unnamed if per_customer[n].nunique().max() <= 1
+                  and frame[n].nunique() >= SECOND_ID_DISTINCT * customers]
+    left = [n for n in unnamed if n not in second_ids]
+    numbers = {n: pd.to_numeric(_text(frame[n]), errors="coerce") for n in left}
+    cents = [n for n in left if (numbers[n] != numbers[n].round()).any()]
+    if len(cents) != 1:
+        return found, shape, unnamed
+    whole = [n for n in left if n not in cents and (numbers[n] >= 0).all()]
+    roles = {"amount": cents[0], **({"quantity": whole[0]} if len(whole) == 1 else {})}
+    decided = tuple(roles.items()) + tuple(("second id", n) for n in second_ids)
+    found = replace(found, **roles)
+    return found, replace(shape, by_values=decided), [n for n in left if n not in roles.values()]

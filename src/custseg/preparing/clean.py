@@ -62,6 +62,10 @@ ID_PRESENT_SHARE = 0.5
 #: its few other customers would sit far from everyone (a level of 3% lies
 #: ``sqrt(1 / 0.058) = 4.2`` standard units from the rest) and form a segment of their own.
 MAX_DOMINANT_SHARE = 0.95
+#: Why an indicator of a code for missing is described but not clustered on by default: a 0/1
+#: column is a cliff that every distance-based method splits on first (issue 18).
+INDICATOR_NOT_CLUSTERED = ("a code for missing: described in the profiles, not clustered on "
+                           "(--categoricals cluster or --features to cluster on it)")
 #: A whole-number column with at most this many distinct values holds codes, not amounts.
 MAX_CODE_VALUES = 5
 #: Share of non-blank values that must parse as numbers for a column to count as numeric.
@@ -116,6 +120,9 @@ class Ledger:
     #: Spark engine beyond fit_sample: ``cells_fixed``, ``outliers`` and ``sentinels`` count
     #: this many customers (the fitted sample); the row counts count every one
     cells_counted_on: int | None = None
+    #: a customer table whose ids repeat: {"column", "rows" (rows sharing an id with another
+    #: row), "ids" (ids on several rows), "share" (of the rows read)}; the first row of each is kept
+    repeated_ids: dict | None = None
 
     @property
     def rows_used(self) -> int:
@@ -146,6 +153,8 @@ class Ledger:
         }
         if self.cells_counted_on is not None:
             out["cells_counted_on"] = self.cells_counted_on
+        if self.repeated_ids:
+            out["repeated_ids"] = dict(self.repeated_ids)
         return out
 
 
@@ -479,12 +488,14 @@ def detect_roles(df: pd.DataFrame, options: CleanOptions, parsed: dict, *, compu
             raise InputError(f"--features names column(s) that cannot be used: {detail}")
         features = wanted
     else:
-        features = list(numeric) if numeric else list(categorical)
+        codes_too = options.categoricals == "cluster"
+        features = [name for name in numeric if codes_too or name not in found.indicators] or list(categorical)
     not_clustered = {}
     if options.categoricals == "cluster" and not options.features and numeric:
         not_clustered = {name: reason for name in categorical
                          if (reason := _not_clusterable(df[name], name, parsed, found))}
         features += [name for name in categorical if name not in not_clustered]
+    not_clustered.update({name: INDICATOR_NOT_CLUSTERED for name in found.indicators if name not in features})
     if not features:
         raise InputError(f"no usable numeric or categorical feature: {_taken_for(id_col, excluded)}")
     return ColumnRoles(id_col, numeric, categorical, features, excluded, dict(found.words), not_clustered)
@@ -674,6 +685,8 @@ def clean_customers(df: pd.DataFrame, options: CleanOptions, *, computed=()) -> 
     ledger.drop("missing id", int((~keep).sum()))
     duplicated = duplicated_ids(ids, keep)
     ledger.drop("duplicate id", int(duplicated.sum()))
+    if duplicated.any():
+        ledger.repeated_ids = _repeated_ids(ids, keep, duplicated, roles.id)
     keep &= ~duplicated
     data, rules, problems = _parsed_values(df, roles, parsed, found)
     keep &= _usable_rows(data[roles.features], keep, options.missing, ledger)
@@ -789,6 +802,33 @@ def customer_ids(df: pd.DataFrame, roles: ColumnRoles) -> pd.Series:
 
 #: Ids hashed per block by `_distinct_text`: bounds its temporaries.
 _HASH_CHUNK = 1 << 18
+
+
+def repeated_ids_text(ledger: dict) -> str | None:
+    """The repeated ids of a ledger (`Ledger.to_dict`) in one sentence, for the console and
+    the report; None when no id repeats.
+
+    Examples
+    --------
+    >>> ledger = {"rows_read": 63, "rows_dropped": {"duplicate id": 3},
+    ...           "repeated_ids": {"column": "customer_id", "rows": 6, "ids": 3, "share": 6 / 63}}
+    >>> repeated_ids_text(ledger)[:70]
+    "6 of 63 rows (9.5%) share a customer id with another row (3 ids in 'cu"
+    """
+    repeated = ledger.get("repeated_ids")
+    if not repeated:
+        return None
+    dropped = (ledger.get("rows_dropped") or {}).get("duplicate id", 0)
+    return (f"{repeated['rows']:,} of {ledger['rows_read']:,} rows ({repeated['share']:.1%}) share a customer id "
+            f"with another row ({repeated['ids']:,} ids in {repeated['column']!r}); the first row of each id was "
+            f"kept and {dropped:,} dropped. If each row is an order or a visit, run with --kind transactions")
+
+
+def _repeated_ids(ids: pd.Series, present: np.ndarray, duplicated: np.ndarray, column: str | None) -> dict:
+    """How many rows share an id with another row, and how many ids repeat."""
+    repeated = ids[duplicated]
+    rows = int((ids.isin(repeated.unique()).to_numpy() & present).sum())
+    return {"column": column, "rows": rows, "ids": int(repeated.nunique()), "share": round(rows / len(ids), 6)}
 
 
 def duplicated_ids(ids: pd.Series, present: np.ndarray) -> np.ndarray:

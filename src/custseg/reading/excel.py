@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .files import clean_names, listed
+from .names import headerless_names
 from .source import ReadDetails, ReadOptions
 from .text import first_row_is_header
 
@@ -39,7 +40,7 @@ class _Sheet:
         if self.header:
             return clean_names(file, self.first)
         width = max([len(self.first), *(len(row) for row in self.sample)])
-        return [f"column_{i + 1}" for i in range(width)]
+        return headerless_names(width)
 
 
 def read_excel(file: Path, head: bytes, compressed: bool, options: ReadOptions) -> tuple[pd.DataFrame, ReadDetails]:
@@ -179,7 +180,7 @@ def _parse_sheets(file: Path, handle, chosen: list[_Sheet]) -> list[pd.DataFrame
         elif sheet.header:
             table.columns = clean_names(file, list(table.columns))
         else:
-            table.columns = [f"column_{i + 1}" for i in range(table.shape[1])]
+            table.columns = headerless_names(table.shape[1])
         frames.append(table.dropna(how="all"))
     return frames
 

@@ -14,6 +14,27 @@ NOT_ID_WORDS = frozenset({
 })
 
 
+#: The names custseg gives the columns of a file without a header row.
+HEADERLESS_NAME = re.compile(r"column_[0-9]+")
+
+
+def headerless_names(width: int) -> list[str]:
+    """Names of the columns of a file without a header: ``column_1``, ``column_2``, ...
+
+    Examples
+    --------
+    >>> headerless_names(2), is_headerless(["column_1", "column_2"]), is_headerless(["id", "column_2"])
+    (['column_1', 'column_2'], True, False)
+    """
+    return [f"column_{i + 1}" for i in range(width)]
+
+
+def is_headerless(names) -> bool:
+    """Whether every name is one custseg gave a file without a header (nothing to read in them)."""
+    names = [str(n) for n in names]
+    return bool(names) and all(HEADERLESS_NAME.fullmatch(n) for n in names)
+
+
 def name_key(name) -> str:
     """A column name lower-cased with everything but letters and digits removed.
 

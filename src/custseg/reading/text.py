@@ -31,6 +31,7 @@ from .dialect import (
     sample_text,
 )
 from .files import SAMPLE_BYTES, clean_names, refuse_binary
+from .names import headerless_names
 from .source import ReadDetails, ReadOptions
 
 __all__ = ["TextLayout", "first_row_is_header", "read_text", "text_layout", "text_names"]
@@ -257,7 +258,7 @@ def text_names(file: Path, rows: list, has_header: bool, kind: str) -> tuple[lis
     (['id', 'spend'], ['__extra_0'])
     """
     width = len(rows[0][1])
-    names = clean_names(file, rows[0][1]) if has_header else [f"column_{i + 1}" for i in range(width)]
+    names = clean_names(file, rows[0][1]) if has_header else headerless_names(width)
     widest = width
     for line, fields in rows[1:]:
         if len(fields) > width:

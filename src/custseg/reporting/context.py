@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..preparing.clean import repeated_ids_text
 from ..segmenting.candidates import ALGORITHM_ORDER
 from .figures.columns import category_columns, category_levels
 from .figures.data import ordered_segments
@@ -119,6 +120,7 @@ def _quality_section(summary: dict) -> dict:
         "dropped": [{"reason": r, "rows": n} for r, n in (inputs.get("rows_dropped") or {}).items()],
         "cells_fixed": _cells_fixed(inputs),
         "cells_counted_on": inputs.get("cells_counted_on"),
+        "repeated_ids": repeated_ids_text(inputs) if inputs else None,
         "outliers": [{"column": column, **(info or {})} for column, info in (inputs.get("outliers") or {}).items()],
         "columns": columns,
         "excluded": list((columns.get("excluded") or {}).items())

@@ -33,9 +33,17 @@ from ...explaining.profile import describe
 from ...inputs import join_customers, source_of
 from ...logs.columns import TransactionColumns, detect_transaction_columns
 from ...logs.rfm import RFM_SEGMENTS
+from ...logs.shapes import LogShape, log_by_shape
 from ...preparing.clean import check_columns
 from ...settings import Settings
 from .session import DEFAULT_MASTER, quiet_pyspark, spark_session
+
+
+#: Rows of a file the Spark engine looks at to tell a log by its shape (an id that repeats on
+#: most rows and an order date): an export sorted by customer or by date shows both at once.
+SHAPE_SAMPLE_ROWS = 100_000
+#: The roles of a log's columns that the Spark engine takes as overrides.
+LOG_ROLES = ("customer", "invoice", "date", "quantity", "price", "amount")
 
 
 def session_for(data, settings: Settings):
@@ -81,15 +89,11 @@ def customer_table_spark(data, settings: Settings, progress):
     spark = session_for(data, settings)
     raw, label = open_lines(spark, data)
     engine = {"engine": "spark", "spark_master": _master(spark)}
-    kind = settings.kind
-    if kind == "auto":
-        found = detect_transaction_columns([str(c) for c in raw.columns], settings.transaction_overrides)
-        kind = "transactions" if found is not None else "customers"
+    kind, overrides, by_shape = _input_kind(raw, label, settings)
     if kind == "transactions":
         progress("computing customer features from order lines on Spark", 0, 1)
         features = customers_from_transactions_spark(
-            spark, raw, overrides=settings.transaction_overrides, as_of=settings.as_of, on_progress=progress,
-            label=label,
+            spark, raw, overrides=overrides, as_of=settings.as_of, on_progress=progress, label=label,
         )
         rows = features.customers_kept
         population = None
@@ -108,6 +112,8 @@ def customer_table_spark(data, settings: Settings, progress):
                 features.customers.unpersist()
         transactions = dataclasses.replace(features, customers=customers)
         source = {**_spark_source(data, "transactions"), **engine}
+        if by_shape is not None:
+            source["log_by_shape"] = by_shape.describe()
         if settings.customers_file:
             customers = join_customers(customers, settings.customers_file, source)
         return customers, source, transactions, population
@@ -121,6 +127,28 @@ def customer_table_spark(data, settings: Settings, progress):
         frame = raw.toPandas()
     frame = frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object})
     return frame, {**_spark_source(data, "customers"), **engine}, None, population
+
+
+def _input_kind(raw, label: str, settings: Settings) -> tuple[str, dict, LogShape | None]:
+    """``"transactions"`` or ``"customers"`` as the local engine decides it: as given, else a
+    log by its names, else by its shape (`log_by_shape`) on the first `SHAPE_SAMPLE_ROWS` rows.
+
+    Returns the kind, the column overrides for the log (the roles its shape decided added to
+    those given) and the shape of a log found by its shape (else None).
+    """
+    overrides = settings.transaction_overrides
+    if settings.kind != "auto":
+        return settings.kind, overrides, None
+    if detect_transaction_columns([str(c) for c in raw.columns], overrides) is not None:
+        return "transactions", overrides, None
+    with quiet_pyspark():
+        head = raw.limit(SHAPE_SAMPLE_ROWS).toPandas()
+    by_shape = log_by_shape(head.astype("string"), label, overrides)
+    if by_shape is None:
+        return "customers", overrides, None
+    found, shape = by_shape
+    roles = {role: getattr(found, role) for role in LOG_ROLES if getattr(found, role)}
+    return "transactions", {**overrides, **roles}, shape
 
 
 def _row_hash(frame, random_state: int):
