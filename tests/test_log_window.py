@@ -223,3 +223,23 @@ def test_two_dates_with_a_window_compare_like_with_like(two_dates):
     history = windowed.info["history"]
     assert history["window"] == "90d" and history["before_covered"] == history["after_covered"] == 90
     assert not any("tenure_days" in reason for reason in windowed.drift["reasons"])
+
+
+# --------------------------------------------------------------------------- the same window on Spark
+
+
+def test_spark_builds_the_same_windowed_table(spark, hand_log):
+    """The window's start day is a DATE literal in the one feature query both engines run: Spark
+    gives DuckDB's table, value for value (calendar months: the window most likely to differ)."""
+    import pandas as pd
+
+    from custseg.engines.spark.transactions import customers_from_transactions_spark, sample_customers
+
+    local = customers_from_transactions(hand_log, as_of=AS_OF, window="3m")
+    found = customers_from_transactions_spark(spark, hand_log, as_of=AS_OF, window="3m")
+    cached = found.customers
+    table = sample_customers(found)
+    cached.unpersist()
+    pd.testing.assert_frame_equal(table, local.customers, check_exact=True)
+    assert (found.window, found.history_days, found.customers_dropped) == ("3m", 178, {})
+    assert dict(zip(table["CustomerID"], zip(table["frequency"], table["monetary"]))) == MONTHS_3
