@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import json
 
+import pandas as pd
 import pytest
 from test_cli import cli, one_line_error
 
@@ -231,9 +232,10 @@ def test_two_dates_with_a_window_compare_like_with_like(two_dates):
 def test_spark_builds_the_same_windowed_table(spark, hand_log):
     """The window's start day is a DATE literal in the one feature query both engines run: Spark
     gives DuckDB's table, value for value (calendar months: the window most likely to differ)."""
-    import pandas as pd
-
-    from custseg.engines.spark.transactions import customers_from_transactions_spark, sample_customers
+    from custseg.engines.spark.transactions import (
+        customers_from_transactions_spark,
+        sample_customers,
+    )
 
     local = customers_from_transactions(hand_log, as_of=AS_OF, window="3m")
     found = customers_from_transactions_spark(spark, hand_log, as_of=AS_OF, window="3m")
