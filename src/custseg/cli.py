@@ -126,6 +126,7 @@ def run(
     price_col: Optional[str] = typer.Option(None, "--price-col", help="Transaction log: unit price column (default: detected)."),
     amount_col: Optional[str] = typer.Option(None, "--amount-col", help="Transaction log: line amount column, for logs without a price (default: detected)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Reference date YYYY-MM-DD: for recency in a transaction log (default: the day after the last transaction), and for age and tenure_days from dates in a customer table (default: today)."),
+    window: Optional[str] = typer.Option(None, "--window", help="Transaction log: compute frequency, monetary and the other count and money features over the trailing window before the as-of date only: days (365 or 365d), weeks (52w) or calendar months (12m); recency and tenure still cover the whole history. Saved in model.json: assign and track use the same window, so snapshots of a log compare like with like (default: the whole history)."),
     customers_file: Optional[Path] = typer.Option(None, "--customers", help="Transaction log: a customer table (demographics) joined on the customer id."),
     sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel: the sheet to read (default: every sheet whose header matches the first one, stacked, with a 'sheet' column)."),
     member: Optional[str] = typer.Option(None, "--member", help="Archive (.zip, .tar, .tar.gz, .tgz): the table to read inside it (default: the only one)."),
@@ -155,7 +156,7 @@ def run(
         missing=missing, outliers=outliers, random_state=seed,
         report=False if no_report else None,
         kind=kind, customer_col=customer_col, invoice_col=invoice_col, date_col=date_col,
-        quantity_col=quantity_col, price_col=price_col, amount_col=amount_col, as_of=as_of,
+        quantity_col=quantity_col, price_col=price_col, amount_col=amount_col, as_of=as_of, window=window,
         customers_file=str(customers_file) if customers_file else None,
         sheet=sheet, member=member, header=header, date_format=date_format,
         sentinels=tuple(sentinel) if sentinel else None,
@@ -258,6 +259,7 @@ def assign(
     member: Optional[str] = typer.Option(None, "--member", help="Archive (.zip, .tar, .tar.gz, .tgz): the table to read inside it (default: the only one)."),
     header: Optional[str] = typer.Option(None, "--header", help="auto (default), yes or no: whether the first row holds the column names, as for custseg run."),
     date_format: Optional[str] = typer.Option(None, "--date-format", help="Model fitted on order lines: format of their dates, e.g. %d/%m/%Y or dd/mm/yyyy (default: the format the run read its dates with)."),
+    window: Optional[str] = typer.Option(None, "--window", help="Model fitted on order lines: the trailing window of its count and money features; always the model's (model.json), so a different one is refused."),
 ) -> None:
     """Put new customers (or, for a transaction model, new order lines) into the segments of a saved model."""
     import pandas as pd
@@ -269,8 +271,9 @@ def assign(
 
     reading = {"sheet": sheet, "member": member, "header": header, "date_format": date_format}
     given = {name: value for name, value in reading.items() if value is not None}
-    settings = Settings(engine=engine, spark_master=spark_master).replace(**given).validated()
+    settings = Settings(engine=engine, spark_master=spark_master, window=window).replace(**given).validated()
     fitted = load_model(model)
+    fitted.check_window(window)
     _check_assign_reading(fitted, given, engine_for(data, engine))
     if engine_for(data, engine) == "spark":
         from .engines.spark.customers import assign_file_spark
@@ -318,6 +321,7 @@ def track(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Transaction log: reference date (YYYY-MM-DD) of the new snapshot, within the log's dates (default: the day after its last order line)."),
     previous: Optional[Path] = typer.Option(None, "--previous", help="A segments.csv of a custseg run to compare with, instead of the one beside MODEL."),
     seed: int = typer.Option(0, "--seed", help="Seed of the refit sample that looks for new groups."),
+    window: Optional[str] = typer.Option(None, "--window", help="Transaction log: the trailing window of the count and money features; always the model's (model.json), so a different one is refused. Without one, a warning says when the two snapshots cover histories of different lengths."),
     no_report: bool = typer.Option(False, "--no-report", help="Skip report.html."),
     as_json: bool = typer.Option(False, "--json", help="Print summary.json to stdout instead of the table."),
 ) -> None:
@@ -327,7 +331,7 @@ def track(
 
     with _progress() as progress:
         tracked = track_customers(model, data, previous=previous, as_of=as_of, random_state=seed,
-                                  on_progress=progress)
+                                  on_progress=progress, window=window)
         progress("writing outputs", 0, 1)
         paths = tracked.write(out, report=not no_report)
     if as_json:
@@ -354,6 +358,8 @@ def _show_tracking(tracked, paths: dict) -> None:
     out_console.print(table)
     for move in tracked.moves:
         out_console.print(Text(f"- {move['sentence']}"))
+    for warning in tracked.info.get("warnings", []):
+        out_console.print(Text(f"warning: {warning}", style="yellow"))
     verdict = tracked.verdict or tracked.drift.get("note")
     out_console.print(Text(f"drift: {verdict}"))
     for kind, path in paths.items():

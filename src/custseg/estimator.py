@@ -66,8 +66,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         ``docs/python.md`` for a progress bar).
     **other parameters
         ``n_init``, the sample sizes (``fit_sample``, ``silhouette_sample``, ...),
-        ``stability_resamples``, ``kind``, ``as_of``, ``customers_file``, the transaction
-        log columns and the reading options (``sheet``, ``member``, ``header``,
+        ``stability_resamples``, ``kind``, ``as_of``, ``window``, ``customers_file``, the
+        transaction log columns and the reading options (``sheet``, ``member``, ``header``,
         ``date_format``, ``sentinels``) mean what they mean in `custseg.Settings`.
 
     Attributes
@@ -119,7 +119,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                  stability_resamples: int = 10, fit_sample: int = 100_000, kind: str = "auto",
                  customer_col: str | None = None, invoice_col: str | None = None, date_col: str | None = None,
                  quantity_col: str | None = None, price_col: str | None = None, amount_col: str | None = None,
-                 as_of: str | None = None, customers_file: str | None = None, sheet: str | None = None,
+                 as_of: str | None = None, window: str | None = None, customers_file: str | None = None,
+                 sheet: str | None = None,
                  member: str | None = None, header: str = "auto", date_format: str | None = None,
                  sentinels: tuple[str, ...] = (), categoricals: str = "describe", categorical_weight: float = 1.0,
                  engine: str = "auto", spark_master: str | None = None, on_progress: ProgressCallback | None = None):
@@ -150,6 +151,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.price_col = price_col
         self.amount_col = amount_col
         self.as_of = as_of
+        self.window = window
         self.customers_file = customers_file
         self.sheet = sheet
         self.member = member

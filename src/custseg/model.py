@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .errors import ModelError
+from .errors import ModelError, SettingsError
 from .logs.columns import TransactionColumns
 from .logs.duckdb_engine import customers_from_transactions
+from .logs.window import parse_window
 from .outputs import write_atomic
 from .preparing.clean import CleaningParams, ColumnRoles, apply_cleaning
 from .preparing.features import FeaturePlan
@@ -30,8 +31,13 @@ MODEL_FORMAT = "custseg-model"
 #: Version 2 adds codes for missing, derived date features and indicators to the cleaning
 #: rules: a custseg that reads only version 1 would silently skip them, so it must refuse.
 MODEL_FORMAT_VERSION = 2
+#: Version 3: a model of a transaction log whose count and money features cover a trailing
+#: window (``transactions.window``). Only such models are written as version 3: a custseg that
+#: reads only version 2 would compute them over the whole history, silently; models without
+#: a window stay version 2, which it reads right.
+WINDOW_FORMAT_VERSION = 3
 #: Versions this custseg reads (a version-1 model has none of the version-2 rules).
-READABLE_FORMAT_VERSIONS = (1, 2)
+READABLE_FORMAT_VERSIONS = (1, 2, 3)
 MODEL_FILENAME = "model.json"
 
 
@@ -58,7 +64,10 @@ class Model:
     algorithm: str
     segment_names: dict[int, str]
     #: {"columns": TransactionColumns.to_dict(), "as_of": date or None, "date_format": the run's
-    #: format of the order dates, or None (typed dates; absent in older models)}
+    #: format of the order dates, or None (typed dates; absent in older models), "window": the
+    #: trailing window of the count and money features ("90d", "12m") or None, "history_days":
+    #: the days the run's log covered, "as_of_used": the run's reference date (these three
+    #: absent in older models)}
     transactions: dict | None = None
     #: Statistics of the fitted customers that `custseg.tracking.track.track` measures drift against
     #: (see `custseg.tracking.reference.reference_statistics`); None in models written before them.
@@ -97,7 +106,53 @@ class Model:
         if read.date_format is None and self.transactions.get("date_format"):
             read = dataclasses.replace(read, date_format=self.transactions["date_format"])
         return customers_from_transactions(data, columns, as_of=as_of or self.transactions["as_of"],
-                                           read=read).customers
+                                           read=read, window=self.window).customers
+
+    @property
+    def window(self) -> str | None:
+        """The trailing window of the count and money features of a model fitted on a
+        transaction log (``"90d"``, ``"12m"``), or None (the whole history, or a customer table).
+
+        Examples
+        --------
+        >>> from custseg import generate_transactions, segment
+        >>> lines = generate_transactions(200, 3, random_state=4)[0]
+        >>> segment(lines, algorithms=("kmeans",), k_max=4, window="90d").model.window
+        '90d'
+        """
+        return (self.transactions or {}).get("window")
+
+    def check_window(self, window) -> None:
+        """Refuse a ``window`` (as given to ``assign`` or ``track``) other than the model's.
+
+        Raises
+        ------
+        SettingsError
+            Naming both windows, when ``window`` is given and is not the model's.
+
+        Examples
+        --------
+        >>> from custseg import generate_transactions, segment
+        >>> lines = generate_transactions(200, 3, random_state=4)[0]
+        >>> model = segment(lines, algorithms=("kmeans",), k_max=4, window="90d").model
+        >>> model.check_window("90")
+        >>> model.check_window("12m")
+        Traceback (most recent call last):
+        ...
+        custseg.errors.SettingsError: --window 12m differs from the model's window 90d: its segments are defined on those features; leave --window out to use the model's, or run custseg again with --window 12m
+        """
+        given = parse_window(window)
+        if given is None or given == parse_window(self.window):
+            return
+        if self.transactions is None:
+            raise SettingsError(f"--window {window} applies to a model fitted on a transaction log; this model "
+                                f"was fitted on a customer table")
+        saved = (f"the model's window {self.window}" if self.window
+                 else "the model, fitted without a window (features over the whole history)")
+        raise SettingsError(
+            f"--window {window} differs from {saved}: its segments are defined on those features; "
+            f"leave --window out to use the model's, or run custseg again with --window {window}"
+        )
 
     def assign(self, data: pd.DataFrame) -> tuple[pd.Series, np.ndarray, np.ndarray]:
         """Segments of new customers.
@@ -187,7 +242,7 @@ class Model:
         """
         return {
             "format": MODEL_FORMAT,
-            "format_version": MODEL_FORMAT_VERSION,
+            "format_version": WINDOW_FORMAT_VERSION if self.window else MODEL_FORMAT_VERSION,
             "custseg_version": __version__,
             "algorithm": self.algorithm,
             "roles": {

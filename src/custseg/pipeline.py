@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import __version__
 from .engines import engine_for
-from .errors import InputError
+from .errors import InputError, SettingsError
 from .explaining.actions import suggest_actions
 from .explaining.profile import (
     key_findings,
@@ -40,7 +40,7 @@ from .segmenting.options import SearchOptions
 from .segmenting.search import SearchResult, search
 from .segmenting.stability import UNSTABLE_BELOW, stability_word
 from .settings import Settings
-from .tracking.reference import reference_statistics
+from .tracking.reference import calendar_columns, reference_statistics
 
 #: Customers drawn (seeded) for the report's figures.
 PLOT_SAMPLE = 2000
@@ -123,6 +123,8 @@ class Result:
             transactions=None if self.transactions is None else {
                 "columns": self.transactions.columns.to_dict(), "as_of": self.settings.as_of,
                 "date_format": self.transactions.date_format,
+                "window": self.transactions.window, "history_days": self.transactions.history_days,
+                "as_of_used": self.transactions.as_of.isoformat(),
             },
             reference=self.reference,
         )
@@ -509,6 +511,7 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     progress = on_progress or (lambda step, done, total: None)
     data = frame_from_array(data)
     frame, source, transactions, population = _customer_table(data, settings, progress)
+    _check_window_applies(settings, source, transactions)
     computed = ()
     not_clustered = {}
     if transactions is not None:
@@ -548,7 +551,8 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
     plot_data = _plot_data(table, matrix, found, settings.random_state)
     reference = reference_statistics(matrix, found.chosen.labels, plan.output_columns,
                                      k_range=k_range,
-                                     silhouette=found.chosen.silhouette)
+                                     silhouette=found.chosen.silhouette,
+                                     calendar=calendar_columns(plan.output_columns, transactions is not None))
     result = Result(settings, source, table, plan, found, segments, found.chosen.labels, plot_data,
                     transactions, rfm, None if transactions is not None else [str(c) for c in frame.columns],
                     reference, k_range=k_range)
@@ -556,6 +560,13 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
         progress("putting every customer into a segment on Spark", 0, 1)
         population.complete(result)
     return result
+
+
+def _check_window_applies(settings: Settings, source: dict, transactions) -> None:
+    """Refuse ``--window`` for a customer table: it has no order lines to take a window of."""
+    if transactions is None and settings.window is not None:
+        raise SettingsError(f"--window {settings.window} applies to transaction logs; "
+                            f"{source.get('path') or 'the data'} was read as a customer table (one row per customer)")
 
 
 def fitted_k_range(ledger, settings: Settings) -> tuple[int, int]:
@@ -628,7 +639,7 @@ def _customer_table(data, settings: Settings, progress: ProgressCallback):
         progress("computing customer features from order lines", 0, 1)
         transactions = customers_from_transactions(
             data, None if by_shape is None else by_shape[0], overrides=settings.transaction_overrides,
-            as_of=settings.as_of, on_progress=progress, read=read,
+            as_of=settings.as_of, on_progress=progress, read=read, window=settings.window,
         )
         source = {**source_of(data, "transactions"), **transactions.reading}
         if by_shape is not None:

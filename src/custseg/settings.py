@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import SettingsError
+from .logs.window import parse_window
 from .reading.dates import strftime_pattern
 
 ALGORITHMS = ("kmeans", "hierarchical", "gmm", "hdbscan", "dbscan")
@@ -94,6 +95,13 @@ class Settings:
         Reference date (``YYYY-MM-DD``) for recency in a transaction log (default the day
         after its last transaction), and for ``age`` and ``tenure_days`` derived from birth
         and sign-up dates in a customer table (default today; give it for reproducible runs).
+    window : str or None
+        Transaction logs: compute frequency, monetary and the other count and money
+        features over the trailing window before ``as_of`` only: whole days (``"365"``,
+        ``"365d"``), weeks (``"52w"``) or calendar months (``"12m"``); recency, tenure and
+        inter-purchase time still cover the whole history (`custseg.logs.window`). Saved in
+        ``model.json``, so that ``assign`` and ``track`` use the same window. ``None``: the
+        whole history.
     customers_file : str or None
         A customer table (demographics) joined to a transaction log on the customer id.
     sheet : str or None
@@ -182,6 +190,7 @@ class Settings:
     price_col: str | None = None
     amount_col: str | None = None
     as_of: str | None = None
+    window: str | None = None
     customers_file: str | None = None
     sheet: str | None = None
     member: str | None = None
@@ -429,6 +438,7 @@ CONSTRAINTS = {
     "algorithms": Rule(_check_algorithms),
     "kind": OneOf("--kind", KINDS),
     "as_of": Rule(_check_as_of),
+    "window": Rule(lambda value, settings: parse_window(value)),       # raises on a bad window
     "sheet": Rule(_check_name("--sheet")),
     "member": Rule(_check_name("--member")),
     "header": OneOf("--header", HEADER_CHOICES),

@@ -10,6 +10,8 @@ by both engines, and the DuckDB runner of the local engine.
   diagnosis of values that do not convert.
 * `custseg.logs.rules`: the rules as SQL (`lines_query`, `customer_queries`: line fates,
   checks, `FEATURE_COLUMNS`) and reading their one-row results back (the ledger).
+* `custseg.logs.window`: `Window`, `parse_window` (the trailing window of the count and money
+  features, ``--window``).
 * `custseg.logs.result`: `TransactionFeatures`, the result of both engines, and its customer table.
 * `custseg.logs.rfm`: `rfm_scores`, `RFM_SEGMENTS` and the RFM grid.
 * `custseg.logs.duckdb_engine`: `customers_from_transactions`, the rules run by DuckDB.

@@ -66,6 +66,7 @@ from .typed_lines import (
     numeric_columns,
     typed_lines_query,
 )
+from .window import Window, parse_window
 
 __all__ = ["DUCKDB_MEMORY_LIMIT", "DUCKDB_THREADS", "customers_from_transactions"]
 
@@ -383,6 +384,7 @@ def customers_from_transactions(
     on_progress: ProgressCallback | None = None,
     read=None,
     as_of_within_log: bool = False,
+    window=None,
 ) -> TransactionFeatures:
     """Build one row of behaviour features per customer from a transaction log.
 
@@ -411,6 +413,8 @@ def customers_from_transactions(
         Refuse an ``as_of`` before the first day of the usable lines or after the day
         following the last one (`SettingsError`), instead of computing the features of a
         moment the log does not cover.
+    window : str or Window, optional
+        Count and money features over this trailing window only (``"90d"``, ``"12m"``; see `custseg.logs.window`).
 
     Returns
     -------
@@ -436,6 +440,7 @@ def customers_from_transactions(
 
     progress = on_progress or (lambda step, done, total: None)
     wanted_as_of = as_date(as_of)
+    window = parse_window(window)
     progress("reading order lines", 0, _STEPS)
     with tempfile.TemporaryDirectory(prefix="custseg-duckdb-") as spill, \
             _local_input(source, read) as (local, label, member):
@@ -444,18 +449,19 @@ def customers_from_transactions(
                 src, columns, fmt = _read_lines(con, local, columns, overrides, read, label)
                 progress("checking order lines", 1, _STEPS)
                 used_as_of = _reference_date(con, wanted_as_of, as_of_within_log, src.label)
-                check_names, row, table = _run_queries(con, columns, used_as_of, progress)
+                check_names, row, table = _run_queries(con, columns, used_as_of, progress, window)
         except duckdb.OutOfMemoryException as exc:
             label = "the DataFrame" if isinstance(source, pd.DataFrame) else os.fspath(source)
             raise _out_of_memory(label, exc) from None
     progress("customer features ready", 3, _STEPS)
-    return _features(src, columns, row, check_names, table, used_as_of, fmt, member)
+    return _features(src, columns, row, check_names, table, used_as_of, fmt, member, window)
 
 
-def _run_queries(con, columns: TransactionColumns, as_of: datetime.date, progress: ProgressCallback):
+def _run_queries(con, columns: TransactionColumns, as_of: datetime.date, progress: ProgressCallback,
+                 window: Window | None = None):
     """Run `customer_queries` on the table ``lines``: the check names, the row of the
     ``checks`` query and the table of the ``features`` query."""
-    queries = customer_queries(columns, as_of)
+    queries = customer_queries(columns, as_of, window=window)
     row = con.execute(queries["checks"]).fetch_df().iloc[0]
     progress("computing customer features", 2, _STEPS)
     table = con.execute(queries["features"]).fetch_df()
@@ -473,9 +479,10 @@ def _duckdb_config(spill: str) -> dict:
 
 
 def _features(src: _Source, columns: TransactionColumns, row: pd.Series, check_names: list[str],
-              table: pd.DataFrame, as_of: datetime.date, fmt: str | None, member: str | None) -> TransactionFeatures:
+              table: pd.DataFrame, as_of: datetime.date, fmt: str | None, member: str | None,
+              window: Window | None = None) -> TransactionFeatures:
     """The result from the row of the ``checks`` query and the table of the ``features`` query
-    (``member``: the archive member read, or None)."""
+    (``member``: the archive member read, or None; ``window``: the features' window, or None)."""
     ledger, checks = ledger_and_checks(row.to_dict(), columns, check_names, src.label)
     found = count_value(row["customers_found"])
     kept = table[table["drop_reason"].isna()]
@@ -485,4 +492,5 @@ def _features(src: _Source, columns: TransactionColumns, row: pd.Series, check_n
     reading = {**src.reading, "member": member}
     ledger.not_read = list(reading.get("not_read") or [])
     return TransactionFeatures(customers, ledger, checks, found, dropped, as_of,
-                               columns, None if fmt is None else fmt, reading)
+                               columns, None if fmt is None else fmt, reading,
+                               window=None if window is None else window.text)

@@ -15,7 +15,7 @@ from ..preparing.clean import Ledger
 from .columns import TransactionColumns
 from .rules import FEATURE_COLUMNS
 
-__all__ = ["NO_MONEY_NOTE", "TransactionFeatures", "customer_table"]
+__all__ = ["NO_MONEY_NOTE", "TransactionFeatures", "customer_table", "longest_tenure"]
 
 #: The note of a log without money (no amount, no quantity and price).
 NO_MONEY_NOTE = (
@@ -55,6 +55,13 @@ class TransactionFeatures:
         sheets, sheet_column, not_read); ``not_read`` is also in ``ledger.not_read``.
     customers_kept : int
         Rows of ``customers`` (counted once; a Spark DataFrame has no cheap ``len``).
+    window : str or None
+        The trailing window of the count and money features (``"90d"``, ``"12m"``;
+        `custseg.logs.window`), or None for the whole history.
+    history_days : int or None
+        The history the log covers: days from the first purchase of any customer kept to
+        ``as_of`` (the largest ``tenure_days``); computed from ``customers`` when it is a
+        pandas table and not given.
     """
 
     customers: pd.DataFrame
@@ -67,10 +74,14 @@ class TransactionFeatures:
     date_format: str | None = field(default=None)
     reading: dict = field(default_factory=dict)
     customers_kept: int | None = field(default=None)
+    window: str | None = field(default=None)
+    history_days: int | None = field(default=None)
 
     def __post_init__(self) -> None:
         if self.customers_kept is None:
             self.customers_kept = len(self.customers)
+        if self.history_days is None and isinstance(self.customers, pd.DataFrame) and "tenure_days" in self.customers:
+            self.history_days = longest_tenure(self.customers["tenure_days"].max())
 
     def notes(self) -> list[str]:
         """What the features cannot say about this log, in words (empty when nothing is missing).
@@ -87,8 +98,8 @@ class TransactionFeatures:
 
     def to_dict(self) -> dict:
         """Ledger, checks, customer counts (``customers_found``, ``customers_kept``,
-        ``customers_dropped``), reference date, columns, date format and notes (`notes`)
-        as plain values."""
+        ``customers_dropped``), reference date, window, history length, columns, date format
+        and notes (`notes`) as plain values."""
         return {
             "notes": self.notes(),
             "ledger": self.ledger.to_dict(),
@@ -97,9 +108,22 @@ class TransactionFeatures:
             "customers_kept": int(self.customers_kept),
             "customers_dropped": {k: int(v) for k, v in self.customers_dropped.items()},
             "as_of": self.as_of.isoformat(),
+            "window": self.window,
+            "history_days": self.history_days,
             "columns": self.columns.to_dict(),
             "date_format": self.date_format,
         }
+
+
+def longest_tenure(value) -> int | None:
+    """The largest ``tenure_days`` of a customer table (NaN or None: no customer) as whole days.
+
+    Examples
+    --------
+    >>> longest_tenure(181.0), longest_tenure(float("nan"))
+    (181, None)
+    """
+    return None if value is None or pd.isna(value) else int(value)
 
 
 def _sorted_ids(ids: pd.Series) -> np.ndarray:

@@ -75,6 +75,15 @@ line with a negative quantity or value. An order is an invoice; without an invoi
 * each attribute column (Country, ...): the customer's dominant value, the one with the most
   purchase spend, ties broken by the value's name (alphabetically first).
 
+**With a window** (``--window 12m``, `custseg.logs.window`), the count and money features
+(`WINDOW_FEATURES`: frequency, monetary, avg_order_value, items_per_order,
+distinct_products, return_rate, recent_spend_share) take only the used lines dated after the
+window's start day, so that snapshots of one log taken at different dates compare like with
+like; recency, tenure, inter-purchase time and the attributes still take the whole history,
+and so does the choice of who is kept (below). A customer without a purchase in the window
+(a lapsed customer) stays, with 0 for each windowed feature; monetary is never below 0
+(returns in the window of purchases made before it are netted against those purchases).
+
 Customers with no purchase (``"only cancellations or returns"``), those whose net spend is
 <= 0 (``"net spend <= 0"``) and those all of whose lines were dropped (``"no usable lines"``)
 are left out of the customer table and counted in ``customers_dropped``; ``customers_found``
@@ -92,6 +101,7 @@ from ..errors import InputError, SettingsError
 from ..preparing.clean import Ledger
 from .columns import TransactionColumns
 from .sqltext import sql_identifier, trimmed_text
+from .window import Window
 
 __all__ = [
     "CLUSTER_FEATURES",
@@ -102,6 +112,8 @@ __all__ = [
     "NON_PRODUCT_PREFIXES",
     "RECENT_DAYS",
     "WIDE_MONEY",
+    "WINDOW_FEATURES",
+    "CALENDAR_FEATURES",
     "as_date",
     "as_of_after",
     "count_value",
@@ -129,6 +141,16 @@ NO_MONEY_CLUSTER_FEATURES = (
     "recency_days", "frequency", "tenure_days", "mean_days_between_purchases",
     "items_per_order", "distinct_products",
 )
+#: Features computed over the trailing window only, when a run has one
+#: (`custseg.logs.window`): the counts and money that grow with the history a log covers.
+WINDOW_FEATURES = (
+    "frequency", "monetary", "avg_order_value", "items_per_order", "distinct_products", "return_rate",
+    "recent_spend_share",
+)
+#: Features that grow with the calendar whatever the customers do: days since the first
+#: purchase (every customer gets older). Tracking describes their drift but does not count it
+#: toward "refit recommended" (`custseg.tracking.drift`).
+CALENDAR_FEATURES = ("tenure_days",)
 #: Product codes (compared upper-cased) that are fees, postage or manual entries, not products.
 NON_PRODUCT_CODES = (
     "POST", "DOT", "M", "C2", "D", "S", "B", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS",
@@ -314,7 +336,8 @@ def _line_reasons(columns: TransactionColumns) -> list[str]:
 # --------------------------------------------------------------------------- customers
 
 
-def customer_queries(columns: TransactionColumns, as_of: datetime.date, lines: str = "lines") -> dict:
+def customer_queries(columns: TransactionColumns, as_of: datetime.date, lines: str = "lines",
+                     window: Window | None = None) -> dict:
     """SQL for the ledger and checks, and for the per-customer features.
 
     Parameters
@@ -324,6 +347,9 @@ def customer_queries(columns: TransactionColumns, as_of: datetime.date, lines: s
         Reference date, written into the SQL as a ``DATE`` literal.
     lines : str
         Relation produced by `lines_query`.
+    window : Window, optional
+        The trailing window of the count and money features (`WINDOW_FEATURES`), its start
+        day written into the SQL as a ``DATE`` literal; None: the whole history.
 
     Returns
     -------
@@ -339,12 +365,16 @@ def customer_queries(columns: TransactionColumns, as_of: datetime.date, lines: s
     >>> queries = customer_queries(columns, datetime.date(2024, 1, 6))
     >>> queries["check_names"][:2], queries["checks"].splitlines()[-1]
     (['lines without customer id', 'cancellation lines'], 'FROM lines')
+    >>> "line_day > DATE '2023-10-08'" in customer_queries(columns, datetime.date(2024, 1, 6),
+    ...                                                    window=Window(90))["features"]
+    True
     """
     day = f"DATE '{as_of.isoformat()}'"
+    start = None if window is None else f"DATE '{window.start(as_of).isoformat()}'"
     check_sql = _check_conditions(columns, day)
     return {
         "checks": _checks_query(columns, check_sql, day, lines),
-        "features": _features_query(columns, day, lines),
+        "features": _features_query(columns, day, lines, start),
         "check_names": list(check_sql),
     }
 
@@ -397,26 +427,37 @@ def _checks_query(columns: TransactionColumns, check_sql: dict[str, str], day: s
 FROM {lines}"""
 
 
-def _features_query(columns: TransactionColumns, day: str, lines: str) -> str:
-    """The ``features`` query: one row per customer with a used line."""
+def _features_query(columns: TransactionColumns, day: str, lines: str, start: str | None = None) -> str:
+    """The ``features`` query: one row per customer with a used line (``start``: the SQL
+    day before the window, None for the whole history)."""
     count = len(columns.attributes)
-    return (_per_customer_ctes(columns, day, lines) + _attribute_ctes(count) + "\n"
-            + _feature_select(columns, day))
+    return (_per_customer_ctes(columns, day, lines, start) + _attribute_ctes(count) + "\n"
+            + _feature_select(columns, day, start is not None))
 
 
-def _per_customer_ctes(columns: TransactionColumns, day: str, lines: str) -> str:
-    """The CTEs ``marked`` (used lines as purchases and returns) and ``per_customer`` (sums
-    and counts per customer) of the features query."""
+def _per_customer_ctes(columns: TransactionColumns, day: str, lines: str, start: str | None) -> str:
+    """The CTEs ``marked`` (used lines as purchases and returns, and whether they are in the
+    window) and ``per_customer`` (sums and counts per customer) of the features query.
+
+    With a window, the sums and counts of `WINDOW_FEATURES` take only the lines in it
+    (``AND in_window``); first and last purchase, purchase days, the customer's net spend
+    and orders over the whole history (who is kept, recency, tenure, inter-purchase time)
+    take every line, and ``window_orders`` and ``window_spend`` are added."""
     c = columns
     order_key = "COALESCE(invoice, CAST(line_day AS VARCHAR))" if c.invoice else "CAST(line_day AS VARCHAR)"
     attr_select = "".join(f", attr_{i}" for i in range(len(c.attributes)))
     # Without a line value, every line that is not a cancellation or a negative quantity is a purchase.
     positive, negative = ("line_value > 0 AND ", "line_value < 0 OR ") if c.has_money else ("", "")
+    flag, w, windowed = "", "", ""
+    if start is not None:
+        flag, w = f",\n    (line_day > {start}) AS in_window", " AND in_window"
+        windowed = (",\n    SUM(line_value) FILTER (WHERE in_window) AS window_spend,\n"
+                    "    COUNT(DISTINCT order_key) FILTER (WHERE is_purchase AND in_window) AS window_orders")
     return f"""WITH marked AS (
   SELECT customer_id, {order_key} AS order_key, product, quantity, line_value, line_day,
     is_non_product{attr_select},
     (NOT is_cancellation AND {positive}(quantity IS NULL OR quantity > 0)) AS is_purchase,
-    (is_cancellation OR {negative}quantity < 0) AS is_return
+    (is_cancellation OR {negative}quantity < 0) AS is_return{flag}
   FROM {lines}
   WHERE drop_reason IS NULL AND line_day <= {day}
 ),
@@ -425,15 +466,15 @@ per_customer AS (
     MIN(line_day) FILTER (WHERE is_purchase) AS first_purchase,
     MAX(line_day) FILTER (WHERE is_purchase) AS last_purchase,
     SUM(line_value) AS net_spend,
-    COALESCE(SUM(line_value) FILTER (WHERE is_purchase), 0) AS gross_spend,
-    COALESCE(SUM(0 - line_value) FILTER (WHERE is_return), 0) AS returned_value,
-    COALESCE(SUM(CAST(quantity AS DECIMAL(38, 6))) FILTER (WHERE is_purchase AND NOT is_non_product), 0)
+    COALESCE(SUM(line_value) FILTER (WHERE is_purchase{w}), 0) AS gross_spend,
+    COALESCE(SUM(0 - line_value) FILTER (WHERE is_return{w}), 0) AS returned_value,
+    COALESCE(SUM(CAST(quantity AS DECIMAL(38, 6))) FILTER (WHERE is_purchase AND NOT is_non_product{w}), 0)
       AS product_units,
     COALESCE(SUM(line_value) FILTER (
-      WHERE is_purchase AND DATE_DIFF('day', line_day, {day}) <= {RECENT_DAYS}), 0) AS recent_spend,
+      WHERE is_purchase AND DATE_DIFF('day', line_day, {day}) <= {RECENT_DAYS}{w}), 0) AS recent_spend,
     COUNT(DISTINCT order_key) FILTER (WHERE is_purchase) AS purchase_orders,
     COUNT(DISTINCT line_day) FILTER (WHERE is_purchase) AS purchase_days,
-    COUNT(DISTINCT product) FILTER (WHERE is_purchase AND NOT is_non_product) AS products
+    COUNT(DISTINCT product) FILTER (WHERE is_purchase AND NOT is_non_product{w}) AS products{windowed}
   FROM marked
   GROUP BY customer_id
 )"""
@@ -458,17 +499,32 @@ attribute_{i} AS (
     )
 
 
-def _feature_select(columns: TransactionColumns, day: str) -> str:
+def _feature_select(columns: TransactionColumns, day: str, windowed: bool = False) -> str:
     """The final SELECT of the features query: each customer's drop reason, `FEATURE_COLUMNS`
-    and dominant attribute values."""
+    and dominant attribute values.
+
+    ``windowed``: `WINDOW_FEATURES` from the window's sums and counts; a customer without a
+    purchase in it has 0 for each (monetary is never below 0: returns in the window of
+    purchases made before it are netted against those)."""
     c = columns
-    items = (
-        "CAST(t.product_units AS DOUBLE) / NULLIF(t.purchase_orders, 0)" if c.quantity
-        else "CAST(NULL AS DOUBLE)"
+    orders = "t.window_orders" if windowed else "t.purchase_orders"
+    gross = "NULLIF(CAST(t.gross_spend AS DOUBLE), 0)"
+    ratios = {
+        "items": f"CAST(t.product_units AS DOUBLE) / NULLIF({orders}, 0)" if c.quantity else None,
+        "per_order": f"CAST(t.gross_spend AS DOUBLE) / NULLIF({orders}, 0)" if c.has_money else None,
+        # Without money these are NULL (0 / NULL) anyway; with a window they stay so.
+        "returns": f"CAST(t.returned_value AS DOUBLE) / {gross}" if c.has_money or not windowed else None,
+        "recent": f"CAST(t.recent_spend AS DOUBLE) / {gross}" if c.has_money or not windowed else None,
+    }
+    items, per_order, returns, recent = (
+        "CAST(NULL AS DOUBLE)" if sql is None else (f"COALESCE({sql}, 0)" if windowed else sql)
+        for sql in ratios.values()
     )
+    monetary = "CAST(t.net_spend AS DOUBLE)"
+    if windowed:
+        monetary = ("CASE WHEN t.window_spend > 0 THEN CAST(t.window_spend AS DOUBLE) ELSE CAST(0 AS DOUBLE) END"
+                    if c.has_money else "CAST(NULL AS DOUBLE)")
     products = "CAST(t.products AS DOUBLE)" if c.product else "CAST(NULL AS DOUBLE)"
-    per_order = ("CAST(t.gross_spend AS DOUBLE) / NULLIF(t.purchase_orders, 0)" if c.has_money
-                 else "CAST(NULL AS DOUBLE)")
     attr_cols = "".join(f",\n  a{i}.attr_value AS attr_{i}" for i in range(len(c.attributes)))
     attr_joins = "".join(
         f"\nLEFT JOIN attribute_{i} AS a{i} ON a{i}.customer_id = t.customer_id AND a{i}.attr_rank = 1"
@@ -479,17 +535,17 @@ def _feature_select(columns: TransactionColumns, day: str) -> str:
   CASE WHEN t.purchase_orders = 0 THEN '{_NO_PURCHASE}'
     WHEN t.net_spend <= 0 THEN '{_NOT_POSITIVE}' END AS drop_reason,
   CAST(DATE_DIFF('day', t.last_purchase, {day}) AS DOUBLE) AS recency_days,
-  CAST(t.purchase_orders AS DOUBLE) AS frequency,
-  CAST(t.net_spend AS DOUBLE) AS monetary,
+  CAST({orders} AS DOUBLE) AS frequency,
+  {monetary} AS monetary,
   CAST(DATE_DIFF('day', t.first_purchase, {day}) AS DOUBLE) AS tenure_days,
   {per_order} AS avg_order_value,
   {items} AS items_per_order,
   {products} AS distinct_products,
-  CAST(t.returned_value AS DOUBLE) / NULLIF(CAST(t.gross_spend AS DOUBLE), 0) AS return_rate,
+  {returns} AS return_rate,
   CASE WHEN t.purchase_days > 1
     THEN CAST(DATE_DIFF('day', t.first_purchase, t.last_purchase) AS DOUBLE) / (t.purchase_days - 1)
   END AS mean_days_between_purchases,
-  CAST(t.recent_spend AS DOUBLE) / NULLIF(CAST(t.gross_spend AS DOUBLE), 0) AS recent_spend_share{attr_cols}
+  {recent} AS recent_spend_share{attr_cols}
 FROM per_customer AS t{attr_joins}"""
 
 

@@ -127,6 +127,7 @@ def _track_context(summary: dict) -> dict:
         "verdict": verdict,
         "refit_recommended": bool(verdict) and str(verdict).startswith("refit recommended"),
         "left_out": [{"reason": r, "rows": n} for r, n in (after.get("left_out") or {}).items()],
+        "warnings": [str(w) for w in tracking.get("warnings") or []],
     }
 
 

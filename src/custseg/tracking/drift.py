@@ -21,6 +21,13 @@ Three kinds of evidence, each linear in customers:
 "refit recommended: <reasons>" when (a) is above its limit, a new group is found, or a large
 segment's centre moved too far; otherwise "segments still hold". The thresholds were set on
 generated data (see ``docs/summary.md``, "tracking").
+
+Features that grow with the calendar (a log's ``tenure_days``: at a later date of the same
+log every customer is older; `custseg.tracking.reference.calendar_columns`) are described,
+not counted: their centre shifts are reported (``calendar_shift``) but never a reason, and
+(a) and (c) measure distances over the other features (with the run's percentiles over
+those, ``steady_p95`` and ``steady_p99``; a model written before them measures (a) over
+every feature, as it did).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import pandas as pd
 from ..errors import ModelError
 from ..segmenting.candidates import seeded_sample
 from ..segmenting.centres import kmeans_refit
-from .reference import distances_to_centres
+from .reference import calendar_columns, distances_to_centres
 
 #: Share of customers beyond their segment's old 99th-percentile distance if nothing changed.
 FAR_EXPECTED = 0.01
@@ -97,20 +104,23 @@ def measure_drift(fitted, matrix: np.ndarray, labels: np.ndarray, random_state: 
         raise ModelError(f"the model's drift statistics have {len(columns)} columns, its features {matrix.shape[1]}")
     described = [s for s in reference["segments"] if s["id"] >= 0]
     centres = np.array([s["mean"] for s in described], dtype="float64").reshape(len(described), len(columns))
-    code, far95, far99 = _far_customers(matrix, labels, described, centres)
+    calendar = calendar_columns(columns, fitted.transactions is not None)
+    steady = _steady_view(matrix, centres, columns, calendar, described)
+    code, far95, far99 = _far_customers(steady["matrix"], labels, described, steady["centres"], steady["keys"])
     n_placed = int((code >= 0).sum())
     far_share = float(far99.sum() / n_placed) if n_placed else 0.0
-    segment_rows, shift_rows = _segment_shifts(fitted, matrix, labels, code, far99, described, centres)
+    segment_rows, shift_rows = _segment_shifts(fitted, matrix, labels, code, far99, described, centres, calendar)
     old_total = max(int(reference["customers"]), 1)
     noise_before = next((s["size"] for s in reference["segments"] if s["id"] < 0), 0) / old_total
-    refit = _refit(matrix, labels, far95, reference, fitted.segment_names, random_state)
+    refit = _refit(steady["matrix"], labels, far95, reference, fitted.segment_names, random_state)
     reasons = _reasons(far_share, segment_rows, refit)
     drift = {
         "measured": True, "note": None,
         "far_share": far_share, "noise_share_before": noise_before,
         "noise_share_after": float((labels < 0).mean()) if len(labels) else 0.0,
+        "calendar_features": calendar,
         "segments": segment_rows, "refit": refit, "reasons": reasons,
-        "evidence": _evidence(far_share, segment_rows, refit, reference),
+        "evidence": _evidence(far_share, segment_rows, refit, reference) + _calendar_evidence(segment_rows, calendar),
         "verdict": "refit recommended: " + "; ".join(reasons) if reasons else "segments still hold",
         "thresholds": thresholds,
     }
@@ -120,13 +130,26 @@ def measure_drift(fitted, matrix: np.ndarray, labels: np.ndarray, random_state: 
     return drift, shifts
 
 
-def _far_customers(matrix: np.ndarray, labels: np.ndarray, described: list[dict], centres: np.ndarray):
+def _steady_view(matrix: np.ndarray, centres: np.ndarray, columns: list[str], calendar: list[str],
+                 described: list[dict]) -> dict:
+    """The model matrix and old centres without the ``calendar`` columns, and the keys of the
+    run's distance percentiles over the columns kept; every column when there are no calendar
+    columns, or when the model has no percentiles without them (written before they existed)."""
+    keys = ("steady_p95", "steady_p99")
+    if not calendar or not all(k in s for s in described for k in keys):
+        return {"matrix": matrix, "centres": centres, "keys": ("distance_p95", "distance_p99")}
+    keep = [j for j, c in enumerate(columns) if c not in calendar]
+    return {"matrix": matrix[:, keep], "centres": centres[:, keep], "keys": keys}
+
+
+def _far_customers(matrix: np.ndarray, labels: np.ndarray, described: list[dict], centres: np.ndarray,
+                   keys: tuple[str, str] = ("distance_p95", "distance_p99")):
     """Each new customer's position among the ``described`` segments (-1: noise or a segment
     without statistics), and who lies beyond their segment's old 95th and 99th percentile
-    distance to its centre."""
+    distance to its centre (the percentiles under ``keys``)."""
     ids = np.array([s["id"] for s in described], dtype="int64")
-    p95 = np.array([s["distance_p95"] for s in described])
-    p99 = np.array([s["distance_p99"] for s in described])
+    p95 = np.array([s[keys[0]] for s in described])
+    p99 = np.array([s[keys[1]] for s in described])
     slot = np.full(max(int(ids.max(initial=-1)), int(labels.max(initial=-1))) + 2, -1, dtype="int64")
     slot[ids] = np.arange(len(ids))
     code = slot[labels]
@@ -139,9 +162,11 @@ def _far_customers(matrix: np.ndarray, labels: np.ndarray, described: list[dict]
 
 
 def _segment_shifts(fitted, matrix: np.ndarray, labels: np.ndarray, code: np.ndarray, far99: np.ndarray,
-                    described: list[dict], centres: np.ndarray) -> tuple[list[dict], dict]:
+                    described: list[dict], centres: np.ndarray, calendar: list[str] = ()) -> tuple[list[dict], dict]:
     """Per described segment: its shares before and after, its far share and how far its
-    centre moved on each feature (in old SDs; not measured below `MIN_SHIFT_CUSTOMERS`).
+    centre moved on each feature (in old SDs; not measured below `MIN_SHIFT_CUSTOMERS`); the
+    largest shift among the features that do not grow with the calendar, and the shift on
+    those that do (``calendar_shift``).
     Returns the rows of ``drift["segments"]`` and the shifts by segment name."""
     reference = fitted.reference
     columns = list(reference["columns"])
@@ -154,6 +179,7 @@ def _segment_shifts(fitted, matrix: np.ndarray, labels: np.ndarray, code: np.nda
     sums = np.zeros((len(described), len(columns)))
     for j in range(len(columns)):
         sums[:, j] = np.bincount(code[placed], weights=matrix[placed, j], minlength=len(described))
+    counted = np.array([c not in calendar for c in columns])
     segment_rows, shift_rows = [], {}
     for i, item in enumerate(described):
         size = int(sizes_after[i])
@@ -161,7 +187,7 @@ def _segment_shifts(fitted, matrix: np.ndarray, labels: np.ndarray, code: np.nda
         if size >= MIN_SHIFT_CUSTOMERS:
             shift = (sums[i] / size - centres[i]) / scale
             shift_rows[fitted.name_of(item["id"])] = shift
-        largest = None if shift is None else int(np.argmax(np.abs(shift)))
+        largest = None if shift is None or not counted.any() else int(np.argmax(np.where(counted, np.abs(shift), -1)))
         segment_rows.append({
             "id": int(item["id"]), "name": names.get(int(item["id"]), fitted.name_of(item["id"])),
             "share_before": item["size"] / old_total, "share_after": size / max(len(labels), 1),
@@ -169,6 +195,7 @@ def _segment_shifts(fitted, matrix: np.ndarray, labels: np.ndarray, code: np.nda
             "largest_shift": None if shift is None else float(shift[largest]),
             "largest_shift_feature": None if shift is None else columns[largest],
             "shift": None if shift is None else dict(zip(columns, (float(v) for v in shift))),
+            "calendar_shift": None if shift is None else {c: float(v) for c, v in zip(columns, shift) if c in calendar},
         })
     return segment_rows, shift_rows
 
@@ -284,3 +311,17 @@ def _evidence(far_share: float, segments: list[dict], refit: dict | None, refere
             out.append(f"Silhouette of the old segments on the new customers: {refit['assignment_silhouette']:.2f}"
                        + (f" (the run: {run:.2f})." if run is not None else "."))
     return out
+
+
+def _calendar_evidence(segments: list[dict], calendar: list[str]) -> list[str]:
+    """The sentence saying which features grow with the calendar and how far they moved."""
+    if not calendar:
+        return []
+    moved = [(abs(v), item["name"], c) for item in segments for c, v in (item.get("calendar_shift") or {}).items()]
+    names = ", ".join(calendar)
+    sentence = (f"{names} grow{'s' if len(calendar) == 1 else ''} with the calendar (at a later date every customer "
+                f"is older): described, not counted toward a refit, and left out of the distances above")
+    if moved:
+        size, name, column = max(moved)
+        sentence += f"; its largest centre shift: “{name}” by {size:.2f} SD on {column}"
+    return [sentence + "."]

@@ -164,14 +164,15 @@ def id_text(ids: pd.Series, *, written: bool = False):
 
 
 def after_state(fitted, data, as_of, progress: ProgressCallback) -> dict:
-    """The new snapshot: ids (text), matrix, labels and RFM segments of its usable customers."""
+    """The new snapshot: ids (text), matrix, labels and RFM segments of its usable customers
+    (a log's features over the model's window, and the history its lines cover)."""
     data = frame_from_array(data)
-    used_as_of = None
+    used_as_of = history_days = None
     if fitted.transactions is not None:
         columns = TransactionColumns.from_dict(fitted.transactions["columns"])
         found = customers_from_transactions(data, columns, as_of=as_of, as_of_within_log=True,
-                                            on_progress=progress)
-        frame, used_as_of = found.customers, found.as_of.isoformat()
+                                            on_progress=progress, window=fitted.window)
+        frame, used_as_of, history_days = found.customers, found.as_of.isoformat(), found.history_days
         source = source_of(data, "transactions")
     else:
         if as_of is not None:
@@ -206,5 +207,5 @@ def after_state(fitted, data, as_of, progress: ProgressCallback) -> dict:
     return {
         "ids": id_text(ids[keep]), "labels": labels,
         "matrix": matrix, "rfm": rfm, "source": source, "rows_read": int(len(frame)), "left_out": left_out,
-        "as_of": used_as_of,
+        "as_of": used_as_of, "history_days": history_days,
     }

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from ..progress import ProgressCallback
 from .drift import measure_drift
+from .history import compare_histories
 from .moves import largest_moves
 from .result import Tracking
 from .snapshots import after_state, before_state
@@ -55,7 +56,7 @@ from .transitions import (
 
 
 def track(model, data, *, previous=None, as_of=None, random_state: int = 0,
-          on_progress: ProgressCallback | None = None) -> Tracking:
+          on_progress: ProgressCallback | None = None, window=None) -> Tracking:
     """Put a new snapshot of customers into a model's segments and compare with its run.
 
     Parameters
@@ -76,6 +77,11 @@ def track(model, data, *, previous=None, as_of=None, random_state: int = 0,
         Seed of the refit sample; the same inputs give the same result.
     on_progress : callable, optional
         Called as ``on_progress(step, done, total)``.
+    window : str, optional
+        Transaction logs only: the trailing window of the count and money features. The
+        model's window (``model.json``) is always used; a different one is refused. Without
+        a window, ``info["warnings"]`` says when the two snapshots cover histories of
+        different lengths (`custseg.tracking.history`).
 
     Returns
     -------
@@ -87,7 +93,8 @@ def track(model, data, *, previous=None, as_of=None, random_state: int = 0,
         The data lacks the model's columns, the before-state cannot be found or read, or
         the snapshots have no customer in common.
     SettingsError
-        ``as_of`` outside the log's dates, or given for a customer-table model.
+        ``as_of`` outside the log's dates, or given for a customer-table model; ``window``
+        other than the model's.
 
     Examples
     --------
@@ -100,6 +107,7 @@ def track(model, data, *, previous=None, as_of=None, random_state: int = 0,
     """
     progress = on_progress or (lambda step, done, total: None)
     fitted, before, before_info = before_state(model, previous)
+    fitted.check_window(window)
     progress("assigning the new customers", 0, 4)
     after = after_state(fitted, data, as_of, progress)
     progress("matching customers", 1, 4)
@@ -126,7 +134,9 @@ def track(model, data, *, previous=None, as_of=None, random_state: int = 0,
 
 
 def _info(fitted, before: dict, after: dict, before_info: dict, states: dict, joined: dict) -> dict:
-    """Where the model and the two snapshots came from, and the customer counts."""
+    """Where the model and the two snapshots came from, the customer counts, the history each
+    snapshot of a log covers, and the warnings."""
+    history = compare_histories(fitted.transactions, after["history_days"], after["as_of"])
     return {
         "model": {"path": before_info.get("model_path"), "algorithm": fitted.algorithm,
                   "kind": "transactions" if fitted.transactions is not None else "customers",
@@ -139,4 +149,6 @@ def _info(fitted, before: dict, after: dict, before_info: dict, states: dict, jo
         "after": {"source": after["source"], "rows_read": after["rows_read"], "customers": int(len(after["ids"])),
                   "left_out": after["left_out"], "as_of": after["as_of"]},
         "customers": joined["counts"],
+        "history": history,
+        "warnings": [history["warning"]] if history and history["warning"] else [],
     }

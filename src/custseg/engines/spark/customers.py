@@ -94,6 +94,7 @@ def customer_table_spark(data, settings: Settings, progress):
         progress("computing customer features from order lines on Spark", 0, 1)
         features = customers_from_transactions_spark(
             spark, raw, overrides=overrides, as_of=settings.as_of, on_progress=progress, label=label,
+            window=settings.window,
         )
         rows = features.customers_kept
         population = None
@@ -301,7 +302,8 @@ def assign_file_spark(model, data, out, *, as_of: str | None = None, master: str
     spark = session_for(data, Settings(spark_master=master))
     if model.transactions is not None:
         columns = TransactionColumns.from_dict(model.transactions["columns"])
-        features = customers_from_transactions_spark(spark, data, columns, as_of=as_of or model.transactions["as_of"])
+        features = customers_from_transactions_spark(spark, data, columns, as_of=as_of or model.transactions["as_of"],
+                                                     window=model.transactions.get("window"))
         frame, rows, one_row_per_id = features.customers, features.customers_kept, True
     else:
         frame, label = open_lines(spark, data)

@@ -52,7 +52,7 @@ import pandas as pd
 from ...errors import EngineError, InputError
 from ...logs.columns import TransactionColumns, detect_transaction_columns
 from ...logs.files import csv_layout, duckdb_encoding, file_kind, input_files
-from ...logs.result import TransactionFeatures, customer_table
+from ...logs.result import TransactionFeatures, customer_table, longest_tenure
 from ...logs.rfm import RFM_HIGHER_IS_BETTER, rfm_from_worse
 from ...logs.rules import (
     FEATURE_COLUMNS,
@@ -73,6 +73,7 @@ from ...logs.typed_lines import (
     is_date_type,
     typed_lines_query,
 )
+from ...logs.window import parse_window
 from ...progress import ProgressCallback
 from ...reading import choose_delimiter, sample_rows, text_names
 from .session import quiet_pyspark
@@ -261,6 +262,7 @@ def customers_from_transactions_spark(
     overrides: dict | None = None,
     on_progress: ProgressCallback | None = None,
     label: str | None = None,
+    window=None,
 ) -> TransactionFeatures:
     """Build one row of behaviour features per customer from a transaction log, on Spark.
 
@@ -274,7 +276,7 @@ def customers_from_transactions_spark(
     source : str, path or pyspark.sql.DataFrame
         A CSV/TSV file (optionally ``.gz``), a Parquet file or folder, a glob, a URI Spark can
         read (``s3a://...``), or a DataFrame of order lines.
-    columns, as_of, overrides, on_progress
+    columns, as_of, overrides, on_progress, window
         As in `custseg.logs.duckdb_engine.customers_from_transactions`.
     label : str, optional
         The input's name in messages when ``source`` is a DataFrame already opened from a
@@ -296,6 +298,7 @@ def customers_from_transactions_spark(
     progress = on_progress or (lambda step, done, total: None)
     total_steps = 3
     wanted_as_of = as_date(as_of)
+    window = parse_window(window)
     progress("reading order lines", 0, total_steps)
     raw, opened = open_lines(spark, source)
     label = label or opened
@@ -310,20 +313,21 @@ def customers_from_transactions_spark(
     except _spark_errors() as exc:
         raise _read_error(label, exc) from None
     progress("checking order lines", 1, total_steps)
-    lines, used_as_of, queries, row = _checked_lines(views, label, names, types, columns, fmt, wanted_as_of)
+    lines, used_as_of, queries, row = _checked_lines(views, label, names, types, columns, fmt, wanted_as_of, window)
     try:
         ledger, checks = ledger_and_checks(row, columns, queries["check_names"], label)
         found = count_value(row["customers_found"])
         progress("computing customer features", 2, total_steps)
-        customers, dropped, kept = _customers(views, queries["features"], columns, found, label)
+        customers, dropped, kept, history = _customers(views, queries["features"], columns, found, label)
     finally:
         lines.unpersist()
     progress("customer features ready", 3, total_steps)
     return TransactionFeatures(customers, ledger, checks, found, dropped, used_as_of,
-                               columns, fmt, customers_kept=kept)
+                               columns, fmt, customers_kept=kept, history_days=history,
+                               window=None if window is None else window.text)
 
 
-def _checked_lines(views, label, names, types, columns, fmt, wanted_as_of):
+def _checked_lines(views, label, names, types, columns, fmt, wanted_as_of, window=None):
     """The cached lines (`lines_query`), the reference date, the queries and the checks row.
 
     Values that do not convert become the DuckDB path's InputError; a line worth too much
@@ -341,7 +345,7 @@ def _checked_lines(views, label, names, types, columns, fmt, wanted_as_of):
         lines_view = views.register(lines, "lines")
         try:
             used_as_of = wanted_as_of or as_of_after(views.one_row(last_day_query(lines_view))[0])
-            queries = customer_queries(columns, used_as_of, lines_view)
+            queries = customer_queries(columns, used_as_of, lines_view, window)
             return lines, used_as_of, queries, views.sql(queries["checks"]).first().asDict()
         except _spark_errors() as exc:
             lines.unpersist()
@@ -356,12 +360,17 @@ def _checked_lines(views, label, names, types, columns, fmt, wanted_as_of):
 
 
 def _customers(views, features_sql: str, columns: TransactionColumns, found: int, label: str):
-    """The cached customer table, the customers dropped by reason, and how many are kept."""
+    """The cached customer table, the customers dropped by reason, how many are kept, and the
+    history they cover (their longest tenure, `TransactionFeatures.history_days`)."""
     from pyspark import StorageLevel
+    from pyspark.sql import functions as F
 
     features = views.sql(features_sql).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        by_reason = {r["drop_reason"]: r["count"] for r in features.groupBy("drop_reason").count().collect()}
+        counts = features.groupBy("drop_reason").agg(F.count("*").alias("count"),
+                                                     F.max("tenure_days").alias("longest")).collect()
+        by_reason = {r["drop_reason"]: r["count"] for r in counts}
+        history = longest_tenure(next((r["longest"] for r in counts if r["drop_reason"] is None), None))
         kept = by_reason.pop(None, 0)
         dropped = customers_dropped(found, kept + sum(by_reason.values()), by_reason, kept, label)
         customers = features.where("drop_reason IS NULL").select(*_renamed(columns))
@@ -371,7 +380,7 @@ def _customers(views, features_sql: str, columns: TransactionColumns, found: int
         raise _failed(label, exc) from None
     finally:
         features.unpersist()
-    return customers, dropped, kept
+    return customers, dropped, kept, history
 
 
 def _columns(label: str, names: list[str], columns: TransactionColumns | None, overrides: dict | None):
