@@ -1,7 +1,7 @@
 """Usefulness on real customer tables: custseg's default against K-Means + silhouette (issue 19, item 3).
 
-    python benchmarks/real.py            # every table (~2 min here) -> REAL.md + REAL.json
-    python benchmarks/real.py --quick    # Mall, Wholesale, Telco (~30 s); prints only
+    python benchmarks/real.py            # every table (about 40 s here) -> REAL.md + REAL.json
+    python benchmarks/real.py --quick    # Mall, Wholesale, Telco (about 15 s); prints only
     python benchmarks/real.py --tables mall,telco --out /tmp/REAL.md
 
 Tables, read from ``../shared/data`` (never copied into the repository):
@@ -38,6 +38,7 @@ something crashes).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -77,6 +78,10 @@ STABILITY_TARGET = 0.6
 #: above this (the report then reads the segments as well separated).
 NATURAL_SILHOUETTE = 0.5
 NAME_WORDS = 3
+#: BLAS/OpenMP threads of both methods. One: on a shared two-core machine, two-thread K-Means
+#: under a competing process ran 2.9x slower than one thread (shared/PERF-NOTES.md); here, on a
+#: loaded machine, custseg on Wholesale took 28-70 s with two OpenMP threads and 1.1 s with one.
+THREADS = 1
 QUICK = ("mall", "wholesale", "telco")
 CUSTSEG, BASELINE = "custseg", "K-Means + silhouette"
 #: Online Retail's columns (UCI spelling).
@@ -286,6 +291,7 @@ class Row:
     seconds: float
     extra: dict = field(default_factory=dict)     # custseg: algorithm, decided by, silhouette
     targets: dict = field(default_factory=dict)   # custseg: target -> "PASS" / "FAIL" / ""
+    outcome_overall: float | None = None           # the outcome's rate or mean over all customers
 
 
 def shares(labels: np.ndarray) -> tuple[float, float]:
@@ -323,7 +329,8 @@ def make_row(table: Table, method: str, labels: np.ndarray, k: int, stability: d
     return Row(table.title, method, len(labels), int(k), largest, smallest,
                min(stability.values()) if stability else None, list(names),
                None if outcome is None else outcome_separation(labels, outcome.groups),
-               low, high, None if outcome is None else outcome.unit, seconds)
+               low, high, None if outcome is None else outcome.unit, seconds,
+               outcome_overall=None if outcome is None else float(np.mean(outcome.values)))
 
 
 def led_by_unknown(name: str) -> bool:
@@ -406,24 +413,24 @@ def number(value: float | None, digits: int = 2) -> str:
 
 
 def outcome_text(row: Row) -> str:
-    """The outcome's lowest..highest rate or mean over the segments, in words.
+    """The outcome's lowest..highest rate or mean over the segments, and over everyone, in words.
 
     Examples
     --------
-    >>> outcome_text(Row("t", "m", 9, 2, 0.5, 0.5, None, [], 0.1, 0.08, 0.48, "rate", 1.0))
-    'churn 8%..48%'
+    >>> outcome_text(Row("t", "m", 9, 2, 0.5, 0.5, None, [], 0.1, 0.08, 0.48, "rate", 1.0, outcome_overall=0.265))
+    'churn 8%..48% (all: 26%)'
     """
     if row.outcome_low is None:
         return ""
     if row.outcome_unit == "rate":
-        return f"churn {percent(row.outcome_low)}..{percent(row.outcome_high)}"
-    return f"mean £{row.outcome_low:,.0f}..£{row.outcome_high:,.0f}"
+        return f"churn {percent(row.outcome_low)}..{percent(row.outcome_high)} (all: {percent(row.outcome_overall)})"
+    return f"mean £{row.outcome_low:,.0f}..£{row.outcome_high:,.0f} (all: £{row.outcome_overall:,.0f})"
 
 
 def table_cells(row: Row) -> list[str]:
     """One Markdown row's cells, in the order of COLUMNS."""
     t = row.targets
-    return [row.table if row.method == CUSTSEG else "", row.method, str(row.k), percent(row.largest),
+    return [f"{row.table} ({row.customers:,})" if row.method == CUSTSEG else "", row.method, str(row.k), percent(row.largest),
             percent(row.smallest), number(row.least_stability), number(row.ami, 3), outcome_text(row),
             f"{row.seconds:.1f}", "; ".join(short_name(n) for n in row.names),
             t.get("k", ""), t.get("largest", ""), t.get("stability", ""), t.get("names", ""), t.get("ami", "")]
@@ -444,17 +451,39 @@ def machine() -> str:
             f"pandas {pd.__version__}")
 
 
+def target_summary(rows: list[Row]) -> str:
+    """One sentence: how many of the targets custseg meets, and which it misses.
+
+    Examples
+    --------
+    >>> row = Row("Telco", "custseg", 9, 2, 0.5, 0.5, None, [], None, None, None, None, 1.0,
+    ...           targets={"k": "FAIL", "largest": "PASS", "ami": ""})
+    >>> target_summary([row])
+    'custseg meets 1 of 2 targets; misses: Telco: k.'
+    """
+    verdicts = [(row.table, name, v) for row in rows for name, v in row.targets.items() if v]
+    missed = [f"{table}: {name}" for table, name, v in verdicts if v == "FAIL"]
+    met = len(verdicts) - len(missed)
+    return f"custseg meets {met} of {len(verdicts)} targets" + (f"; misses: {', '.join(missed)}." if missed else ".")
+
+
 def markdown(rows: list[Row], meta: dict) -> str:
     """REAL.md: the table, what each outcome is, the command, date and machine."""
     outcomes = "\n".join(f"- **{title}**: {text}" for title, text in meta["outcomes"].items())
     return f"""# custseg on real customer tables
 
-Issue 19, item 3. `{meta["command"]}` on {meta["date"]}, {meta["seconds"]:.0f} s in all;
-{meta["machine"]}; one-minute load average {meta["load_average"][0]} before and
-{meta["load_average"][1]} after (other work shares the machine: seconds vary with it). Written by `benchmarks/real.py` (how each figure is measured: its docstring);
-the same rows as data in `REAL.json`.
+Issue 19, item 3: custseg's default against K-Means + silhouette on real customer tables.
+`{meta["command"]}` on {meta["date"]}, {meta["seconds"]:.0f} s in all. Written by
+`benchmarks/real.py` (how each figure is measured: its docstring); the same rows as data in
+`REAL.json`.
+
+Machine: {meta["machine"]}; {meta["threads"]} BLAS/OpenMP thread(s) for both methods;
+one-minute load average {meta["load_average"][0]} before and {meta["load_average"][1]} after (the
+machine is shared: seconds vary with its load).
 
 {markdown_table(rows)}
+
+{target_summary(rows)}
 
 Columns: **largest** and **smallest** are the segments' shares of the customers fitted (noise
 is no segment); **least stability** is the least stable segment's mean Jaccard under 10 refits
@@ -491,11 +520,31 @@ def write_outputs(out: Path, rows: list[Row], meta: dict) -> None:
     out.with_suffix(".json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+@contextlib.contextmanager
+def limited_threads(threads: int):
+    """Limit every BLAS and OpenMP pool to ``threads``; yields the pools' names and threads.
+
+    threadpoolctl reaches only libraries already loaded, so those that custseg and the
+    baseline load later (scikit-learn's OpenMP, SciPy's OpenBLAS) are loaded first.
+    """
+    import scipy.cluster.hierarchy  # noqa: F401
+    import scipy.linalg  # noqa: F401
+    import sklearn.cluster  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+    import sklearn.mixture  # noqa: F401
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        yield sorted(f"{pool['internal_api']}: {pool['num_threads']}" for pool in threadpool_info())
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}; print only")
     parser.add_argument("--tables", default=None, help="comma-separated keys: " + ", ".join(t.key for t in TABLES))
     parser.add_argument("--data", type=Path, default=DATA, help="folder of the real data (default ../shared/data)")
+    parser.add_argument("--threads", type=int, default=THREADS,
+                        help=f"BLAS/OpenMP threads for both methods (default {THREADS}: the machine is shared)")
     parser.add_argument("--out", type=Path, default=None,
                         help="Markdown output, JSON beside it (default REAL.md for a full run)")
     return parser.parse_args(argv)
@@ -510,11 +559,12 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [t for t in TABLES if t.key in keys]
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
-    rows = [row for table in chosen for row in measure(table, args.data, log=lambda m: print(m, file=sys.stderr))]
+    with limited_threads(args.threads) as pools:
+        rows = [row for table in chosen for row in measure(table, args.data, log=lambda m: print(m, file=sys.stderr))]
     meta = {
         "command": "python benchmarks/real.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip(),
         "date": datetime.date.today().isoformat(), "seconds": time.perf_counter() - started,
-        "machine": machine(),
+        "machine": machine(), "threads": args.threads, "thread_pools": pools,
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "outcomes": {t.title: OUTCOME_TEXT[t.key] for t in chosen if t.key in OUTCOME_TEXT},
     }
@@ -527,12 +577,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 OUTCOME_TEXT = {
-    "telco": "`Churn` Yes/No (1,869 Yes of 7,043), excluded from the features with `exclude=(\"Churn\",)`; "
+    "telco": "`Churn` Yes/No, excluded from the features with `exclude=(\"Churn\",)`; "
              "the AMI compares the segments with Yes/No, the range is the churn rate per segment.",
     "retail_future": f"each fitted customer's net spend from {FUTURE_START} to {FUTURE_END} (the 3 months "
                      "after the fit), from the same file, with the lines custseg drops dropped (no customer "
                      "id, exact duplicates, adjustments, price <= 0) and cancellations netted against "
-                     "purchases, as custseg's `monetary` does; 0 for customers with no line then. For the "
+                     "purchases, as custseg's `monetary` does (checked once: it equals custseg's `monetary` "
+                     "as of 2011-12-09 minus its `monetary` as of 2011-09-09 for all 3,357 customers, to "
+                     "1e-10); 0 for customers with no line then. For the "
                      "AMI it is binned into \"0\" (net spend <= 0) and quintiles of the positive spend; the "
                      "range is the mean spend per segment.",
 }

@@ -18,6 +18,13 @@ def real():
     return load_benchmark("real")
 
 
+@pytest.fixture(autouse=True)
+def one_thread(real):
+    """As the script runs: one BLAS/OpenMP thread (two threads thrash on a busy two-core machine)."""
+    with real.limited_threads(1):
+        yield
+
+
 def test_outcome_separation_is_one_for_the_same_partition_and_not_above_zero_for_an_independent_one(real):
     assert real.outcome_separation([0, 0, 1, 1, 2, 2], ["b", "b", "a", "a", "c", "c"]) == pytest.approx(1.0)
     # noise (-1) is a group of its own: here it is exactly the churners
@@ -148,7 +155,7 @@ def test_one_table_end_to_end_with_an_excluded_outcome(real, tmp_path):
     expected = real.outcome_separation(truth, np.where(truth == 0, "Yes", "No"))
     assert ours.ami == pytest.approx(expected) and theirs.ami == pytest.approx(expected)
     assert (ours.outcome_low, ours.outcome_high) == (0.0, 1.0)
-    assert real.outcome_text(ours) == "churn 0%..100%"
+    assert real.outcome_text(ours) == "churn 0%..100% (all: 33%)"
     assert ours.targets["ami"] == "PASS" and ours.targets["k"] == "PASS"
     assert theirs.targets == {} and len(ours.names) == 3
 
@@ -164,9 +171,11 @@ def test_main_writes_the_markdown_and_json_and_a_fail_is_no_error(real, tmp_path
     out = tmp_path / "REAL.md"
     assert real.main(["--tables", "mall", "--out", str(out)]) == 0
     text = out.read_text()
-    assert "| Mall Customers (all columns) | custseg | 2 | 90% | 10% | 0.70 | 0.100 |" in text
+    assert "| Mall Customers (all columns) (100) | custseg | 2 | 90% | 10% | 0.70 | 0.100 |" in text
+    assert "custseg meets 3 of 5 targets; misses: Mall Customers (all columns): k, Mall Customers (all columns): largest." in text
     assert "| FAIL | FAIL | PASS | PASS | PASS |" in text
     saved = json.loads(out.with_suffix(".json").read_text())
+    assert saved["meta"]["threads"] == 1 and "openmp: 1" in saved["meta"]["thread_pools"]
     assert saved["meta"]["command"] == f"python benchmarks/real.py --tables mall --out {out}"
     assert [r["k"] for r in saved["rows"]] == [2, 4]
     with pytest.raises(SystemExit, match="unknown tables"):
