@@ -39,7 +39,6 @@ from ...settings import Settings
 from .session import DEFAULT_MASTER, SIZED_BY_CUSTSEG, quiet_pyspark, spark_session
 from .watchdog import watched
 
-
 #: Rows of a file the Spark engine looks at to tell a log by its shape (an id that repeats on
 #: most rows and an order date): an export sorted by customer or by date shows both at once.
 SHAPE_SAMPLE_ROWS = 100_000

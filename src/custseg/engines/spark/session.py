@@ -42,7 +42,14 @@ from pathlib import Path
 
 from ...errors import EngineError
 from ...settings import LOCAL_MASTER, parse_master
-from .probes import Outcome, answers_http, check_executors, not_a_master, root_cause, run_with_timeout
+from .probes import (
+    Outcome,
+    answers_http,
+    check_executors,
+    not_a_master,
+    root_cause,
+    run_with_timeout,
+)
 
 __all__ = ["DEFAULT_MASTER", "MIN_JAVA", "SIZED_BY_CUSTSEG", "find_java", "spark_session"]
 
