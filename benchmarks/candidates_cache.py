@@ -229,12 +229,24 @@ def entry_from_result(data, result, *, seconds: float = 0.0, options: dict | Non
 
 
 def save_entry(entry: CacheEntry, path: Path) -> None:
-    """Pickle one entry to ``path``, atomically (a run stopped half-way leaves no entry)."""
+    """Pickle one entry to ``path``, atomically (a run stopped half-way leaves no entry).
+
+    The entry goes in as a plain dict of its fields: this module is loaded under several
+    names (``__main__`` as a script, another in the tests), and a pickled ``CacheEntry``
+    could be read back only under the name that wrote it. The candidates are custseg's own
+    class, found by its module.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     with partial.open("wb") as handle:
-        pickle.dump(entry, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(dict(vars(entry)), handle, protocol=pickle.HIGHEST_PROTOCOL)
     partial.replace(path)
+
+
+def read_entry(path: Path) -> CacheEntry:
+    """One entry saved by `save_entry`."""
+    with path.open("rb") as handle:
+        return CacheEntry(**pickle.load(handle))
 
 
 def cache_key(options: dict | None = None) -> str:
@@ -273,8 +285,7 @@ def load_or_build(names: list[str], data_dir: Path, cache_dir: Path = CACHE_DIR,
         path = cache_path(name, key, cache_dir)
         cached = path.exists()
         if cached:
-            with path.open("rb") as handle:
-                entry = pickle.load(handle)
+            entry = read_entry(path)
         else:
             with threadpool_limits(limits=1):
                 entry = run_search(name, data_dir, options, key)

@@ -5,6 +5,8 @@ quality.py; lobo picks the values worked out by hand on hand-made candidates."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 from conftest import load_benchmark
@@ -272,3 +274,30 @@ def test_the_cache_holds_what_a_run_chose(generated, quality, cache, tmp_path):
     by_id = quality.labels_by_id(result.segments_frame(), len(data.matrix))
     assert k == result.found.chosen.k == 3 and np.array_equal(labels, by_id)
     assert cache.score_choice(entry, choose).ari == quality.score_against(by_id, data.references[0]) == 1.0
+
+
+def test_an_entry_reads_back_whichever_name_the_module_had(cache, tmp_path, monkeypatch):
+    """A cache written by the script (module ``__main__``) must read back in the tests or a
+    notebook (another module name): entries are saved as plain fields."""
+    import importlib.util
+
+    candidate = cache.fake_candidate("kmeans", [0, 0, 1], silhouette=0.5, stability=0.75)
+    path = tmp_path / "a__s.pkl"
+    cache.save_entry(cache.make_entry("a/s", [candidate], [np.array([1, 1, 2])]), path)
+    spec = importlib.util.spec_from_file_location("another_name_for_the_cache", cache.__file__)
+    other = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, other)   # dataclasses look their module up there
+    spec.loader.exec_module(other)
+    entry = other.read_entry(path)
+    assert type(entry) is other.CacheEntry and entry.name == "a/s"
+    assert entry.candidates[0].labels.tolist() == [0, 0, 1] and entry.candidates[0].stability_min == 0.75
+
+
+def test_the_docstring_examples_hold(cache, generated):
+    """benchmarks/ is outside the doctest paths: the modules' examples (the module docstring's
+    leave-one-battery-out demonstration with today's choose) are run here."""
+    import doctest
+
+    for module in (cache, generated):
+        failed, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert tried > 3 and failed == 0, module.__name__
