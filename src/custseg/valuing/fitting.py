@@ -12,7 +12,7 @@ from scipy.optimize import minimize
 
 from .models import TRANSACTION_MODELS, GammaGammaParams
 
-__all__ = ["Fit", "collapse", "fit_gamma_gamma", "fit_transactions"]
+__all__ = ["Fit", "collapse", "fit_gamma_gamma", "fit_transactions", "maximise_log_likelihood"]
 
 #: Log-parameters beyond this size (a parameter above e^12 or below e^-12) are degenerate:
 #: the likelihood is flat there and the value means nothing.
@@ -91,8 +91,13 @@ def collapse(*columns):
     return [distinct[:, i] for i in range(distinct.shape[1])], counts, inverse.ravel()
 
 
-def _maximise(loglik, start, weights):
-    """Minimise the weighted mean negative log-likelihood over log-parameters."""
+def maximise_log_likelihood(loglik, start, weights, gradient=None):
+    """Maximise the weighted log-likelihood over log-parameters (L-BFGS-B).
+
+    ``loglik(params)`` gives each row's log-likelihood; ``gradient(params)``, when given,
+    gives (those, their derivatives by each parameter, shape (k, n)). Returns (parameters,
+    summed log-likelihood, converged, the optimiser's message).
+    """
     total = float(weights.sum())
 
     def objective(log_params):
@@ -100,13 +105,22 @@ def _maximise(loglik, start, weights):
         value = -float(np.dot(weights, values)) / total
         return value if np.isfinite(value) else 1e300
 
+    def objective_and_gradient(log_params):
+        params = np.exp(log_params)
+        values, grad = gradient(params)
+        value = -float(np.dot(weights, values)) / total
+        if not np.isfinite(value):
+            return 1e300, np.zeros_like(log_params)
+        return value, -(grad @ weights) * params / total
+
     bounds = [(-LOG_PARAM_EDGE - 6.0, LOG_PARAM_EDGE + 6.0)] * len(start)
-    found = minimize(objective, np.log(start), method="L-BFGS-B", bounds=bounds, options=_OPTIONS)
-    polished = minimize(objective, found.x, method="Nelder-Mead",
-                        options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 4000})
-    best = polished if polished.fun <= found.fun else found
-    converged = bool((found.success or polished.success) and np.isfinite(best.fun))
-    return np.exp(best.x), -best.fun * total, converged, str(found.message)
+    if gradient is None:
+        found = minimize(objective, np.log(start), method="L-BFGS-B", bounds=bounds, options=_OPTIONS)
+    else:
+        found = minimize(objective_and_gradient, np.log(start), jac=True, method="L-BFGS-B",
+                         bounds=bounds, options=_OPTIONS)
+    converged = bool(found.success and np.isfinite(found.fun))
+    return np.exp(found.x), -found.fun * total, converged, str(found.message)
 
 
 def _edge_warnings(names, values) -> list[str]:
@@ -151,8 +165,12 @@ def fit_transactions(model: str, x, t_x, T, start=None) -> Fit:
         return Fit(params_class(*([float("nan")] * len(names))), float("nan"), 0, 0, False,
                    ("no customers to fit",))
     initial = np.ones(len(names)) if start is None else np.asarray(start, dtype=float)
-    values, loglik, converged, message = _maximise(
-        lambda p: params_class(*p).log_likelihood(ux, ut, uT), initial, weights)
+    gradient = None
+    if hasattr(params_class, "log_likelihood_gradient"):
+        def gradient(p):
+            return params_class(*p).log_likelihood_gradient(ux, ut, uT)
+    values, loglik, converged, message = maximise_log_likelihood(
+        lambda p: params_class(*p).log_likelihood(ux, ut, uT), initial, weights, gradient)
     warnings = [] if converged else [f"the fit did not converge ({message})"]
     warnings += _edge_warnings(names, values)
     if not (ux > 0).any():
@@ -183,8 +201,9 @@ def fit_gamma_gamma(x, mean_value, start=None) -> Fit:
         return Fit(GammaGammaParams(nan, nan, nan), nan, int(weights.sum()), len(weights), False,
                    ("fewer than two customers with repeat purchases and money: no value model",))
     initial = np.ones(3) if start is None else np.asarray(start, dtype=float)
-    values, loglik, converged, message = _maximise(
-        lambda p: GammaGammaParams(*p).log_likelihood(ux, um), initial, weights)
+    values, loglik, converged, message = maximise_log_likelihood(
+        lambda p: GammaGammaParams(*p).log_likelihood(ux, um), initial, weights,
+        lambda p: GammaGammaParams(*p).log_likelihood_gradient(ux, um))
     warnings = [] if converged else [f"the fit did not converge ({message})"]
     warnings += _edge_warnings(["p", "q", "gamma"], values)
     if values[1] <= 1.0:

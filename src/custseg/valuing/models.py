@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.special import betaln, expit, gammaln
+from scipy.special import betaln, digamma, expit, gammaln
 
 from .special import log_diff_exp, log_hyp2f1_one, scaled_hyp2f1
 
@@ -33,11 +33,41 @@ __all__ = [
     "ModifiedBetaGeoParams",
     "ParetoNBDParams",
     "TRANSACTION_MODELS",
+    "per_count",
 ]
 
 
 def _arrays(*values):
     return [np.asarray(v, dtype=float) for v in values]
+
+
+#: Frequencies up to this many are looked up in a table of each per-frequency term.
+_TABLE_LIMIT = 1_000_000
+
+
+def per_count(func, x):
+    """``func(x)`` for counts ``x``, computed once per count 0..max(x) and looked up: the
+    likelihood's terms in ``x`` alone (gammaln, digamma) cost a table of a few hundred
+    entries instead of one evaluation per customer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> per_count(lambda k: k * 10.0, np.array([2.0, 0.0, 2.0])).tolist()
+    [20.0, 0.0, 20.0]
+    >>> per_count(lambda k: k * 10.0, np.array([0.5])).tolist()
+    [5.0]
+    """
+    x = np.asarray(x, dtype=float)
+    if x.size == 0:
+        return func(x)
+    top = x.max()
+    whole = x.astype(np.int64)
+    if x.min() < 0 or top > _TABLE_LIMIT or x.size < 64 or not np.array_equal(whole, x):
+        return func(x)
+    with np.errstate(divide="ignore", invalid="ignore"):  # count 0 of terms defined for x > 0
+        table = func(np.arange(int(top) + 1, dtype=float))
+    return table[whole]
 
 
 def _ratio_of_ones(one_minus_f, a_minus_one):
@@ -78,13 +108,34 @@ class BetaGeoParams:
         """Each customer's log-likelihood of (x, t_x, T)."""
         x, t_x, T = _arrays(x, t_x, T)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        base = (gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-                + betaln(a, b + x) - betaln(a, b))
+        base = per_count(lambda k: gammaln(r + k) + betaln(a, b + k), x) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
         alive = -(r + x) * np.log(alpha + T)
         with np.errstate(divide="ignore", invalid="ignore"):
             dropped = np.where(
                 x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x), -np.inf)
         return base + np.logaddexp(alive, dropped)
+
+    def log_likelihood_gradient(self, x, t_x, T):
+        """Each customer's log-likelihood and its derivatives by (r, alpha, a, b), shape (4, n)."""
+        x, t_x, T = _arrays(x, t_x, T)
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        log_age, log_last = np.log(alpha + T), np.log(alpha + t_x)
+        alive = -(r + x) * log_age
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dropped = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * log_last, -np.inf)
+        total = np.logaddexp(alive, dropped)
+        w_alive, w_dropped = np.exp(alive - total), np.exp(dropped - total)
+        d_ab, d_abx = digamma(a + b), per_count(lambda k: digamma(a + b + k), x)
+        grad = np.stack([
+            per_count(lambda k: digamma(r + k), x) - digamma(r) + np.log(alpha)
+            - w_alive * log_age - w_dropped * log_last,
+            r / alpha - (r + x) * (w_alive / (alpha + T) + w_dropped / (alpha + t_x)),
+            d_ab - d_abx + w_dropped / a,
+            per_count(lambda k: digamma(b + k), x) - d_abx - digamma(b) + d_ab
+            - w_dropped / np.maximum(b + x - 1, 1e-300),
+        ])
+        base = per_count(lambda k: gammaln(r + k) + betaln(a, b + k), x) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
+        return base + total, grad
 
     def _log_odds_dead(self, x, t_x, T):
         x, t_x, T = _arrays(x, t_x, T)
@@ -139,9 +190,28 @@ class ModifiedBetaGeoParams:
         """Each customer's log-likelihood of (x, t_x, T)."""
         x, t_x, T = _arrays(x, t_x, T)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        base = (gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-                + betaln(a, b + x + 1.0) - betaln(a, b) - (r + x) * np.log(alpha + T))
+        base = (per_count(lambda k: gammaln(r + k) + betaln(a, b + k + 1.0), x) - gammaln(r)
+                + r * np.log(alpha) - betaln(a, b) - (r + x) * np.log(alpha + T))
         return base + np.logaddexp(0.0, self._log_odds_dead(x, t_x, T))
+
+    def log_likelihood_gradient(self, x, t_x, T):
+        """Each customer's log-likelihood and its derivatives by (r, alpha, a, b), shape (4, n)."""
+        x, t_x, T = _arrays(x, t_x, T)
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        log_age, log_last = np.log(alpha + T), np.log(alpha + t_x)
+        odds = np.log(a) - np.log(b + x) + (r + x) * (log_age - log_last)
+        w_dead = expit(odds)
+        d_ab, d_abx = digamma(a + b), per_count(lambda k: digamma(a + b + k + 1.0), x)
+        grad = np.stack([
+            per_count(lambda k: digamma(r + k), x) - digamma(r) + np.log(alpha) - log_age
+            + w_dead * (log_age - log_last),
+            r / alpha - (r + x) / (alpha + T) + w_dead * (r + x) * (1 / (alpha + T) - 1 / (alpha + t_x)),
+            d_ab - d_abx + w_dead / a,
+            per_count(lambda k: digamma(b + k + 1.0), x) - d_abx - digamma(b) + d_ab - w_dead / (b + x),
+        ])
+        base = (per_count(lambda k: gammaln(r + k) + betaln(a, b + k + 1.0), x) - gammaln(r)
+                + r * np.log(alpha) - betaln(a, b) - (r + x) * log_age)
+        return base + np.logaddexp(0.0, odds), grad
 
     def _log_odds_dead(self, x, t_x, T):
         x, t_x, T = _arrays(x, t_x, T)
@@ -211,7 +281,7 @@ class ParetoNBDParams:
         """Each customer's log-likelihood of (x, t_x, T)."""
         x, t_x, T = _arrays(x, t_x, T)
         r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
-        base = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+        base = per_count(lambda k: gammaln(r + k), x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
         alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
         dead = np.log(s) - np.log(r + s + x) + self._log_a0(x, t_x, T)
         return base + np.logaddexp(alive, dead)
@@ -269,8 +339,22 @@ class GammaGammaParams:
         x, m = _arrays(x, mean_value)
         p, q, g = self.p, self.q, self.gamma
         px = p * x
-        return (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g)
-                + (px - 1.0) * np.log(m) + px * np.log(x) - (px + q) * np.log(g + m * x))
+        return (per_count(lambda k: gammaln(p * k + q) - gammaln(p * k) + p * k * np.log(k), x)
+                - gammaln(q) + q * np.log(g) + (px - 1.0) * np.log(m) - (px + q) * np.log(g + m * x))
+
+    def log_likelihood_gradient(self, x, mean_value):
+        """Each customer's log-likelihood and its derivatives by (p, q, gamma), shape (3, n)."""
+        x, m = _arrays(x, mean_value)
+        p, q, g = self.p, self.q, self.gamma
+        px = p * x
+        log_total, log_m = np.log(g + m * x), np.log(m)
+        d_all = per_count(lambda k: digamma(p * k + q), x)
+        grad = np.stack([
+            x * (per_count(lambda k: digamma(p * k + q) - digamma(p * k) + np.log(k), x) + log_m - log_total),
+            d_all - digamma(q) + np.log(g) - log_total,
+            q / g - (px + q) / (g + m * x),
+        ])
+        return self.log_likelihood(x, m), grad
 
     def population_mean(self) -> float:
         """The mean value per purchase across customers (infinite when q <= 1)."""
