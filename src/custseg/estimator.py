@@ -67,8 +67,9 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     **other parameters
         ``n_init``, the sample sizes (``fit_sample``, ``silhouette_sample``, ...),
         ``stability_resamples``, ``kind``, ``as_of``, ``customers_file``, the transaction
-        log columns and the reading options (``sheet``, ``member``, ``header``,
-        ``date_format``, ``sentinels``) mean what they mean in `custseg.Settings`.
+        log columns, the reading options (``sheet``, ``member``, ``header``,
+        ``date_format``, ``sentinels``) and the customer value (``value``, ``horizon``,
+        ``discount``) mean what they mean in `custseg.Settings`.
 
     Attributes
     ----------
@@ -122,7 +123,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                  as_of: str | None = None, customers_file: str | None = None, sheet: str | None = None,
                  member: str | None = None, header: str = "auto", date_format: str | None = None,
                  sentinels: tuple[str, ...] = (), categoricals: str = "describe", categorical_weight: float = 1.0,
-                 engine: str = "auto", spark_master: str | None = None, on_progress: ProgressCallback | None = None):
+                 engine: str = "auto", spark_master: str | None = None, value: str = "on", horizon: str = "12m",
+                 discount: float = 0.10, on_progress: ProgressCallback | None = None):
         self.algorithms = algorithms
         self.k_min = k_min
         self.k_max = k_max
@@ -160,6 +162,9 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.categorical_weight = categorical_weight
         self.engine = engine
         self.spark_master = spark_master
+        self.value = value
+        self.horizon = horizon
+        self.discount = discount
         self.on_progress = on_progress
 
     def settings(self) -> Settings:

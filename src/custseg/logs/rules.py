@@ -75,6 +75,10 @@ line with a negative quantity or value. An order is an invoice; without an invoi
 * each attribute column (Country, ...): the customer's dominant value, the one with the most
   purchase spend, ties broken by the value's name (alphabetically first).
 
+For the value models (`custseg.valuing`), two more columns that are not features:
+``purchase_days`` (distinct days with a purchase) and ``repeat_spend`` (purchase spend on
+the days after the first purchase day; NULL without money), both DOUBLE (`HISTORY_COLUMNS`).
+
 Customers with no purchase (``"only cancellations or returns"``), those whose net spend is
 <= 0 (``"net spend <= 0"``) and those all of whose lines were dropped (``"no usable lines"``)
 are left out of the customer table and counted in ``customers_dropped``; ``customers_found``
@@ -96,6 +100,7 @@ from .sqltext import sql_identifier, trimmed_text
 __all__ = [
     "CLUSTER_FEATURES",
     "FEATURE_COLUMNS",
+    "HISTORY_COLUMNS",
     "MONEY",
     "NON_PRODUCT_CODES",
     "NO_MONEY_CLUSTER_FEATURES",
@@ -117,6 +122,8 @@ FEATURE_COLUMNS = (
     "items_per_order", "distinct_products", "return_rate",
     "mean_days_between_purchases", "recent_spend_share",
 )
+#: Columns of the features query for the value models (`custseg.valuing.history`), not features.
+HISTORY_COLUMNS = ("purchase_days", "repeat_spend")
 #: Default clustering subset of `FEATURE_COLUMNS`.
 CLUSTER_FEATURES = (
     "recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
@@ -400,8 +407,23 @@ FROM {lines}"""
 def _features_query(columns: TransactionColumns, day: str, lines: str) -> str:
     """The ``features`` query: one row per customer with a used line."""
     count = len(columns.attributes)
-    return (_per_customer_ctes(columns, day, lines) + _attribute_ctes(count) + "\n"
+    return (_per_customer_ctes(columns, day, lines) + _first_day_cte(columns) + _attribute_ctes(count) + "\n"
             + _feature_select(columns, day))
+
+
+def _first_day_cte(columns: TransactionColumns) -> str:
+    """The CTE ``first_day`` (each customer's purchase spend on its first purchase day), for
+    ``repeat_spend``; nothing without money."""
+    if not columns.has_money:
+        return ""
+    return """,
+first_day AS (
+  SELECT m.customer_id, SUM(m.line_value) AS first_day_spend
+  FROM marked AS m
+  JOIN per_customer AS p ON m.customer_id = p.customer_id AND m.line_day = p.first_purchase
+  WHERE m.is_purchase
+  GROUP BY m.customer_id
+)"""
 
 
 def _per_customer_ctes(columns: TransactionColumns, day: str, lines: str) -> str:
@@ -470,6 +492,9 @@ def _feature_select(columns: TransactionColumns, day: str) -> str:
     per_order = ("CAST(t.gross_spend AS DOUBLE) / NULLIF(t.purchase_orders, 0)" if c.has_money
                  else "CAST(NULL AS DOUBLE)")
     attr_cols = "".join(f",\n  a{i}.attr_value AS attr_{i}" for i in range(len(c.attributes)))
+    repeat = ("CAST(t.gross_spend - COALESCE(f.first_day_spend, 0) AS DOUBLE)" if c.has_money
+              else "CAST(NULL AS DOUBLE)")
+    first_join = "\nLEFT JOIN first_day AS f ON f.customer_id = t.customer_id" if c.has_money else ""
     attr_joins = "".join(
         f"\nLEFT JOIN attribute_{i} AS a{i} ON a{i}.customer_id = t.customer_id AND a{i}.attr_rank = 1"
         for i in range(len(c.attributes))
@@ -489,8 +514,10 @@ def _feature_select(columns: TransactionColumns, day: str) -> str:
   CASE WHEN t.purchase_days > 1
     THEN CAST(DATE_DIFF('day', t.first_purchase, t.last_purchase) AS DOUBLE) / (t.purchase_days - 1)
   END AS mean_days_between_purchases,
-  CAST(t.recent_spend AS DOUBLE) / NULLIF(CAST(t.gross_spend AS DOUBLE), 0) AS recent_spend_share{attr_cols}
-FROM per_customer AS t{attr_joins}"""
+  CAST(t.recent_spend AS DOUBLE) / NULLIF(CAST(t.gross_spend AS DOUBLE), 0) AS recent_spend_share,
+  CAST(t.purchase_days AS DOUBLE) AS purchase_days,
+  {repeat} AS repeat_spend{attr_cols}
+FROM per_customer AS t{first_join}{attr_joins}"""
 
 
 # --------------------------------------------------------------------------- reference date
