@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy.special import hyp2f1
 
+from custseg.valuing.customer_value import value_customers
 from custseg.valuing.fitting import fit_gamma_gamma, fit_transactions
 from custseg.valuing.history import calibration_and_holdout
 from custseg.valuing.models import (
@@ -181,3 +182,13 @@ def test_clv_without_discount_is_expected_purchases_times_value_and_discounting_
     assert (discounted["clv"] >= flat["clv"] / 1.1).all()
     without_money = value_scores(bg, history, horizon=52.0)
     assert without_money["clv"].isna().all() and without_money["p_alive"].notna().all()
+
+
+def test_without_repeat_buyers_the_scores_stay_empty_and_the_summary_says_why():
+    history = pd.DataFrame({"x": np.zeros(30), "t_x": np.zeros(30), "T": np.linspace(1.0, 50.0, 30),
+                            "mean_value": np.full(30, np.nan)})
+    value = value_customers(history)
+    assert value.scores.isna().all().all()
+    summary = value.summary(np.zeros(30, dtype=int))
+    assert not summary["ok"]
+    assert "no customer made a repeat purchase: the model cannot be fitted" in summary["fit"]["warnings"]

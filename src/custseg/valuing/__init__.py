@@ -6,4 +6,6 @@
   parameters and vectorised formulas.
 * `custseg.valuing.fitting`: maximum-likelihood fits on weighted distinct histories.
 * `custseg.valuing.special`: the overflow-free hypergeometric and log-space pieces.
+* `custseg.valuing.scores`: P(alive), expected purchases, value per purchase and CLV per customer.
+* `custseg.valuing.customer_value`: the value step of a log run and its summary.
 """

@@ -160,7 +160,8 @@ def value_customers(history: pd.DataFrame, options: ValueOptions | None = None, 
     fit = fit_transactions(options.model, history["x"], history["t_x"], history["T"])
     spend = fit_gamma_gamma(history["x"], history["mean_value"]) if money else None
     progress("scoring customer value", 1, 2)
-    usable = all(math.isfinite(v) for v in fit.params.to_dict().values())
+    # Without a repeat purchase the data say nothing about rates or drop-out: no scores.
+    usable = all(math.isfinite(v) for v in fit.params.to_dict().values()) and bool((history["x"] > 0).any())
     if usable:
         scores = value_scores(fit.params, history, horizon=options.horizon_days / UNIT_DAYS,
                               spend=None if spend is None or not spend.ok else spend.params,

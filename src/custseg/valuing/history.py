@@ -10,8 +10,9 @@ first purchase (Gamma-Gamma models repeat purchases) and is NaN for a customer w
 purchases. Purchases dated after the reference date are not counted.
 
 `history_from_transactions` is the plain NumPy version, the reference for tests; a log run
-takes the same numbers from the query that builds the customer table
-(`custseg.valuing.history_sql`).
+takes the same numbers from the query that builds the customer table (``purchase_days`` and
+``repeat_spend``, `custseg.logs.rules`) through
+`custseg.valuing.customer_value.history_from_features`.
 """
 
 from __future__ import annotations
