@@ -182,6 +182,8 @@ def fit_transactions(model: str, x, t_x, T, start=None) -> Fit:
 def fit_gamma_gamma(x, mean_value, start=None) -> Fit:
     """Fit Gamma-Gamma on the customers with repeat purchases (``x > 0``) and a positive mean value.
 
+    Returns a `Fit` whose ``distinct_rows`` equals its customers (rows are not collapsed).
+
     Examples
     --------
     >>> import numpy as np
@@ -195,7 +197,10 @@ def fit_gamma_gamma(x, mean_value, start=None) -> Fit:
     """
     x, m = np.asarray(x, dtype=float), np.asarray(mean_value, dtype=float)
     keep = (x > 0) & np.isfinite(m) & (m > 0)
-    (ux, um), weights, _ = collapse(x[keep], m[keep])
+    # Mean values are continuous: identical (x, mean) pairs are rare, and looking for them
+    # would cost more (a sort) than it saves.
+    ux, um = x[keep], m[keep]
+    weights = np.ones(len(ux))
     if len(weights) < 2:
         nan = float("nan")
         return Fit(GammaGammaParams(nan, nan, nan), nan, int(weights.sum()), len(weights), False,
