@@ -192,3 +192,14 @@ def test_without_repeat_buyers_the_scores_stay_empty_and_the_summary_says_why():
     summary = value.summary(np.zeros(30, dtype=int))
     assert not summary["ok"]
     assert "no customer made a repeat purchase: the model cannot be fitted" in summary["fit"]["warnings"]
+
+
+def test_expected_purchases_stay_finite_with_a_drop_out_parameter_near_zero():
+    # Online Retail's calibration half-year fits MBG/NBD with a near 0 and b near 9,000: the
+    # textbook 2F1(r + x, a - 1; a + b + x; -t / (alpha + T)) has an argument below -1 there,
+    # where SciPy returned NaN. With a -> 0 nobody drops out and P(alive) -> 1, so the
+    # expectation tends to the NBD's (r + x) / (alpha + T) * t.
+    params = ModifiedBetaGeoParams(r=0.744, alpha=9.047, a=7.6e-07, b=8783.6)
+    expected = params.expected_purchases(23.14, [0.0, 1.0], [0.0, 0.29], [1.0, 1.43])
+    nbd = (0.744 + np.array([0.0, 1.0])) / (9.047 + np.array([1.0, 1.43])) * 23.14
+    np.testing.assert_allclose(expected, nbd, rtol=1e-3)

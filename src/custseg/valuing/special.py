@@ -21,7 +21,8 @@ def scaled_hyp2f1(a, b, c, t_over):
     Pfaff's transformation: ``(1 - z)^a 2F1(a, c - b; c; z) = 2F1(a, b; c; z / (z - 1))``
     with ``z = u / (1 + u)``. The BG/NBD expectations need the left side with ``a = r + x``
     (which overflows for a large ``x``); the right side has ``b = a_bg - 1``, small, and its
-    value stays between 0 and a few units.
+    value stays between 0 and a few units. It is evaluated as
+    ``(1 + u)^(-b) 2F1(b, c - a; c; u / (1 + u))``, an argument in [0, 1).
 
     Parameters
     ----------
@@ -41,8 +42,16 @@ def scaled_hyp2f1(a, b, c, t_over):
     >>> direct = (1 + u) ** -a * hyp2f1(a, c - b, c, u / (1 + u))
     >>> bool(abs(scaled_hyp2f1(a, b, c, u) - direct) < 1e-12)
     True
+    >>> bool(np.isfinite(scaled_hyp2f1(0.744, -0.999999, 8783.6, 2.27)))
+    True
     """
-    return hyp2f1(a, b, c, -np.asarray(t_over, dtype=float))
+    # Pfaff once more, on the other parameter: 2F1(a, b; c; -u) = (1 + u)^(-b) 2F1(b, c - a; c; u / (1 + u)).
+    # Its argument lies in [0, 1), where SciPy is reliable; for -u below -1 SciPy's own
+    # transformations return NaN with a large c (MBG/NBD with a drop-out parameter near 0).
+    u = np.asarray(t_over, dtype=float)
+    a, b, c = (np.asarray(v, dtype=float) for v in (a, b, c))
+    with np.errstate(over="ignore", invalid="ignore"):   # a degenerate fit: NaN, flagged by the fit
+        return np.exp(-b * np.log1p(u)) * hyp2f1(b, c - a, c, u / (1.0 + u))
 
 
 def log_hyp2f1_one(a, b, z):
