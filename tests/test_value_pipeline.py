@@ -137,3 +137,10 @@ def test_cli_value_options(capsys, tmp_path):
     assert (summary["value"]["horizon"], summary["value"]["discount"]) == ("26w", 0.05)
     segments = pd.read_csv(tmp_path / "out" / "segments.csv")
     assert segments.columns[-4:].tolist() == VALUE_COLUMNS
+
+
+def test_the_value_columns_are_byte_identical_run_to_run(tmp_path):
+    first = segment(_small_log(), kind="transactions", **FAST).write(tmp_path / "a", report=False)
+    again = segment(_small_log(), kind="transactions", **FAST).write(tmp_path / "b", report=False)
+    for kind in ("segments", "summary"):
+        assert first[kind].read_bytes() == again[kind].read_bytes(), kind
