@@ -245,3 +245,13 @@ def test_spark_builds_the_same_windowed_table(spark, hand_log):
     pd.testing.assert_frame_equal(table, local.customers, check_exact=True)
     assert (found.window, found.history_days, found.customers_dropped) == ("3m", 178, {})
     assert dict(zip(table["CustomerID"], zip(table["frequency"], table["monetary"]))) == MONTHS_3
+
+
+def test_the_value_models_history_ignores_the_window(hand_log):
+    """purchase_days and repeat_spend (the value models' history) take the whole history:
+    A bought on 4 days (01-10, 04-02, 04-03, 06-20), 20 on its first day, 72 in all."""
+    histories = [found.history.set_index("CustomerID") for found, _ in
+                 (_by_customer(hand_log, None), _by_customer(hand_log, "90d"))]
+    assert histories[0].equals(histories[1])
+    assert histories[0].loc["A", "purchase_days"] == 4 and histories[0].loc["A", "repeat_spend"] == 52.0
+    assert histories[0].loc["D", "purchase_days"] == 1 and histories[0].loc["D", "repeat_spend"] == 0.0

@@ -45,8 +45,12 @@ def test_online_retail_is_read_as_a_transaction_log(retail_run):
 def test_retail_outputs_carry_rfm_and_features(retail_run):
     _, result, paths = retail_run
     segments = pd.read_csv(paths["segments"], dtype={"CustomerID": str})
-    assert list(segments.columns) == ["CustomerID", "segment", "segment_name", "rfm_score", "rfm_segment"]
+    assert list(segments.columns) == ["CustomerID", "segment", "segment_name", "rfm_score", "rfm_segment",
+                                      "p_alive", "expected_purchases", "expected_value_per_purchase", "clv"]
     assert set(segments["rfm_segment"]) <= set(RFM_SEGMENTS)
+    # The customer value (issue 20): every customer scored, the fits sound.
+    assert segments[["p_alive", "expected_purchases", "expected_value_per_purchase", "clv"]].notna().all().all()
+    assert segments["p_alive"].between(0, 1).all() and (segments["clv"] >= 0).all()
     assert segments["rfm_score"].astype(str).str.fullmatch(r"[1-5]{3}").all()
     features = pd.read_csv(paths["features"], dtype={"CustomerID": str})
     assert {"recency_days", "frequency", "monetary"} <= set(features.columns)
@@ -54,6 +58,9 @@ def test_retail_outputs_carry_rfm_and_features(retail_run):
     summary = json.loads(paths["summary"].read_text())
     crosswalk = summary["rfm"]["crosswalk"]
     assert sum(sum(row.values()) for row in crosswalk.values()) == len(segments)
+    value = summary["value"]
+    assert value["ok"] and value["model"] == "mbg/nbd" and value["customers"] == len(segments)
+    assert sum(s["customers"] for s in value["segments"]) == len(segments)
 
 
 def test_retail_segment_names_agree_with_their_numbers(retail_run):

@@ -313,7 +313,8 @@ def test_run_on_spark_equals_the_local_run(spark, capsys, tmp_path):
     path = SHARED_DATA / "online_retail.csv.gz"
     if not path.is_file():
         pytest.skip(f"real data not found at {path}")
-    options = ["--algorithms", "kmeans,gmm", "--k", "2..6", "--no-report"]
+    # The customer value is not computed on Spark yet (issue 20, item 7): both runs without it.
+    options = ["--algorithms", "kmeans,gmm", "--k", "2..6", "--no-report", "--value", "off"]
     code, _, err = cli(capsys, "run", path, "--out", tmp_path / "local", *options)
     assert code == 0, err
     code, out, err = cli(capsys, "run", path, "--out", tmp_path / "spark", *options,

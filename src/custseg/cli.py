@@ -140,6 +140,9 @@ def run(
     engine: Optional[str] = typer.Option(None, "--engine", help="auto (default: Spark only for a URI such as s3a:// or hdfs://), local, or spark: build the customer table with Spark SQL where the data lives (pip install 'custseg[spark]'; segments.parquet/ is written too)."),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help="With --engine spark: local[*] (default), local[N], spark://HOST:7077, sc://HOST (Spark Connect), yarn or k8s://URL."),
     spark_executor_timeout: Optional[float] = typer.Option(None, "--spark-executor-timeout", help="With --engine spark on a cluster: seconds to wait for an executor, at the start (a probe job) and whenever a job has none (a lost worker), before stopping with one line (default 120)."),
+    value: Optional[str] = typer.Option(None, "--value", help="Transaction log: on (default) adds each customer's P(alive), expected purchases, expected value per purchase and CLV to segments.csv (MBG/NBD and Gamma-Gamma models); off skips it."),
+    horizon: Optional[str] = typer.Option(None, "--horizon", help="Horizon of the expected purchases and CLV: weeks 26w, months 12m (default) or days 90d."),
+    discount: Optional[float] = typer.Option(None, "--discount", help="Annual discount rate of the CLV (default 0.10)."),
     no_report: bool = typer.Option(False, "--no-report", help="Skip report.html (for batch jobs)."),
     as_json: bool = typer.Option(False, "--json", help="Print summary.json to stdout instead of the table."),
 ) -> None:
@@ -165,6 +168,7 @@ def run(
         sentinels=tuple(sentinel) if sentinel else None,
         categoricals=categoricals, categorical_weight=categorical_weight,
         engine=engine, spark_master=spark_master, spark_executor_timeout=spark_executor_timeout,
+        value=value, horizon=horizon, discount=discount,
     )
     with _progress() as progress:
         result = segment(data, settings, on_progress=progress)

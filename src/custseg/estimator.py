@@ -68,8 +68,9 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     **other parameters
         ``n_init``, the sample sizes (``fit_sample``, ``silhouette_sample``, ...),
         ``stability_resamples``, ``kind``, ``as_of``, ``window``, ``customers_file``, the
-        transaction log columns and the reading options (``sheet``, ``member``, ``header``,
-        ``date_format``, ``sentinels``) mean what they mean in `custseg.Settings`.
+        transaction log columns, the reading options (``sheet``, ``member``, ``header``,
+        ``date_format``, ``sentinels``) and the customer value (``value``, ``horizon``,
+        ``discount``) mean what they mean in `custseg.Settings`.
 
     Attributes
     ----------
@@ -125,6 +126,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                  member: str | None = None, header: str = "auto", date_format: str | None = None,
                  sentinels: tuple[str, ...] = (), categoricals: str = "describe", categorical_weight: float = 1.0,
                  engine: str = "auto", spark_master: str | None = None, spark_executor_timeout: float = 120.0,
+                 value: str = "on", horizon: str = "12m", discount: float = 0.10,
                  on_progress: ProgressCallback | None = None):
         self.algorithms = algorithms
         self.k_min = k_min
@@ -165,6 +167,9 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.engine = engine
         self.spark_master = spark_master
         self.spark_executor_timeout = spark_executor_timeout
+        self.value = value
+        self.horizon = horizon
+        self.discount = discount
         self.on_progress = on_progress
 
     def settings(self) -> Settings:

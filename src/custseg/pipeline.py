@@ -39,8 +39,14 @@ from .reading import ReadOptions, read_columns, read_table
 from .segmenting.options import SearchOptions
 from .segmenting.search import SearchResult, search
 from .segmenting.stability import UNSTABLE_BELOW, stability_word
-from .settings import Settings
+from .settings import Settings, parse_horizon
 from .tracking.reference import calendar_columns, reference_statistics
+from .valuing.customer_value import (
+    CustomerValue,
+    ValueOptions,
+    history_from_features,
+    value_customers,
+)
 
 #: Customers drawn (seeded) for the report's figures.
 PLOT_SAMPLE = 2000
@@ -85,6 +91,9 @@ class Result:
     #: all of them; ``table``, ``labels`` and the profiles are the fitted sample's. Its
     #: ``release()`` frees Spark's cache of them once the outputs are written.
     population: object | None = field(default=None, repr=False)
+    #: A transaction log's customer value (`custseg.valuing`), scores in the order of the
+    #: used customers; None for a customer table, with ``value="off"`` or on Spark.
+    value: CustomerValue | None = field(default=None, repr=False)
 
     @property
     def chosen(self) -> dict:
@@ -194,6 +203,7 @@ class Result:
             "overall": {"categories": overall_categories(self.table.data, roles.categorical)},
             "transactions": None if self.transactions is None else self.transactions.to_dict(),
             "rfm": None if self.rfm is None else self._rfm_summary(),
+            "value": None if self.value is None else self.value.summary(self.labels),
             "plot_data": self.plot_data,
         })
 
@@ -265,6 +275,9 @@ class Result:
         if self.rfm is not None:
             frame["rfm_score"] = self.rfm["rfm_score"].to_numpy()
             frame["rfm_segment"] = self.rfm["rfm_segment"].to_numpy()
+        if self.value is not None:
+            for name in self.value.scores.columns:
+                frame[name] = self.value.scores[name].to_numpy()
         return frame
 
     @property
@@ -555,7 +568,8 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
                                      calendar=calendar_columns(plan.output_columns, transactions is not None))
     result = Result(settings, source, table, plan, found, segments, found.chosen.labels, plot_data,
                     transactions, rfm, None if transactions is not None else [str(c) for c in frame.columns],
-                    reference, k_range=k_range)
+                    reference, k_range=k_range,
+                    value=_customer_value(transactions, table.ids.to_numpy(), settings, progress))
     if population is not None:
         progress("putting every customer into a segment on Spark", 0, 1)
         population.complete(result)
@@ -567,6 +581,24 @@ def _check_window_applies(settings: Settings, source: dict, transactions) -> Non
     if transactions is None and settings.window is not None:
         raise SettingsError(f"--window {settings.window} applies to transaction logs; "
                             f"{source.get('path') or 'the data'} was read as a customer table (one row per customer)")
+
+
+def _customer_value(transactions, ids: np.ndarray, settings: Settings,
+                    progress: ProgressCallback) -> CustomerValue | None:
+    """A log's customer value, fitted on every customer of the log, its scores taken for the
+    used customers ``ids`` (in their order); None when there is nothing to value."""
+    if transactions is None or settings.value == "off" or transactions.history is None:
+        return None
+    customers, history = transactions.customers, transactions.history
+    if not customers.iloc[:, 0].astype(str).equals(history.iloc[:, 0].astype(str)):
+        raise AssertionError("customer table and histories are not in the same order")
+    options = ValueOptions(horizon=settings.horizon, horizon_days=parse_horizon(settings.horizon),
+                           discount=float(settings.discount))
+    value = value_customers(history_from_features(customers, history), options,
+                            money=transactions.columns.has_money, on_progress=progress)
+    position = pd.Index(customers.iloc[:, 0].astype(str)).get_indexer(pd.Index(ids).astype(str))
+    scores = value.scores.iloc[position].reset_index(drop=True)
+    return CustomerValue(scores, value.fit, value.spend, value.options)
 
 
 def fitted_k_range(ledger, settings: Settings) -> tuple[int, int]:

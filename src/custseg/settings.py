@@ -28,6 +28,10 @@ CATEGORICAL_CHOICES = ("describe", "cluster")
 #: ``auto``: Spark for a Spark DataFrame or a URI only Spark reads (``s3a://``, ``hdfs://``),
 #: the single-machine engine for everything else.
 ENGINES = ("auto", "local", "spark")
+#: ``on``: a transaction log's customers get their value (`custseg.valuing`); ``off`` skips it.
+VALUE_CHOICES = ("on", "off")
+#: Days per unit of a horizon (``26w``, ``12m``, ``90d``): a month is a twelfth of 365.25 days.
+HORIZON_UNITS = {"d": 1.0, "w": 7.0, "m": 365.25 / 12.0}
 #: Spark master URLs: ``local``, ``local[*]``, ``local[N]`` or ``local[N,F]``; the default ports of
 #: a standalone master and of Spark Connect.
 LOCAL_MASTER = re.compile(r"^local(\[(\*|[1-9][0-9]*)(,[0-9]+)?\])?$")
@@ -206,6 +210,9 @@ class Settings:
     engine: str = "auto"
     spark_master: str | None = None
     spark_executor_timeout: float = 120.0
+    value: str = "on"
+    horizon: str = "12m"
+    discount: float = 0.10
     command: str | None = field(default=None, compare=False)
     given: frozenset[str] | None = field(default=None, compare=False, repr=False)
 
@@ -436,6 +443,26 @@ def _check_pca(value, settings: Settings) -> None:
         raise SettingsError(f"--pca must be auto, off or a positive whole number, got {value!r}")
 
 
+def parse_horizon(text: str) -> float:
+    """A horizon (``26w``, ``12m``, ``90d``) in days.
+
+    Examples
+    --------
+    >>> parse_horizon("26w"), parse_horizon("90d"), parse_horizon("12m")
+    (182.0, 90.0, 365.25)
+    """
+    found = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([dwm])\s*", str(text).lower())
+    if found is None or float(found.group(1)) <= 0:
+        raise SettingsError(
+            f"--horizon must be a positive number of weeks, months or days such as 26w, 12m or 90d, got {text!r}")
+    return float(found.group(1)) * HORIZON_UNITS[found.group(2)]
+
+
+def _check_discount(value, settings: Settings) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise SettingsError(f"--discount must be an annual rate from 0 to below 1 (0.10 for 10%), got {value!r}")
+
+
 def _check_micro_clusters(value, settings: Settings) -> None:
     AtLeast("ward_micro_clusters").check(value, settings)
     if value < settings.k_max:
@@ -466,6 +493,9 @@ CONSTRAINTS = {
     **{name: AtLeast(name) for name in ("n_init", "silhouette_sample", "ward_exact_max", "dbscan_sample",
                                         "fit_sample", "mixture_sample", "stability_sample", "stability_resamples")},
     "ward_micro_clusters": Rule(_check_micro_clusters),
+    "value": OneOf("--value", VALUE_CHOICES),
+    "horizon": Rule(lambda value, settings: parse_horizon(value)),   # raises on a bad horizon
+    "discount": Rule(_check_discount),
 }
 
 

@@ -45,7 +45,7 @@ from ..reading import ReadOptions, archive_kind, read_table, unpacked
 from ..reading.dates import strftime_pattern
 from .columns import TransactionColumns, detect_transaction_columns
 from .files import csv_layout, duckdb_encoding, file_kind, input_files
-from .result import TransactionFeatures, customer_table
+from .result import TransactionFeatures, customer_table, history_table
 from .rules import (
     MONEY,
     WIDE_MONEY,
@@ -493,4 +493,5 @@ def _features(src: _Source, columns: TransactionColumns, row: pd.Series, check_n
     ledger.not_read = list(reading.get("not_read") or [])
     return TransactionFeatures(customers, ledger, checks, found, dropped, as_of,
                                columns, None if fmt is None else fmt, reading,
-                               window=None if window is None else window.text)
+                               window=None if window is None else window.text,
+                               history=history_table(kept, columns))

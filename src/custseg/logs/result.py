@@ -13,9 +13,9 @@ import pandas as pd
 
 from ..preparing.clean import Ledger
 from .columns import TransactionColumns
-from .rules import FEATURE_COLUMNS
+from .rules import FEATURE_COLUMNS, HISTORY_COLUMNS
 
-__all__ = ["NO_MONEY_NOTE", "TransactionFeatures", "customer_table", "longest_tenure"]
+__all__ = ["NO_MONEY_NOTE", "TransactionFeatures", "customer_table", "history_table", "longest_tenure"]
 
 #: The note of a log without money (no amount, no quantity and price).
 NO_MONEY_NOTE = (
@@ -62,6 +62,9 @@ class TransactionFeatures:
         The history the log covers: days from the first purchase of any customer kept to
         ``as_of`` (the largest ``tenure_days``); computed from ``customers`` when it is a
         pandas table and not given.
+    history : DataFrame or None
+        For the value models: the id and `HISTORY_COLUMNS` per customer, in the order of
+        ``customers`` (`history_table`); None where the engine does not give it (Spark).
     """
 
     customers: pd.DataFrame
@@ -76,6 +79,7 @@ class TransactionFeatures:
     customers_kept: int | None = field(default=None)
     window: str | None = field(default=None)
     history_days: int | None = field(default=None)
+    history: pd.DataFrame | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.customers_kept is None:
@@ -133,6 +137,25 @@ def _sorted_ids(ids: pd.Series) -> np.ndarray:
         keys = pd.DataFrame({"n": text.astype("int64"), "t": text})
         return keys.sort_values(["n", "t"], kind="stable").index.to_numpy()
     return text.sort_values(kind="stable").index.to_numpy()
+
+
+def history_table(kept: pd.DataFrame, columns: TransactionColumns) -> pd.DataFrame:
+    """The id and `HISTORY_COLUMNS` of the customers kept by the ``features`` query, in the
+    order of `customer_table`.
+
+    Examples
+    --------
+    >>> kept = pd.DataFrame({"customer_id": ["10", "9"], "purchase_days": [3.0, 1.0], "repeat_spend": [5.0, 0.0]})
+    >>> history_table(kept, TransactionColumns(customer="client", date="date", amount="total")).to_dict("list")
+    {'client': ['9', '10'], 'purchase_days': [1.0, 3.0], 'repeat_spend': [0.0, 5.0]}
+    """
+    kept = kept.reset_index(drop=True)
+    ids = kept["customer_id"].astype(str)
+    order = _sorted_ids(ids)
+    out = pd.DataFrame({columns.customer: ids.to_numpy()[order]})
+    for name in HISTORY_COLUMNS:
+        out[name] = kept[name].to_numpy(dtype="float64", na_value=np.nan)[order]
+    return out
 
 
 def customer_table(kept: pd.DataFrame, columns: TransactionColumns) -> pd.DataFrame:

@@ -84,6 +84,10 @@ and so does the choice of who is kept (below). A customer without a purchase in 
 (a lapsed customer) stays, with 0 for each windowed feature; monetary is never below 0
 (returns in the window of purchases made before it are netted against those purchases).
 
+For the value models (`custseg.valuing`), two more columns that are not features:
+``purchase_days`` (distinct days with a purchase) and ``repeat_spend`` (purchase spend on
+the days after the first purchase day; NULL without money), both DOUBLE (`HISTORY_COLUMNS`).
+
 Customers with no purchase (``"only cancellations or returns"``), those whose net spend is
 <= 0 (``"net spend <= 0"``) and those all of whose lines were dropped (``"no usable lines"``)
 are left out of the customer table and counted in ``customers_dropped``; ``customers_found``
@@ -106,6 +110,7 @@ from .window import Window
 __all__ = [
     "CLUSTER_FEATURES",
     "FEATURE_COLUMNS",
+    "HISTORY_COLUMNS",
     "MONEY",
     "NON_PRODUCT_CODES",
     "NO_MONEY_CLUSTER_FEATURES",
@@ -129,6 +134,8 @@ FEATURE_COLUMNS = (
     "items_per_order", "distinct_products", "return_rate",
     "mean_days_between_purchases", "recent_spend_share",
 )
+#: Columns of the features query for the value models (`custseg.valuing.history`), not features.
+HISTORY_COLUMNS = ("purchase_days", "repeat_spend")
 #: Default clustering subset of `FEATURE_COLUMNS`.
 CLUSTER_FEATURES = (
     "recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
@@ -431,8 +438,23 @@ def _features_query(columns: TransactionColumns, day: str, lines: str, start: st
     """The ``features`` query: one row per customer with a used line (``start``: the SQL
     day before the window, None for the whole history)."""
     count = len(columns.attributes)
-    return (_per_customer_ctes(columns, day, lines, start) + _attribute_ctes(count) + "\n"
+    return (_per_customer_ctes(columns, day, lines, start) + _first_day_cte(columns) + _attribute_ctes(count) + "\n"
             + _feature_select(columns, day, start is not None))
+
+
+def _first_day_cte(columns: TransactionColumns) -> str:
+    """The CTE ``first_day`` (each customer's purchase spend on its first purchase day), for
+    ``repeat_spend``; nothing without money."""
+    if not columns.has_money:
+        return ""
+    return """,
+first_day AS (
+  SELECT m.customer_id, SUM(m.line_value) AS first_day_spend
+  FROM marked AS m
+  JOIN per_customer AS p ON m.customer_id = p.customer_id AND m.line_day = p.first_purchase
+  WHERE m.is_purchase
+  GROUP BY m.customer_id
+)"""
 
 
 def _per_customer_ctes(columns: TransactionColumns, day: str, lines: str, start: str | None) -> str:
@@ -442,7 +464,8 @@ def _per_customer_ctes(columns: TransactionColumns, day: str, lines: str, start:
     With a window, the sums and counts of `WINDOW_FEATURES` take only the lines in it
     (``AND in_window``); first and last purchase, purchase days, the customer's net spend
     and orders over the whole history (who is kept, recency, tenure, inter-purchase time)
-    take every line, and ``window_orders`` and ``window_spend`` are added."""
+    take every line, and ``window_orders``, ``window_spend`` and ``history_spend`` (purchase
+    spend over the whole history, for the value models' ``repeat_spend``) are added."""
     c = columns
     order_key = "COALESCE(invoice, CAST(line_day AS VARCHAR))" if c.invoice else "CAST(line_day AS VARCHAR)"
     attr_select = "".join(f", attr_{i}" for i in range(len(c.attributes)))
@@ -452,7 +475,8 @@ def _per_customer_ctes(columns: TransactionColumns, day: str, lines: str, start:
     if start is not None:
         flag, w = f",\n    (line_day > {start}) AS in_window", " AND in_window"
         windowed = (",\n    SUM(line_value) FILTER (WHERE in_window) AS window_spend,\n"
-                    "    COUNT(DISTINCT order_key) FILTER (WHERE is_purchase AND in_window) AS window_orders")
+                    "    COUNT(DISTINCT order_key) FILTER (WHERE is_purchase AND in_window) AS window_orders,\n"
+                    "    COALESCE(SUM(line_value) FILTER (WHERE is_purchase), 0) AS history_spend")
     return f"""WITH marked AS (
   SELECT customer_id, {order_key} AS order_key, product, quantity, line_value, line_day,
     is_non_product{attr_select},
@@ -526,6 +550,10 @@ def _feature_select(columns: TransactionColumns, day: str, windowed: bool = Fals
                     if c.has_money else "CAST(NULL AS DOUBLE)")
     products = "CAST(t.products AS DOUBLE)" if c.product else "CAST(NULL AS DOUBLE)"
     attr_cols = "".join(f",\n  a{i}.attr_value AS attr_{i}" for i in range(len(c.attributes)))
+    spend = "t.history_spend" if windowed else "t.gross_spend"
+    repeat = (f"CAST({spend} - COALESCE(f.first_day_spend, 0) AS DOUBLE)" if c.has_money
+              else "CAST(NULL AS DOUBLE)")
+    first_join = "\nLEFT JOIN first_day AS f ON f.customer_id = t.customer_id" if c.has_money else ""
     attr_joins = "".join(
         f"\nLEFT JOIN attribute_{i} AS a{i} ON a{i}.customer_id = t.customer_id AND a{i}.attr_rank = 1"
         for i in range(len(c.attributes))
@@ -545,8 +573,10 @@ def _feature_select(columns: TransactionColumns, day: str, windowed: bool = Fals
   CASE WHEN t.purchase_days > 1
     THEN CAST(DATE_DIFF('day', t.first_purchase, t.last_purchase) AS DOUBLE) / (t.purchase_days - 1)
   END AS mean_days_between_purchases,
-  {recent} AS recent_spend_share{attr_cols}
-FROM per_customer AS t{attr_joins}"""
+  {recent} AS recent_spend_share,
+  CAST(t.purchase_days AS DOUBLE) AS purchase_days,
+  {repeat} AS repeat_spend{attr_cols}
+FROM per_customer AS t{first_join}{attr_joins}"""
 
 
 # --------------------------------------------------------------------------- reference date
