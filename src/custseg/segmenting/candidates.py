@@ -14,9 +14,11 @@ from .assign import Assigner
 from .options import SearchOptions
 
 #: Each algorithm's name in words, and its place in tie-breaks (the simpler first).
+#: ``body``: density's small separated groups kept whole, its body divided by K-Means
+#: (`custseg.segmenting.body`), built only as working segments.
 ALGORITHM_NAMES = {"kmeans": "K-Means", "hierarchical": "hierarchical (Ward)", "gmm": "Gaussian mixture",
-                   "hdbscan": "HDBSCAN", "dbscan": "DBSCAN"}
-ALGORITHM_ORDER = {"kmeans": 0, "hierarchical": 1, "gmm": 2, "hdbscan": 3, "dbscan": 4}
+                   "hdbscan": "HDBSCAN", "dbscan": "DBSCAN", "body": "HDBSCAN groups and a K-Means body"}
+ALGORITHM_ORDER = {"kmeans": 0, "hierarchical": 1, "gmm": 2, "hdbscan": 3, "dbscan": 4, "body": 5}
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Candidate:
     davies_bouldin: float | None = None
     noise_share: float = 0.0
     smallest_share: float = 0.0
+    largest_share: float = 0.0
     silhouette_values: np.ndarray | None = None
     silhouette_labels: np.ndarray | None = None
     wcnn: float | None = None
@@ -74,6 +77,7 @@ class Candidate:
             "davies_bouldin": self.davies_bouldin,
             "noise_share": self.noise_share,
             "smallest_share": self.smallest_share,
+            "largest_share": self.largest_share,
             "wcnn": self.wcnn,
             "bic": self.bic,
             "density_noise": self.density_noise,

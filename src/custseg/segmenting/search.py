@@ -33,6 +33,7 @@ from typing import Iterable
 import numpy as np
 
 from ..progress import ProgressCallback
+from .body import body_candidates
 from .candidates import ALGORITHM_NAMES, Candidate, sample_note
 from .centres import gmm_candidates, kmeans_candidates
 from .choice import choose
@@ -62,9 +63,10 @@ class SearchResult:
     sampling: dict
     dendrogram: dict | None
     k_distance: dict | None
-    decided_by: str = "silhouette"         # "density", "silhouette" or "stability"
-    natural: Candidate | None = None       # the natural split, when a finer one is recommended
+    decided_by: str = "silhouette"         # "density", "silhouette", "mixture" or "working"
+    natural: Candidate | None = None       # the natural finding, when working segments are recommended
     structure: str = ""                    # plain reading of how strong the structure is
+    natural_why: str | None = None         # why the natural finding is not the recommendation
 
 
 def search(matrix: np.ndarray, options: SearchOptions, on_progress: ProgressCallback | None = None, *,
@@ -111,13 +113,25 @@ def search(matrix: np.ndarray, options: SearchOptions, on_progress: ProgressCall
     elbow = {a: inertia_elbow([c for c in candidates if c.algorithm == a]) for a in ("kmeans", "hierarchical")
              if a in options.algorithms}
     density_k_max = max(options.k_max, DENSITY_MAX_SEGMENTS) if options.k_range_is_default else None
+    divided: list[Candidate] = []
+
+    def divide_body(natural: Candidate, totals: tuple[int, int]) -> list[Candidate]:
+        progress("dividing the body beside small separated groups", 0, 1)
+        found = body_candidates(natural, matrix, options, range(totals[0], totals[1] + 1))
+        for candidate in found:
+            score_candidate(candidate, matrix, options, fitted.neighbours)
+        measure_stability(found, matrix, options)
+        divided.extend(found)
+        return found
+
     choice = choose(candidates, elbow, n, (options.k_min, options.k_max),
-                    density_k_max=density_k_max, density_evidence=density_evidence)
+                    density_k_max=density_k_max, density_evidence=density_evidence, divide_body=divide_body)
+    candidates = candidates + divided
     if choice.chosen.stability is None:
         measure_stability([choice.chosen], matrix, options)
         choice.reason = " ".join(filter(None, [choice.reason, stability_sentence(choice.chosen)]))
     return SearchResult(candidates, choice.chosen, choice.reason, choice.disagreements, elbow, sampling,
-                        fitted.dendrogram, fitted.k_distance, choice.decided_by, choice.natural, choice.structure)
+                        fitted.dendrogram, fitted.k_distance, choice.decided_by, choice.natural, choice.structure, choice.natural_why)
 
 
 @dataclass
@@ -129,6 +143,7 @@ class _Fitted:
     sampling: dict = field(default_factory=dict)
     dendrogram: dict | None = None
     k_distance: dict | None = None
+    neighbours: NeighbourSample | None = None
 
 
 def _fit_and_score(matrix: np.ndarray, ks: list[int], options: SearchOptions, progress) -> _Fitted:
@@ -137,7 +152,7 @@ def _fit_and_score(matrix: np.ndarray, ks: list[int], options: SearchOptions, pr
     total = sum(steps.get(a, len(ks)) for a in options.algorithms)
     done = 0
     fitted = _Fitted()
-    neighbours = NeighbourSample(matrix, options.silhouette_sample, options.random_state)
+    neighbours = fitted.neighbours = NeighbourSample(matrix, options.silhouette_sample, options.random_state)
     for algorithm in options.algorithms:
         progress(f"fitting {ALGORITHM_NAMES[algorithm]}", done, total)
         seen: list[Candidate] = []
