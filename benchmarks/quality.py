@@ -5,6 +5,8 @@
     python benchmarks/quality.py --quick              # 6 small sets; exits 1 if custseg falls behind
     python benchmarks/quality.py --sets fcps/hepta,wut/x3 [--out PATH]
     python benchmarks/quality.py --custseg-option algorithms=kmeans --custseg-option n_init=10
+    python benchmarks/quality.py --generated          # our generated battery -> its section of QUALITY.md
+    python benchmarks/quality.py --data DIR [--out PATH]   # any folder of batteries, same protocol
 
 The data are Gagolewski's *clustering-data-v1* batteries in
 ``../shared/data/clustering-benchmarks/`` (never copied into the repository): one folder per
@@ -52,6 +54,13 @@ it as JSON (``QUALITY.json``), for later runs to diff. A run on some sets (``--s
 ``--quick``) writes Markdown only when ``--out`` is given, and never the JSON. ``--quick``
 exits non-zero when custseg's median ARI on its sets is below the ``kmeans_silhouette``
 recipe's median minus 0.02.
+
+``--generated`` draws the generated battery (``benchmarks/generated.py``: about 24 sets of our
+own, into the system's temporary folder) and runs the same protocol on it as a battery of its
+own, ``generated``. Its results go to their own section of ``QUALITY.md`` (or to ``--out``),
+replaced in place; the 45-set headline, its tables and ``QUALITY.json`` are left as they are,
+and a full run on the 45 sets keeps that section. ``--data DIR`` runs any folder laid out as
+the batteries are; it writes Markdown only to ``--out`` unless DIR is the 45 sets' folder.
 """
 
 from __future__ import annotations
@@ -924,6 +933,107 @@ def to_markdown(results: list[SetResult], summary: dict, run: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+GENERATED_BEGIN = "<!-- generated battery: begin (python benchmarks/quality.py --generated) -->"
+GENERATED_END = "<!-- generated battery: end -->"
+
+
+def with_section(text: str, section: str) -> str:
+    """``text`` with its generated-battery section (between the markers) replaced by
+    ``section``, or ``section`` appended when it has none.
+
+    Examples
+    --------
+    >>> with_section("# Q\\n", "new\\n")
+    '# Q\\n\\n<!-- generated battery: begin (python benchmarks/quality.py --generated) -->\\nnew\\n<!-- generated battery: end -->\\n'
+    """
+    block = f"{GENERATED_BEGIN}\n{section.rstrip()}\n{GENERATED_END}\n"
+    if GENERATED_BEGIN in text and GENERATED_END in text:
+        head, _, rest = text.partition(GENERATED_BEGIN)
+        return head + block + rest.partition(GENERATED_END)[2].lstrip("\n")
+    return text.rstrip("\n") + "\n\n" + block
+
+
+def write_keeping_section(out: Path, text: str) -> None:
+    """Write the 45-set report, keeping the generated-battery section ``out`` already has."""
+    old = out.read_text(encoding="utf-8") if out.exists() else ""
+    if GENERATED_BEGIN in old and GENERATED_END in old:
+        section = old.partition(GENERATED_BEGIN)[2].partition(GENERATED_END)[0].strip("\n")
+        text = with_section(text, section)
+    out.write_text(text, encoding="utf-8")
+
+
+def generated_section(results: list[SetResult], summary: dict, run: dict, described: dict) -> str:
+    """The generated battery's own section: when, its headline, what each set tests, per set.
+
+    Parameters
+    ----------
+    results : list of SetResult
+    summary : dict
+        From `summarise` of ``results`` alone (never mixed with the 45 sets).
+    run : dict
+        As for `to_markdown`.
+    described : dict
+        ``{name: (k, description)}`` from ``generated.SETS``.
+    """
+    single = [r for r in results if r.true_ks == [1]]
+    chosen = "; ".join(
+        f"{r.name.split('/')[-1]}: " + ", ".join(f"{m} {r.methods[m].k}" for m in (CUSTSEG, *RECIPES) if m in r.methods)
+        for r in single)
+    lines = [
+        "## Generated battery (our own labelled sets, not tuned on)",
+        "",
+        f"Measured with `{run['command']}` on {run['date']}, custseg at git `{run['commit']}`; "
+        f"{len(results)} sets drawn by `benchmarks/generated.py` (seed {run['seed']}), the same protocol "
+        f"as above, {run['jobs']} set(s) at a time; the run took {run['seconds'] / 60:.1f} min. "
+        "These figures are a battery of their own: they are not in the headline above.",
+        "",
+        headline_table(summary),
+        "",
+        f"On the {len(single)} sets with no natural groups (k = 1) every split scores ARI 0 (and custseg "
+        "never returns one segment), so read the k chosen there instead: " + (chosen or "none") + ".",
+        "",
+        "What each set tests:",
+        "",
+        *[f"- `{name}` (k = {k}): {text}" for name, (k, text) in described.items()],
+        "",
+        set_table(results),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def run_generated(args: argparse.Namespace, command: str) -> int:
+    """``--generated``: draw the battery, run every method on it, write its section."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("custseg_bench_generated", HERE / "generated.py")
+    generated = sys.modules.get(spec.name) or importlib.util.module_from_spec(spec)
+    if spec.name not in sys.modules:
+        sys.modules[spec.name] = generated
+        spec.loader.exec_module(generated)
+    root = generated.DEFAULT_ROOT if args.data.resolve() == DATA.resolve() else args.data
+    generated.write_battery(root)
+    names = [f"{generated.BATTERY}/{s.name}" for s in generated.SETS]
+    options = parse_options(args.custseg_option)
+    started, start = datetime.datetime.now(datetime.timezone.utc), time.perf_counter()
+    commit = git_commit()
+    results = evaluate_all(names, root, options, jobs=args.jobs, threads=args.threads,
+                           on_result=lambda r: print(f"{r.name:40s} n={r.n:<5d} custseg ARI "
+                                                     f"{r.methods[CUSTSEG].ari:.3f} k={r.methods[CUSTSEG].k}",
+                                                     flush=True))
+    summary = summarise(results)
+    run = {"date": started.strftime("%Y-%m-%d %H:%M UTC"), "commit": commit, "jobs": args.jobs,
+           "seconds": time.perf_counter() - start, "seed": generated.SEED,
+           "command": command}
+    print()
+    print(headline_table(summary))
+    section = generated_section(results, summary, run, {s.name: (s.k, s.description) for s in generated.SETS})
+    out = args.out or DEFAULT_OUT
+    old = out.read_text(encoding="utf-8") if out.exists() and args.out is None else ""
+    out.write_text(with_section(old, section) if old else section, encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
 def to_json(results: list[SetResult], summary: dict, run: dict) -> str:
     """The raw per-set results, the summary and the run's details, as JSON."""
     return json.dumps({"run": run, "summary": summary, "sets": [asdict(r) for r in results]}, indent=1)
@@ -947,7 +1057,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="BLAS/OpenMP threads per set (default 1; see evaluate_all)")
     parser.add_argument("--custseg-option", action="append", metavar="KEY=VALUE",
                         help="extra custseg setting, e.g. algorithms=kmeans (repeatable)")
-    parser.add_argument("--data", type=Path, default=DATA, help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, default=DATA,
+                        help="folder of batteries (default the 45 sets); with --generated, where to write them")
+    parser.add_argument("--generated", action="store_true",
+                        help="generate benchmarks/generated.py's battery and run it as its own battery "
+                             f"(its section of {DEFAULT_OUT.name}, or --out)")
     parser.add_argument("--render", type=Path, default=None, metavar="JSON",
                         help="write the Markdown of a saved full run (QUALITY.json) again, without rerunning")
     return parser.parse_args(argv)
@@ -960,7 +1074,7 @@ def render(path: Path, out: Path) -> None:
         SetResult(**{**item, "methods": {m: MethodResult(**r) for m, r in item["methods"].items()}})
         for item in saved["sets"]
     ]
-    out.write_text(to_markdown(results, summarise(results), saved["run"]), encoding="utf-8")
+    write_keeping_section(out, to_markdown(results, summarise(results), saved["run"]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -969,6 +1083,9 @@ def main(argv: list[str] | None = None) -> int:
         render(args.render, args.out or DEFAULT_OUT)
         print(f"wrote {args.out or DEFAULT_OUT}")
         return 0
+    if args.generated:
+        return run_generated(args, " ".join(["python benchmarks/quality.py",
+                                             *(sys.argv[1:] if argv is None else argv)]))
     available = list_sets(args.data)
     if not available:
         print(f"no data sets under {args.data}", file=sys.stderr)
@@ -983,7 +1100,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown set(s): {', '.join(unknown)}; see {args.data}", file=sys.stderr)
         return 2
-    full = names == available
+    full = names == available and args.data.resolve() == DATA.resolve()
     options = parse_options(args.custseg_option)
 
     started, start = datetime.datetime.now(datetime.timezone.utc), time.perf_counter()
@@ -1015,7 +1132,7 @@ def main(argv: list[str] | None = None) -> int:
 
     out = args.out or (DEFAULT_OUT if full else None)
     if out is not None:
-        out.write_text(to_markdown(results, summary, run), encoding="utf-8")
+        write_keeping_section(out, to_markdown(results, summary, run))
         print(f"wrote {out}")
         if full:
             out.with_suffix(".json").write_text(to_json(results, summary, run), encoding="utf-8")

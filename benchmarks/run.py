@@ -358,7 +358,6 @@ def baseline_a(bench: Bench, n: int, workload: str) -> list[dict]:
     limit, cap = bench.cfg["limit"], bench.cfg["mem_cap_gb"]
     for algorithm in ("kmeans", "ward", "dbscan"):
         if algorithm == "dbscan":
-            labels = runs / f"baseline-a-{n}-dbscan.npy"
             cmd = task("baseline_a_dbscan_sweep", path=str(path), labels_dir=str(runs), n=n)
         else:
             cmd = task(f"baseline_a_{algorithm}_sweep", path=str(path), k_min=2, k_max=10,

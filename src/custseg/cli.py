@@ -95,6 +95,8 @@ def _show_result(result, paths: dict) -> None:
     repeated = repeated_ids_text(result.table.ledger.to_dict())
     if repeated:
         out_console.print(Text(f"warning: {repeated}", style="bold yellow"))
+    for warning in result.source.get("spark_warnings", []):       # lost executors, on a cluster
+        out_console.print(Text(f"warning: {warning}", style="bold yellow"))
     for kind, path in paths.items():
         out_console.print(Text(f"{kind + ':':9} {path}"))
 
@@ -137,6 +139,7 @@ def run(
     categorical_weight: Optional[float] = typer.Option(None, "--categorical-weight", help="Weight of each clustered categorical column against one standardised numeric column (default 1: its scaled one-hot columns hold as much variance as one numeric column; 2 counts it double, 0.5 half)."),
     engine: Optional[str] = typer.Option(None, "--engine", help="auto (default: Spark only for a URI such as s3a:// or hdfs://), local, or spark: build the customer table with Spark SQL where the data lives (pip install 'custseg[spark]'; segments.parquet/ is written too)."),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help="With --engine spark: local[*] (default), local[N], spark://HOST:7077, sc://HOST (Spark Connect), yarn or k8s://URL."),
+    spark_executor_timeout: Optional[float] = typer.Option(None, "--spark-executor-timeout", help="With --engine spark on a cluster: seconds to wait for an executor, at the start (a probe job) and whenever a job has none (a lost worker), before stopping with one line (default 120)."),
     no_report: bool = typer.Option(False, "--no-report", help="Skip report.html (for batch jobs)."),
     as_json: bool = typer.Option(False, "--json", help="Print summary.json to stdout instead of the table."),
 ) -> None:
@@ -161,7 +164,7 @@ def run(
         sheet=sheet, member=member, header=header, date_format=date_format,
         sentinels=tuple(sentinel) if sentinel else None,
         categoricals=categoricals, categorical_weight=categorical_weight,
-        engine=engine, spark_master=spark_master,
+        engine=engine, spark_master=spark_master, spark_executor_timeout=spark_executor_timeout,
     )
     with _progress() as progress:
         result = segment(data, settings, on_progress=progress)

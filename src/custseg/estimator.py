@@ -58,7 +58,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         scaled one-hot columns hold a total variance of this much).
     engine : {"auto", "local", "spark"}, default "auto"
         Where the customer table is built (``auto``: Spark for a Spark DataFrame); see
-        `custseg.settings.Settings`. ``spark_master`` names the Spark master.
+        `custseg.settings.Settings`. ``spark_master`` names the Spark master, and
+        ``spark_executor_timeout`` how long a cluster run waits for an executor (seconds).
     random_state : int, default 0
         Seed of every random step: the same data and seed give the same segments.
     on_progress : callable, optional
@@ -123,7 +124,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                  sheet: str | None = None,
                  member: str | None = None, header: str = "auto", date_format: str | None = None,
                  sentinels: tuple[str, ...] = (), categoricals: str = "describe", categorical_weight: float = 1.0,
-                 engine: str = "auto", spark_master: str | None = None, on_progress: ProgressCallback | None = None):
+                 engine: str = "auto", spark_master: str | None = None, spark_executor_timeout: float = 120.0,
+                 on_progress: ProgressCallback | None = None):
         self.algorithms = algorithms
         self.k_min = k_min
         self.k_max = k_max
@@ -162,6 +164,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.categorical_weight = categorical_weight
         self.engine = engine
         self.spark_master = spark_master
+        self.spark_executor_timeout = spark_executor_timeout
         self.on_progress = on_progress
 
     def settings(self) -> Settings:

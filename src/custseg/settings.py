@@ -136,6 +136,10 @@ class Settings:
     spark_master : str or None
         Spark master URL for ``engine="spark"``: ``local[*]`` (default), ``local[N]``,
         ``spark://HOST:PORT``, ``sc://HOST`` (Spark Connect), ``yarn``, ``k8s://URL``.
+    spark_executor_timeout : float
+        Seconds a Spark run on a cluster master waits for an executor: at the start, for the
+        probe job that checks the executors can run custseg, and during the run, while a
+        job has no executor at all (a lost worker); then it stops with one line (default 120).
     given : frozenset of str or None
         The settings the user gave, as opposed to those left at their default (which the run
         may then fit to the data: a small table's default k range stops at half its customers).
@@ -201,6 +205,7 @@ class Settings:
     categorical_weight: float = 1.0
     engine: str = "auto"
     spark_master: str | None = None
+    spark_executor_timeout: float = 120.0
     command: str | None = field(default=None, compare=False)
     given: frozenset[str] | None = field(default=None, compare=False, repr=False)
 
@@ -416,6 +421,11 @@ def _check_master(value, settings: Settings) -> None:
         parse_master(value)
 
 
+def _check_executor_timeout(value, settings: Settings) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise SettingsError(f"--spark-executor-timeout must be a number of seconds above 0, got {value!r}")
+
+
 def _check_weight(value, settings: Settings) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise SettingsError(f"--categorical-weight must be a number above 0, got {value!r}")
@@ -450,6 +460,7 @@ CONSTRAINTS = {
     "categoricals": OneOf("--categoricals", CATEGORICAL_CHOICES),
     "engine": OneOf("--engine", ENGINES),
     "spark_master": Rule(_check_master),
+    "spark_executor_timeout": Rule(_check_executor_timeout),
     "categorical_weight": Rule(_check_weight),
     "pca": Rule(_check_pca),
     **{name: AtLeast(name) for name in ("n_init", "silhouette_sample", "ward_exact_max", "dbscan_sample",

@@ -36,12 +36,19 @@ from ...logs.rfm import RFM_SEGMENTS
 from ...logs.shapes import LogShape, log_by_shape
 from ...preparing.clean import check_columns
 from ...settings import Settings
-from .session import DEFAULT_MASTER, quiet_pyspark, spark_session
-
+from .session import DEFAULT_MASTER, SIZED_BY_CUSTSEG, quiet_pyspark, spark_session
+from .watchdog import watched
 
 #: Rows of a file the Spark engine looks at to tell a log by its shape (an id that repeats on
 #: most rows and an order date): an export sorted by customer or by date shows both at once.
 SHAPE_SAMPLE_ROWS = 100_000
+#: Rows per part file of the Parquet folders custseg writes (a few tens of MB each).
+ROWS_PER_PART_FILE = 1_000_000
+#: Input bytes per shuffle partition when custseg sizes a run's shuffles.
+BYTES_PER_SHUFFLE_PARTITION = 64 * 2**20
+#: Most shuffle partitions custseg asks for (Spark's adaptive execution merges small ones).
+MAX_SHUFFLE_PARTITIONS = 2_000
+SPARK_DEFAULT_SHUFFLE_PARTITIONS = "200"
 #: The roles of a log's columns that the Spark engine takes as overrides.
 LOG_ROLES = ("customer", "invoice", "date", "quantity", "price", "amount")
 
@@ -50,7 +57,63 @@ def session_for(data, settings: Settings):
     """The session that owns ``data``, or one on ``settings.spark_master`` (``local[*]``)."""
     if is_spark_frame(data):
         return data.sparkSession
-    return spark_session(settings.spark_master or DEFAULT_MASTER)
+    return spark_session(settings.spark_master or DEFAULT_MASTER, executor_timeout=settings.spark_executor_timeout)
+
+
+def part_files(rows: int) -> int:
+    """Part files for a Parquet folder of ``rows`` rows: one per `ROWS_PER_PART_FILE`.
+
+    Examples
+    --------
+    >>> part_files(0), part_files(300_000), part_files(2_500_000)
+    (1, 1, 3)
+    """
+    return max(1, -(-int(rows) // ROWS_PER_PART_FILE))
+
+
+def shuffle_partitions(input_bytes: int | None, cores: int) -> int:
+    """Shuffle partitions for a run over ``input_bytes`` of input on ``cores`` cores: one per
+    `BYTES_PER_SHUFFLE_PARTITION`, at least two per core (all cores busy), at most
+    `MAX_SHUFFLE_PARTITIONS`; two per core when the size is unknown.
+
+    Examples
+    --------
+    >>> shuffle_partitions(40 * 2**20, 2), shuffle_partitions(2 * 2**30, 2), shuffle_partitions(None, 8)
+    (4, 32, 16)
+    """
+    least = max(2, 2 * int(cores))
+    if not input_bytes:
+        return least
+    return int(min(MAX_SHUFFLE_PARTITIONS, max(least, -(-int(input_bytes) // BYTES_PER_SHUFFLE_PARTITION))))
+
+
+def _input_bytes(frame) -> int | None:
+    """Bytes of a DataFrame's input files when they are on this machine, else None."""
+    try:
+        files = frame.inputFiles()
+    except Exception:          # a DataFrame not read from files, or Spark Connect
+        return None
+    paths = [f[len("file:"):] if f.startswith("file:") else f for f in files]
+    if not paths or not all(os.path.isfile(p) for p in paths):
+        return None
+    return sum(os.path.getsize(p) for p in paths)
+
+
+def size_shuffles(spark, frame) -> None:
+    """Set ``spark.sql.shuffle.partitions`` to `shuffle_partitions` of ``frame``'s input and
+    the cluster's cores, unless the session's value is one its user chose (not Spark's
+    default 200, nor one custseg set before)."""
+    try:
+        current = spark.conf.get("spark.sql.shuffle.partitions")
+        ours = spark.conf.get(SIZED_BY_CUSTSEG, None)
+        cores = spark.sparkContext.defaultParallelism
+    except Exception:          # Spark Connect: no SparkContext; its server sizes the shuffles
+        return
+    if current not in (SPARK_DEFAULT_SHUFFLE_PARTITIONS, ours):
+        return
+    partitions = str(shuffle_partitions(_input_bytes(frame), cores))
+    spark.conf.set("spark.sql.shuffle.partitions", partitions)
+    spark.conf.set(SIZED_BY_CUSTSEG, partitions)
 
 
 def _master(spark) -> str:
@@ -76,18 +139,34 @@ def customer_table_spark(data, settings: Settings, progress):
     EngineError
         Spark cannot start or fails for a reason other than the data.
     """
+    if settings.missing == "drop":
+        raise SettingsError("--missing drop is not available on the Spark engine yet; use --missing impute "
+                            "or the local engine")
+    progress("starting Spark", 0, 1)
+    spark = session_for(data, settings)
+    warnings: list[str] = []
+
+    def warn(line: str) -> None:
+        warnings.append(line)
+        progress(f"warning: {line}", 0, 1)
+
+    with watched(spark, settings.spark_executor_timeout, on_warning=warn):
+        customers, source, transactions, population = _customer_table(spark, data, settings, progress)
+    if warnings:
+        source["spark_warnings"] = warnings
+    return customers, source, transactions, population
+
+
+def _customer_table(spark, data, settings: Settings, progress):
+    """`customer_table_spark` on a session, its Spark jobs watched by the caller."""
     from .transactions import (
         customers_from_transactions_spark,
         open_lines,
         sample_customers,
     )
 
-    if settings.missing == "drop":
-        raise SettingsError("--missing drop is not available on the Spark engine yet; use --missing impute "
-                            "or the local engine")
-    progress("starting Spark", 0, 1)
-    spark = session_for(data, settings)
     raw, label = open_lines(spark, data)
+    size_shuffles(spark, raw)
     engine = {"engine": "spark", "spark_master": _master(spark)}
     kind, overrides, by_shape = _input_kind(raw, label, settings)
     if kind == "transactions":
@@ -104,7 +183,8 @@ def customer_table_spark(data, settings: Settings, progress):
                     f"{label}: --customers joins on the driver, which takes at most fit_sample = "
                     f"{settings.fit_sample:,} customers; this log has {rows:,}"
                 )
-            population = Population(features.customers, rows, label, transactions=True)
+            population = Population(features.customers, rows, label, transactions=True,
+                                    executor_timeout=settings.spark_executor_timeout)
         size = min(rows, settings.fit_sample)
         try:
             customers = sample_customers(features, size, random_state=settings.random_state)
@@ -122,7 +202,7 @@ def customer_table_spark(data, settings: Settings, progress):
     rows = raw.count()
     population = None
     if rows > settings.fit_sample:
-        population = Population(raw, rows, label)
+        population = Population(raw, rows, label, executor_timeout=settings.spark_executor_timeout)
         raw = raw.orderBy(_row_hash(raw, settings.random_state)).limit(settings.fit_sample)
     with quiet_pyspark():
         frame = raw.toPandas()
@@ -182,12 +262,29 @@ class Population:
     rows: int
     label: str
     transactions: bool = False
+    executor_timeout: float = 120.0
     segments: object = field(default=None, repr=False)   # Spark DataFrame, after `complete`
     rfm_summary: dict | None = None
+    source: dict | None = field(default=None, repr=False)   # the run's, for warnings
+
+    def _watched(self):
+        """The Spark jobs of a step watched (`custseg.engines.spark.watchdog.watched`); a lost
+        executor's warning goes to the run's source (``spark_warnings``)."""
+
+        def warn(line: str) -> None:
+            if self.source is not None:
+                self.source.setdefault("spark_warnings", []).append(line)
+
+        return watched(self.frame.sparkSession, self.executor_timeout, on_warning=warn)
 
     def complete(self, result) -> None:
         """Assign every customer, then set the result's ledger, sizes and RFM summary to
         counts over all of them (profiles stay those of the fitted sample)."""
+        self.source = result.source
+        with self._watched():
+            self._complete(result)
+
+    def _complete(self, result) -> None:
         from pyspark import StorageLevel
 
         model = result.model
@@ -229,9 +326,10 @@ class Population:
 
     def write(self, out: Path) -> dict[str, Path]:
         """``segments.parquet/`` (every customer) and, for a log, ``features.parquet/``."""
-        paths = {"segments_parquet": write_parquet_folder(self.segments, out / "segments.parquet")}
-        if self.transactions:
-            paths["features_parquet"] = write_parquet_folder(self.frame, out / "features.parquet")
+        with self._watched():
+            paths = {"segments_parquet": write_parquet_folder(self.segments, out / "segments.parquet", rows=self.rows)}
+            if self.transactions:
+                paths["features_parquet"] = write_parquet_folder(self.frame, out / "features.parquet", rows=self.rows)
         return paths
 
     def release(self) -> None:
@@ -297,9 +395,15 @@ def assign_file_spark(model, data, out, *, as_of: str | None = None, master: str
 
     Returns the folder, the customers assigned and the rows read.
     """
+    settings = Settings(spark_master=master)
+    spark = session_for(data, settings)
+    with watched(spark, settings.spark_executor_timeout):
+        return _assign_file(spark, model, data, out, as_of)
+
+
+def _assign_file(spark, model, data, out, as_of: str | None) -> tuple[Path, int, int]:
     from .transactions import customers_from_transactions_spark, open_lines
 
-    spark = session_for(data, Settings(spark_master=master))
     if model.transactions is not None:
         columns = TransactionColumns.from_dict(model.transactions["columns"])
         features = customers_from_transactions_spark(spark, data, columns, as_of=as_of or model.transactions["as_of"],
@@ -311,11 +415,12 @@ def assign_file_spark(model, data, out, *, as_of: str | None = None, master: str
             raise InputError(f"{label}: the Spark engine assigns customers by id, and the data has no column "
                              f"{model.roles.id or '(the model has no id column)'!r}; use the local engine")
         check_columns(frame.columns, model.roles, model.cleaning)
+        size_shuffles(spark, frame)
         rows, one_row_per_id = frame.count(), False
     assigned, _ = assign_spark(model, frame, one_row_per_id=one_row_per_id)
     try:
         usable = assigned.where("usable").drop("usable")
-        path = write_parquet_folder(usable, out)
+        path = write_parquet_folder(usable, out, rows=rows)
         return path, usable.count(), rows
     finally:
         assigned.unpersist()
@@ -381,15 +486,19 @@ def write_segments_parquet(frame: pd.DataFrame, path: str | os.PathLike) -> Path
     return _replace_folder(path, write)
 
 
-def write_parquet_folder(frame, path: str | os.PathLike) -> Path:
+def write_parquet_folder(frame, path: str | os.PathLike, *, rows: int | None = None) -> Path:
     """Write a Spark DataFrame as a Parquet folder (part files and ``_SUCCESS``), atomically:
     into a temporary folder beside ``path``, renamed into place when complete (a previous
     folder is replaced; an interrupted run leaves the old one or none). On a cluster the
-    folder must be on storage that the driver and every executor share."""
+    folder must be on storage that the driver and every executor share.
+
+    With ``rows`` (the frame's rows, or a bound on them) the folder holds `part_files`
+    ``(rows)`` part files, not one per partition of the frame."""
 
     def write(folder: Path) -> None:
+        parts = frame if rows is None else frame.coalesce(part_files(rows))
         with quiet_pyspark():
-            frame.write.parquet(str(folder.resolve()))
+            parts.write.parquet(str(folder.resolve()))
 
     return _replace_folder(path, write)
 

@@ -42,14 +42,28 @@ from pathlib import Path
 
 from ...errors import EngineError
 from ...settings import LOCAL_MASTER, parse_master
+from .probes import (
+    Outcome,
+    answers_http,
+    check_executors,
+    not_a_master,
+    root_cause,
+    run_with_timeout,
+)
 
-__all__ = ["DEFAULT_MASTER", "MIN_JAVA", "find_java", "spark_session"]
+__all__ = ["DEFAULT_MASTER", "MIN_JAVA", "SIZED_BY_CUSTSEG", "find_java", "spark_session"]
 
 DEFAULT_MASTER = "local[*]"
 #: Spark 4 needs Java 17 or later (17 and 21 are the versions it is tested on).
 MIN_JAVA = 17
 #: Seconds to wait for a standalone master or a Spark Connect server to answer.
 CONNECT_TIMEOUT_S = 10.0
+#: Seconds a new standalone session may take (the JVM's start included) before its address
+#: is asked whether it is a web server rather than a Spark master.
+MASTER_CHECK_S = 20.0
+#: Where custseg notes the shuffle partitions it chose: a run sizes them to its input again
+#: (`custseg.engines.spark.customers.size_shuffles`) unless the user set another value.
+SIZED_BY_CUSTSEG = "spark.custseg.shufflePartitions"
 INSTALL_HINT = 'install the Spark engine with: pip install "custseg[spark]"'
 _JAVA_PLACES = ("/usr/lib/jvm/*/bin/java", "/Library/Java/JavaVirtualMachines/*/Contents/Home/bin/java")
 
@@ -161,16 +175,21 @@ def find_java() -> tuple[str, int]:
 
 def _defaults(kind: str, master: str, app_name: str) -> dict[str, str]:
     """Settings custseg gives the sessions it makes (``config`` overrides them)."""
-    runtime = {"spark.sql.session.timeZone": "UTC"}
+    runtime = {"spark.sql.session.timeZone": "UTC", "spark.sql.adaptive.enabled": "true"}
     if kind == "connect":          # only runtime settings can be set through Spark Connect
         return runtime
-    settings = {"spark.app.name": app_name, "spark.ui.showConsoleProgress": "false", **runtime}
+    logging = Path(__file__).with_name("log4j2.properties").resolve().as_uri()
+    settings = {"spark.app.name": app_name, "spark.ui.showConsoleProgress": "false",
+                # the driver's own log (this console) is quiet on every master; executors log
+                # to their workers' files (standalone, YARN, Kubernetes), not to this console
+                "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={logging}",
+                **runtime}
     if kind == "local":
-        logging = Path(__file__).with_name("log4j2.properties").resolve().as_uri()
+        partitions = str(max(2, 2 * _local_cores(master)))
         settings.update({
-            "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={logging}",
             "spark.ui.enabled": "false",
-            "spark.sql.shuffle.partitions": str(max(2, 2 * _local_cores(master))),
+            "spark.sql.shuffle.partitions": partitions,
+            SIZED_BY_CUSTSEG: partitions,
             "spark.driver.host": "127.0.0.1",
             "spark.driver.bindAddress": "127.0.0.1",
         })
@@ -188,6 +207,7 @@ def spark_session(
     app_name: str = "custseg",
     config: dict | None = None,
     timeout: float = CONNECT_TIMEOUT_S,
+    executor_timeout: float | None = None,
 ):
     """A SparkSession on ``master``: the one already running in this process, or a new one.
 
@@ -204,6 +224,10 @@ def spark_session(
         this call starts.
     timeout : float
         Seconds to wait for a standalone master or a Spark Connect server to answer.
+    executor_timeout : float, optional
+        For a new session on a cluster master (``spark://``, ``yarn``, ``k8s://``): seconds
+        to wait for an executor to run a probe that imports custseg
+        (`custseg.engines.spark.probes.check_executors`); None skips the probe.
 
     Returns
     -------
@@ -212,7 +236,8 @@ def spark_session(
     Raises
     ------
     EngineError
-        PySpark or Java (17+) missing, or the master does not answer within ``timeout``.
+        PySpark or Java (17+) missing, the master does not answer within ``timeout`` or is
+        not a Spark master, or (with ``executor_timeout``) no executor can run custseg.
     SettingsError
         ``master`` is not a master URL.
 
@@ -241,18 +266,64 @@ def spark_session(
         builder = SparkSession.builder.master(master)
     for key, value in settings.items():
         builder = builder.config(key, value)
+    spark = _started(builder, master, kind, hosts)
+    if kind == "connect":
+        return spark
+    spark.sparkContext.setLogLevel("FATAL")      # as log4j2.properties: custseg says what failed
+    if kind != "local" and executor_timeout is not None:
+        try:
+            check_executors(spark, master, executor_timeout)
+        except EngineError:
+            spark.stop()           # not left active for the next call to reuse unchecked
+            raise
+    return spark
+
+
+def _start_errors() -> tuple[type[BaseException], ...]:
+    """What starting a session raises: PySpark's errors, and py4j's for a raw Java error."""
     from pyspark.errors import PySparkException
 
     try:
+        from py4j.protocol import Py4JError
+    except ImportError:    # pragma: no cover - a Spark Connect client without py4j
+        return (PySparkException, RuntimeError, OSError)
+    return (PySparkException, Py4JError, RuntimeError, OSError)
+
+
+def _started(builder, master: str, kind: str, hosts: list[tuple[str, int]]):
+    """``builder.getOrCreate()``, with a standalone master checked to be one.
+
+    A standalone session that has not started within `MASTER_CHECK_S` seconds is waited for
+    only if its address does not answer HTTP (a web UI port, where Spark would retry for a
+    minute before failing with a Java trace).
+    """
+
+    def start():
         with quiet_pyspark():
-            spark = builder.getOrCreate()
-    except ImportError as exc:        # Spark Connect without its client libraries
+            return builder.getOrCreate()
+
+    def is_http() -> bool:
+        return any(answers_http(host, port) for host, port in hosts)
+
+    if kind != "standalone":
+        try:
+            return start()
+        except Exception as exc:           # told apart below, as for a standalone master
+            outcome = Outcome("failed", error=exc)
+    else:
+        outcome = run_with_timeout(start, MASTER_CHECK_S, grace=0, keep_waiting=lambda: not is_http())
+        if outcome.state == "done":        # started in the waiting thread: active in this one too
+            return start()
+    if outcome.state == "timeout":
+        raise EngineError(not_a_master(master))
+    exc = outcome.error
+    if isinstance(exc, ImportError):        # Spark Connect without its client libraries
         raise EngineError(
             f"Spark Connect needs the PySpark Connect client ({_first_line(exc)}): "
             f'pip install "pyspark[connect]>=4.0"'
         ) from None
-    except (PySparkException, RuntimeError, OSError) as exc:
-        raise EngineError(f"Spark could not start on {master}: {_first_line(exc)}") from None
-    if kind != "connect":
-        spark.sparkContext.setLogLevel("ERROR")
-    return spark
+    if isinstance(exc, _start_errors()):
+        if kind == "standalone" and is_http():
+            raise EngineError(not_a_master(master)) from None
+        raise EngineError(f"Spark could not start on {master}: {root_cause(exc)}") from None
+    raise exc
