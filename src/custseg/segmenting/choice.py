@@ -34,7 +34,8 @@ class Choice:
 
 def choose(candidates: list[Candidate], elbow: dict, n: int, k_range: tuple[int, int] | None = None, *,
            density_k_max: int | None = None, density_evidence: bool = True,
-           divide_body: Callable[[Candidate, tuple[int, int]], list[Candidate]] | None = None) -> Choice:
+           divide_body: Callable[[Candidate, tuple[int, int]], list[Candidate]] | None = None,
+           density_stability: bool = True) -> Choice:
     """Choose one candidate by complementary evidence, and say why in words.
 
     The rule, in order (every threshold is a named constant of `custseg.segmenting.rules`):
@@ -63,7 +64,8 @@ def choose(candidates: list[Candidate], elbow: dict, n: int, k_range: tuple[int,
     With ``density_evidence=False`` (clustered categoricals) step 1 is skipped, and a note
     says why. ``divide_body(natural, (k_min, k_max))`` builds the candidates that keep a
     body's small groups and divide the body (`custseg.segmenting.body`); without it a body
-    is divided only by candidates that happen to keep the groups.
+    is divided only by candidates that happen to keep the groups. ``density_stability``:
+    whether a density result's stability is evidence (`read_structure`).
     """
     pool = [c for c in candidates if eligible(c, n, k_range)]
     density_range = k_range if density_k_max is None or k_range is None else (k_range[0], density_k_max)
@@ -82,7 +84,7 @@ def choose(candidates: list[Candidate], elbow: dict, n: int, k_range: tuple[int,
             chosen, near, decided_by = dense, [], "density"
     found = None
     if not fallback:
-        found = read_structure(chosen, decided_by, candidates)
+        found = read_structure(chosen, decided_by, candidates, density_stability=density_stability)
         chosen, decided_by, natural = _working(found, chosen, decided_by, silhouette_pool, k_range, best,
                                                divide_body)
         near = best_near if chosen is best else []

@@ -125,7 +125,8 @@ def search(matrix: np.ndarray, options: SearchOptions, on_progress: ProgressCall
         return found
 
     choice = choose(candidates, elbow, n, (options.k_min, options.k_max),
-                    density_k_max=density_k_max, density_evidence=density_evidence, divide_body=divide_body)
+                    density_k_max=density_k_max, density_evidence=density_evidence, divide_body=divide_body,
+                    density_stability=n <= options.stability_sample)
     candidates = candidates + divided
     if choice.chosen.stability is None:
         measure_stability([choice.chosen], matrix, options)
