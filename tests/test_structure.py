@@ -13,10 +13,14 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from custseg import segment
-from custseg.segmenting.assign import Assigner
 from custseg.segmenting.candidates import Candidate
 from custseg.segmenting.choice import choose
-from custseg.segmenting.structure import TWO_GROUPS_MIN_D, ashman_d, two_groups, working_range
+from custseg.segmenting.structure import (
+    TWO_GROUPS_MIN_D,
+    separation,
+    two_groups,
+    working_range,
+)
 
 RUN = {"report": False, "stability_resamples": 5}
 
@@ -46,10 +50,10 @@ def test_two_overlapping_groups_are_two_with_the_evidence_named():
     points = np.vstack([rng.normal([0, 0], 1, (500, 2)), rng.normal([2.8, 0], 1, (500, 2))])
     result = _run(points)
     chosen = result.summary["chosen"]
-    assert (chosen["algorithm"], chosen["k"], chosen["decided_by"]) == ("gmm", 2, "mixture")
+    assert (chosen["k"], chosen["decided_by"]) == (2, "two groups")
     assert chosen["silhouette"] < 0.5                     # the cut alone looks weak
-    assert chosen["structure"].startswith("two natural groups: a Gaussian mixture fits best with two components")
-    assert "the BIC is lowest at two" in chosen["reason"] and "Ashman's D" in chosen["reason"]
+    assert chosen["structure"].startswith("two natural groups: they overlap too much for a strong silhouette")
+    assert "two Gaussians fit the customers better than one" in chosen["reason"] and "Ashman's D" in chosen["reason"]
     truth = np.repeat([0, 1], 500)
     assert adjusted_rand_score(truth, _placed(result)) > 0.6   # the Bayes error of these two is about 8%
 
@@ -97,31 +101,30 @@ def _cand(algorithm="kmeans", k=3, sil=0.4, stability=0.9, wcnn=0.9, largest=0.4
                      largest_share=largest, wcnn=wcnn, stability=stab, **extra)
 
 
-def test_an_unstable_density_result_is_not_recommended():
-    unstable = _cand("hdbscan", k=3, wcnn=0.99, density_noise=0.05, density_smallest=60,
-                     stability={0: 0.95, 1: 0.90, 2: 0.28})
+def test_an_unstable_result_is_not_recommended():
+    unstable = _cand(k=3, sil=0.52, stability={0: 0.95, 1: 0.90, 2: 0.28})
     four = _cand(k=4, sil=0.45, stability=0.9)
     choice = choose([four, unstable], {}, 1000)
     assert choice.chosen is four and choice.decided_by == "working" and choice.natural is unstable
     assert choice.natural_why == "1 of its segments is not found again when refitted on subsamples"
-    # nothing stable to offer instead: the silhouette's choice, not the unstable groups
+    # nothing stable to offer instead: the silhouette's choice stays, its segment flagged
     weak = _cand(k=4, sil=0.45, stability=0.4)
     choice = choose([weak, unstable], {}, 1000)
-    assert choice.chosen is weak and choice.decided_by == "silhouette"
+    assert choice.chosen is unstable and choice.decided_by == "silhouette"
 
 
-def test_ashman_d_by_hand():
-    # means 0 and 3 along x, variances 1 and 4 along x: D = sqrt(2) * 3 / sqrt(1 + 4)
-    factors = np.stack([np.linalg.cholesky(np.linalg.inv(np.diag(v))) for v in ([1.0, 1.0], [4.0, 1.0])])
-    assigner = Assigner("gaussian", np.array([[0.0, 0.0], [3.0, 0.0]]), np.arange(2), None, factors,
-                        np.log([0.5, 0.5]))
-    mixture = Candidate("gmm", 2, np.zeros(4, dtype=int), assigner, bic=10.0, smallest_share=0.4)
-    assert ashman_d(mixture) == pytest.approx(np.sqrt(2) * 3 / np.sqrt(5))
-    assert ashman_d(mixture) < TWO_GROUPS_MIN_D and two_groups([mixture]) is None
-    assigner.points = np.array([[0.0, 0.0], [5.0, 0.0]])
-    assert two_groups([mixture]) is mixture
-    three = Candidate("gmm", 3, np.zeros(4, dtype=int), None, bic=9.0, smallest_share=0.3)
-    assert two_groups([mixture, three]) is None                # the BIC prefers three
+def test_separation_along_a_two_way_cut():
+    rng = np.random.default_rng(0)
+    # two groups 3 apart with unit spread: D = sqrt(2) * 3 / sqrt(2) = 3
+    two = np.r_[rng.normal(0, 1, (2000, 2)), rng.normal([3, 0], 1, (2000, 2))]
+    cut = (two[:, 0] > 1.5).astype(int)
+    assert separation(two, cut, 10_000, 0) == pytest.approx(3.0, abs=0.15)
+    one = rng.normal(0, 1, (4000, 2))
+    assert separation(one, (one[:, 0] > 0).astype(int), 10_000, 0) == 0.0
+    assert separation(one, np.zeros(4000, dtype=int), 10_000, 0) is None
+    top = Candidate("kmeans", 2, cut, None, silhouette=0.4, separation=3.0)
+    assert two_groups(top) and not two_groups(Candidate("kmeans", 2, cut, None, separation=1.5))
+    assert TWO_GROUPS_MIN_D == 2.0
 
 
 def test_working_range_follows_the_k_asked_for():

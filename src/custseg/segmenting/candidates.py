@@ -41,6 +41,7 @@ class Candidate:
     silhouette_labels: np.ndarray | None = None
     wcnn: float | None = None
     bic: float | None = None
+    separation: float | None = None         # two-way cuts: Ashman's D along the cut (structure.separation)
     density_noise: float | None = None      # HDBSCAN: noise share of the fit, before extension
     density_smallest: int | None = None     # HDBSCAN: customers in its smallest segment of the fit
     stability: dict[int, float] | None = None
@@ -80,6 +81,7 @@ class Candidate:
             "largest_share": self.largest_share,
             "wcnn": self.wcnn,
             "bic": self.bic,
+            "separation": self.separation,
             "density_noise": self.density_noise,
             "stability_mean": self.stability_mean,
             "stability_min": self.stability_min,

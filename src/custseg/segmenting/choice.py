@@ -26,7 +26,7 @@ class Choice:
     chosen: Candidate
     reason: str
     disagreements: list[str]
-    decided_by: str                   # "density", "silhouette", "mixture" or "working"
+    decided_by: str                   # "density", "silhouette", "two groups" or "working"
     natural: Candidate | None         # the natural finding set beside working segments
     structure: str
     natural_why: str | None = None    # why the natural finding is not recommended as it is
@@ -34,8 +34,7 @@ class Choice:
 
 def choose(candidates: list[Candidate], elbow: dict, n: int, k_range: tuple[int, int] | None = None, *,
            density_k_max: int | None = None, density_evidence: bool = True,
-           divide_body: Callable[[Candidate, tuple[int, int]], list[Candidate]] | None = None,
-           density_stability: bool = True) -> Choice:
+           divide_body: Callable[[Candidate, tuple[int, int]], list[Candidate]] | None = None) -> Choice:
     """Choose one candidate by complementary evidence, and say why in words.
 
     The rule, in order (every threshold is a named constant of `custseg.segmenting.rules`):
@@ -64,8 +63,7 @@ def choose(candidates: list[Candidate], elbow: dict, n: int, k_range: tuple[int,
     With ``density_evidence=False`` (clustered categoricals) step 1 is skipped, and a note
     says why. ``divide_body(natural, (k_min, k_max))`` builds the candidates that keep a
     body's small groups and divide the body (`custseg.segmenting.body`); without it a body
-    is divided only by candidates that happen to keep the groups. ``density_stability``:
-    whether a density result's stability is evidence (`read_structure`).
+    is divided only by candidates that happen to keep the groups.
     """
     pool = [c for c in candidates if eligible(c, n, k_range)]
     density_range = k_range if density_k_max is None or k_range is None else (k_range[0], density_k_max)
@@ -84,7 +82,8 @@ def choose(candidates: list[Candidate], elbow: dict, n: int, k_range: tuple[int,
             chosen, near, decided_by = dense, [], "density"
     found = None
     if not fallback:
-        found = read_structure(chosen, decided_by, candidates, density_stability=density_stability)
+        top = max(best_near, key=lambda c: (c.silhouette if c.silhouette is not None else -1.0, -c.k))
+        found = read_structure(chosen, decided_by, top)
         chosen, decided_by, natural = _working(found, chosen, decided_by, silhouette_pool, k_range, best,
                                                divide_body)
         near = best_near if chosen is best else []
@@ -104,7 +103,7 @@ def _working(found: Structure, chosen: Candidate, decided_by: str, pool: list[Ca
     if found.kind in ("groups", "groups with a body"):
         return chosen, decided_by, None
     if found.kind == "two groups":
-        return found.natural, "mixture", None
+        return found.natural, "two groups", None
     if found.kind == "body" and divide_body is not None:
         pool = divide_body(found.natural, working_range(k_range))
     work = working_partition(found, pool, k_range)

@@ -26,9 +26,9 @@ def structure_sentence(chosen: Candidate, decided_by: str, natural: Candidate | 
     recommendation, when working segments were recommended)."""
     if decided_by == "working":
         return _finding(found) + ", so the segments are a stable, balanced working partition"
-    if decided_by == "mixture":
-        return (f"two natural groups: a Gaussian mixture fits best with two components, {found.separation:.1f} "
-                "spreads apart, though they overlap too much for a strong silhouette")
+    if decided_by == "two groups":
+        return (f"two natural groups: they overlap too much for a strong silhouette, but along the line between "
+                f"them the customers form two peaks, {found.separation:.1f} spreads apart")
     if found is not None and found.kind == "body":
         return _finding(found) + "; no stable, balanced division of the body was found"
     if decided_by == "density":
@@ -138,13 +138,12 @@ def reason_text(chosen: Candidate, candidates: list[Candidate], near: list[Candi
             f"{WORKING_K[1]} segments with every customer placed, every segment stable when refitted on subsamples "
             f"and none above {MAX_SEGMENT_SHARE:.0%} of the customers{keep}. The finding is shown beside it."
         )
-    elif decided_by == "mixture":
+    elif decided_by == "two groups":
         parts.append(
-            f"{chosen.label} was chosen from {len(candidates)} candidates: of Gaussian mixtures with "
-            f"{min(c.k for c in candidates if c.bic is not None)} to {max(c.k for c in candidates if c.bic is not None)} "
-            f"components the BIC is lowest at two, and the two are {found.separation:.1f} spreads apart along the "
-            f"line through their means (Ashman's D; two groups from {TWO_GROUPS_MIN_D:.0f}). Their silhouette "
-            f"({sil:.2f}) is weak because they overlap, but the mixture shows two groups, not a continuum."
+            f"{chosen.label} has the best silhouette ({sil:.3f}) of {len(candidates)} candidates. It is weak because "
+            f"the two segments overlap, but they are two groups, not a cut through a continuum: along the line "
+            f"between their centres two Gaussians fit the customers better than one (BIC), {found.separation:.1f} "
+            f"spreads apart (Ashman's D; two groups from {TWO_GROUPS_MIN_D:.0f})."
         )
     else:
         others = [c for c in near if c is not chosen]

@@ -48,6 +48,7 @@ from .reasons import stability_sentence
 from .rules import DENSITY_MAX_SEGMENTS, SILHOUETTE_ALGORITHMS
 from .scores import MIN_PER_SEGMENT, NeighbourSample, inertia_elbow, score_candidate
 from .stability import measure_stability
+from .structure import separation
 from .ward import ward_candidates
 
 
@@ -63,7 +64,7 @@ class SearchResult:
     sampling: dict
     dendrogram: dict | None
     k_distance: dict | None
-    decided_by: str = "silhouette"         # "density", "silhouette", "mixture" or "working"
+    decided_by: str = "silhouette"         # "density", "silhouette", "two groups" or "working"
     natural: Candidate | None = None       # the natural finding, when working segments are recommended
     structure: str = ""                    # plain reading of how strong the structure is
     natural_why: str | None = None         # why the natural finding is not the recommendation
@@ -105,6 +106,9 @@ def search(matrix: np.ndarray, options: SearchOptions, on_progress: ProgressCall
     candidates, sampling = fitted.candidates, fitted.sampling
     # Stability is evidence only for candidates that can be chosen (mixtures, by default,
     # only give their BIC); the chosen one is measured below if it was not.
+    for candidate in candidates:
+        if candidate.k == 2 and candidate.algorithm in SILHOUETTE_ALGORITHMS and candidate.noise_share == 0:
+            candidate.separation = separation(matrix, candidate.labels, options.mixture_sample, options.random_state)
     deciding = [c for c in candidates if c.algorithm in (*SILHOUETTE_ALGORITHMS, "hdbscan")] or candidates
     progress("measuring stability", 0, len(deciding))
     sampling["stability"] = measure_stability(deciding, matrix, options)
@@ -125,8 +129,7 @@ def search(matrix: np.ndarray, options: SearchOptions, on_progress: ProgressCall
         return found
 
     choice = choose(candidates, elbow, n, (options.k_min, options.k_max),
-                    density_k_max=density_k_max, density_evidence=density_evidence, divide_body=divide_body,
-                    density_stability=n <= options.stability_sample)
+                    density_k_max=density_k_max, density_evidence=density_evidence, divide_body=divide_body)
     candidates = candidates + divided
     if choice.chosen.stability is None:
         measure_stability([choice.chosen], matrix, options)

@@ -5,9 +5,9 @@ structure: dense groups, a strong silhouette cut, or nothing strong. That is a f
 not always a segmentation a marketer can act on. This module reads the finding and, where
 it is not usable as it is, picks **working segments** from the same candidates:
 
-- **Two natural groups** (`two_groups`): a Gaussian mixture fits best with two components,
-  and they are apart (Ashman's D at least `TWO_GROUPS_MIN_D` along the line through their
-  means), even when the silhouette of the two-way cut is weak because they overlap.
+- **Two natural groups** (`two_groups`): the best silhouette is a two-way cut, weak because
+  the two overlap, but along the line through their centres two Gaussians fit the customers
+  better than one and are apart (Ashman's D at least `TWO_GROUPS_MIN_D`: `separation`).
 - **A body and a small separated group**: one segment holds more than `MAX_SEGMENT_SHARE`
   of the customers beside one small group that density separated (a 95% / 5% split). The
   small group is kept as its own segment and the body is divided further
@@ -15,9 +15,10 @@ it is not usable as it is, picks **working segments** from the same candidates:
   natural groups are already segments to act on.
 - **Unstable groups**: one of the groups found is not found again when refitted on
   subsamples (stability below `custseg.segmenting.stability.UNSTABLE_BELOW`).
-- **A continuum**: no strong cut (silhouette below `WEAK_SILHOUETTE`) and no mixture
-  evidence of two groups: a stable, balanced partition of `WORKING_K` segments is
-  recommended, with the best silhouette among those.
+- **A continuum**: a weak two-way cut (silhouette below `WEAK_SILHOUETTE`) that is not two
+  groups, or a weak cut with a segment above `MAX_SEGMENT_SHARE`: a stable, balanced
+  partition of `WORKING_K` segments is recommended, with the best silhouette among those. A
+  weak cut into 3 or more balanced, stable segments is kept (weak structure, said so).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .candidates import ALGORITHM_ORDER, Candidate
+from .candidates import ALGORITHM_ORDER, Candidate, seeded_sample
 from .rules import WEAK_SILHOUETTE
 from .stability import STABLE_FROM, UNSTABLE_BELOW
 
@@ -36,10 +37,9 @@ MAX_SEGMENT_SHARE = 0.55
 #: The number of working segments recommended for a continuum or a body: enough to act on
 #: differently, few enough to run campaigns for.
 WORKING_K = (3, 8)
-#: Two mixture components are two natural groups when Ashman's D, the distance between
-#: their means in units of their pooled spread along the line through them, is at least 2:
-#: below it an equal mixture of two Gaussians has no dip between them (Ashman, Bird &
-#: Zepeda 1994).
+#: Two components along a two-way cut are two natural groups when Ashman's D, the distance
+#: between their means in units of their pooled spread, is at least 2: below it an equal
+#: mixture of two Gaussians has no dip between them (Ashman, Bird & Zepeda 1994).
 TWO_GROUPS_MIN_D = 2.0
 #: ... and each component holds at least this share of the customers (else it is a speck,
 #: the body-and-group case).
@@ -66,63 +66,60 @@ class Structure:
     separation: float | None = None
 
 
-def ashman_d(candidate: Candidate) -> float | None:
-    """Ashman's D between the two components of a two-component Gaussian mixture: the
-    distance between the means over the root mean square of their spreads along the line
-    through them (None for another candidate).
+def separation(matrix: np.ndarray, labels: np.ndarray, sample: int, random_state: int) -> float | None:
+    """How far apart the two segments of a two-way cut are as groups: along the line through
+    their centres, a mixture of two Gaussians is fitted to the customers; when it fits better
+    than one Gaussian (lower BIC) and each component holds `TWO_GROUPS_MIN_SHARE`, Ashman's D
+    of the two components (their distance over the root mean square of their spreads), else 0.
+    On a seeded sample of at most ``sample`` customers; None when a segment is empty.
+
+    A one-dimensional mixture along the cut works in any dimension with a few hundred
+    customers (a full-covariance mixture in 13 dimensions needs thousands).
 
     Examples
     --------
-    >>> from custseg.segmenting.assign import Assigner
-    >>> eye = np.linalg.cholesky(np.eye(2))[None].repeat(2, axis=0)
-    >>> mixture = Assigner("gaussian", np.array([[0.0, 0.0], [3.0, 0.0]]), np.arange(2), None, eye,
-    ...                    np.log([0.5, 0.5]))
-    >>> round(ashman_d(Candidate("gmm", 2, np.zeros(4, dtype=int), mixture)), 3)
-    3.0
+    >>> rng = np.random.default_rng(0)
+    >>> two = np.r_[rng.normal(0, 1, (400, 3)), rng.normal([3.5, 0, 0], 1, (400, 3))]
+    >>> labels = (two[:, 0] > 1.75).astype(int)
+    >>> round(separation(two, labels, 10_000, 0), 1)
+    3.6
+    >>> one = rng.normal(0, 1, (800, 3))
+    >>> separation(one, (one[:, 0] > 0).astype(int), 10_000, 0)
+    0.0
     """
-    assigner = candidate.assigner
-    if candidate.algorithm != "gmm" or assigner is None or len(assigner.points) != 2:
+    from sklearn.mixture import GaussianMixture
+
+    rows = seeded_sample(len(matrix), sample, random_state)
+    points, cut = matrix[rows], labels[rows]
+    if not (cut == 0).any() or not (cut == 1).any():
         return None
-    means = np.asarray(assigner.points, dtype="float64")
-    gap = means[1] - means[0]
-    distance = float(np.linalg.norm(gap))
-    if distance == 0:
+    axis = points[cut == 1].mean(axis=0) - points[cut == 0].mean(axis=0)
+    if not np.any(axis):
         return 0.0
-    direction = gap / distance
-    spreads = []
-    for factor in assigner.precisions_cholesky:
-        # precision = factor @ factor.T, so the variance along ``direction`` is
-        # direction' inv(precision) direction = |solve(factor, direction)|^2.
-        spreads.append(float(np.sum(np.linalg.solve(factor, direction) ** 2)))
-    return float(np.sqrt(2.0) * distance / np.sqrt(spreads[0] + spreads[1]))
+    x = (points @ (axis / np.linalg.norm(axis)))[:, None]
+    one = GaussianMixture(1, random_state=random_state).fit(x)
+    two = GaussianMixture(2, n_init=3, random_state=random_state).fit(x)
+    if two.bic(x) >= one.bic(x) or two.weights_.min() < TWO_GROUPS_MIN_SHARE:
+        return 0.0
+    means, spreads = two.means_.ravel(), two.covariances_.ravel()
+    return float(np.sqrt(2.0) * abs(means[1] - means[0]) / np.sqrt(spreads.sum()))
 
 
-def two_groups(candidates: list[Candidate]) -> Candidate | None:
-    """The two-component mixture when it is evidence of two natural groups: the mixtures'
-    lowest BIC is at two components, both hold `TWO_GROUPS_MIN_SHARE`, and their Ashman's D
-    is at least `TWO_GROUPS_MIN_D`; else None."""
-    mixtures = [c for c in candidates if c.algorithm == "gmm" and c.bic is not None]
-    if not mixtures:
-        return None
-    best = min(mixtures, key=lambda c: (c.bic, c.k))
-    if best.k != 2 or best.smallest_share < TWO_GROUPS_MIN_SHARE:
-        return None
-    separation = ashman_d(best)
-    return best if separation is not None and separation >= TWO_GROUPS_MIN_D else None
+def two_groups(top: Candidate) -> bool:
+    """Whether the best silhouette, a two-way cut, is two natural groups that overlap: its
+    `separation` is at least `TWO_GROUPS_MIN_D`."""
+    return top.k == 2 and top.separation is not None and top.separation >= TWO_GROUPS_MIN_D
 
 
-def read_structure(chosen: Candidate, decided_by: str, candidates: list[Candidate], *,
-                   density_stability: bool = True) -> Structure:
+def read_structure(chosen: Candidate, decided_by: str, top: Candidate | None = None) -> Structure:
     """What the first steps of the choice found, as one of `Structure`'s kinds.
 
-    ``density_stability`` says whether the stability of density results is evidence: it is
-    when the refits saw every customer (`custseg.segmenting.stability` refits on a sample of
-    ``stability_sample``; a density fitted on more customers is a finer one than its refits
-    can see, and on labelled sets of 9,000 points the right groups scored 0.1-0.2).
+    ``top`` is the candidate with the best silhouette (``chosen`` may be a near-tie of it
+    with more segments). Density results are not judged by their stability: refitted on
+    subsamples, density finds coarser groups than in all the customers, and on labelled sets
+    the right groups scored 0.1-0.4.
     """
-    trusted = decided_by != "density" or density_stability
-    if trusted and chosen.stability_min is not None and chosen.stability_min < UNSTABLE_BELOW:
-        return Structure("unstable", chosen)
+    top = top or chosen
     if decided_by == "density":
         if chosen.largest_share > MAX_SEGMENT_SHARE:
             # A body and one group is a two-way split nobody can act on: the body is divided.
@@ -131,12 +128,15 @@ def read_structure(chosen: Candidate, decided_by: str, candidates: list[Candidat
                 return Structure("body", chosen, keep=(1,))
             return Structure("groups with a body", chosen)
         return Structure("groups", chosen)
+    if chosen.stability_min is not None and chosen.stability_min < UNSTABLE_BELOW:
+        return Structure("unstable", chosen)
     if chosen.silhouette is not None and chosen.silhouette >= WEAK_SILHOUETTE:
         return Structure("groups", chosen)
-    pair = two_groups(candidates)
-    if pair is not None:
-        return Structure("two groups", pair, separation=ashman_d(pair))
-    return Structure("continuum", chosen)
+    if two_groups(top):
+        return Structure("two groups", top, separation=top.separation)
+    if top.k == 2 or chosen.largest_share > MAX_SEGMENT_SHARE:
+        return Structure("continuum", top)
+    return Structure("groups", chosen)
 
 
 def working_partition(structure: Structure, pool: list[Candidate], k_range: tuple[int, int] | None
