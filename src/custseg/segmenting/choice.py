@@ -82,8 +82,7 @@ def choose(candidates: list[Candidate], elbow: dict, n: int, k_range: tuple[int,
             chosen, near, decided_by = dense, [], "density"
     found = None
     if not fallback:
-        top = max(best_near, key=lambda c: (c.silhouette if c.silhouette is not None else -1.0, -c.k))
-        found = read_structure(chosen, decided_by, top)
+        found = read_structure(chosen, decided_by, best_near)
         chosen, decided_by, natural = _working(found, chosen, decided_by, silhouette_pool, k_range, best,
                                                divide_body)
         near = best_near if chosen is best else []

@@ -140,7 +140,8 @@ def reason_text(chosen: Candidate, candidates: list[Candidate], near: list[Candi
         )
     elif decided_by == "two groups":
         parts.append(
-            f"{chosen.label} has the best silhouette ({sil:.3f}) of {len(candidates)} candidates. It is weak because "
+            f"{chosen.label} has one of the best silhouettes of {len(candidates)} candidates ({sil:.3f}, within "
+            f"{SILHOUETTE_TOLERANCE} of the best). It is weak because "
             f"the two segments overlap, but they are two groups, not a cut through a continuum: along the line "
             f"between their centres two Gaussians fit the customers better than one (BIC), {found.separation:.1f} "
             f"spreads apart (Ashman's D; two groups from {TWO_GROUPS_MIN_D:.0f})."

@@ -5,8 +5,8 @@ structure: dense groups, a strong silhouette cut, or nothing strong. That is a f
 not always a segmentation a marketer can act on. This module reads the finding and, where
 it is not usable as it is, picks **working segments** from the same candidates:
 
-- **Two natural groups** (`two_groups`): the best silhouette is a two-way cut, weak because
-  the two overlap, but along the line through their centres two Gaussians fit the customers
+- **Two natural groups** (`two_groups`): the best silhouette (or a near-tie of it) is a
+  two-way cut, weak because the two overlap, but along the line through their centres two Gaussians fit the customers
   better than one and are apart (Ashman's D at least `TWO_GROUPS_MIN_D`: `separation`).
 - **A body and a small separated group**: one segment holds more than `MAX_SEGMENT_SHARE`
   of the customers beside one small group that density separated (a 95% / 5% split). The
@@ -105,21 +105,21 @@ def separation(matrix: np.ndarray, labels: np.ndarray, sample: int, random_state
     return float(np.sqrt(2.0) * abs(means[1] - means[0]) / np.sqrt(spreads.sum()))
 
 
-def two_groups(top: Candidate) -> bool:
-    """Whether the best silhouette, a two-way cut, is two natural groups that overlap: its
-    `separation` is at least `TWO_GROUPS_MIN_D`."""
-    return top.k == 2 and top.separation is not None and top.separation >= TWO_GROUPS_MIN_D
+def two_groups(cut: Candidate) -> bool:
+    """Whether a two-way cut is two natural groups that overlap: its `separation` is at least
+    `TWO_GROUPS_MIN_D`."""
+    return cut.k == 2 and cut.separation is not None and cut.separation >= TWO_GROUPS_MIN_D
 
 
-def read_structure(chosen: Candidate, decided_by: str, top: Candidate | None = None) -> Structure:
+def read_structure(chosen: Candidate, decided_by: str, near: list[Candidate] | None = None) -> Structure:
     """What the first steps of the choice found, as one of `Structure`'s kinds.
 
-    ``top`` is the candidate with the best silhouette (``chosen`` may be a near-tie of it
-    with more segments). Density results are not judged by their stability: refitted on
+    ``near`` are the silhouette's near-ties (``chosen`` is one of them when the silhouette
+    decided): a two-way cut among them may be two groups that overlap. Density results are not judged by their stability: refitted on
     subsamples, density finds coarser groups than in all the customers, and on labelled sets
     the right groups scored 0.1-0.4.
     """
-    top = top or chosen
+    near = near or [chosen]
     if decided_by == "density":
         if chosen.largest_share > MAX_SEGMENT_SHARE:
             # A body and one group is a two-way split nobody can act on: the body is divided.
@@ -132,8 +132,10 @@ def read_structure(chosen: Candidate, decided_by: str, top: Candidate | None = N
         return Structure("unstable", chosen)
     if chosen.silhouette is not None and chosen.silhouette >= WEAK_SILHOUETTE:
         return Structure("groups", chosen)
-    if two_groups(top):
-        return Structure("two groups", top, separation=top.separation)
+    pair = next((c for c in near if two_groups(c)), None)
+    if pair is not None:
+        return Structure("two groups", pair, separation=pair.separation)
+    top = max(near, key=lambda c: (c.silhouette if c.silhouette is not None else -1.0, -c.k))
     if top.k == 2 or chosen.largest_share > MAX_SEGMENT_SHARE:
         return Structure("continuum", top)
     return Structure("groups", chosen)
