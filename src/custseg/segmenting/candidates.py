@@ -42,6 +42,7 @@ class Candidate:
     wcnn: float | None = None
     bic: float | None = None
     separation: float | None = None         # two-way cuts: Ashman's D along the cut (structure.separation)
+    inner_separation: float | None = None   # ... and the largest inside either segment
     density_noise: float | None = None      # HDBSCAN: noise share of the fit, before extension
     density_smallest: int | None = None     # HDBSCAN: customers in its smallest segment of the fit
     stability: dict[int, float] | None = None
@@ -82,6 +83,7 @@ class Candidate:
             "wcnn": self.wcnn,
             "bic": self.bic,
             "separation": self.separation,
+            "inner_separation": self.inner_separation,
             "density_noise": self.density_noise,
             "stability_mean": self.stability_mean,
             "stability_min": self.stability_min,

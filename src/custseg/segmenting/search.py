@@ -48,7 +48,7 @@ from .reasons import stability_sentence
 from .rules import DENSITY_MAX_SEGMENTS, SILHOUETTE_ALGORITHMS
 from .scores import MIN_PER_SEGMENT, NeighbourSample, inertia_elbow, score_candidate
 from .stability import measure_stability
-from .structure import separation
+from .structure import TWO_GROUPS_MIN_D, inner_separation, separation
 from .ward import ward_candidates
 
 
@@ -109,6 +109,9 @@ def search(matrix: np.ndarray, options: SearchOptions, on_progress: ProgressCall
     for candidate in candidates:
         if candidate.k == 2 and candidate.algorithm in SILHOUETTE_ALGORITHMS and candidate.noise_share == 0:
             candidate.separation = separation(matrix, candidate.labels, options.mixture_sample, options.random_state)
+            if candidate.separation is not None and candidate.separation >= TWO_GROUPS_MIN_D:
+                candidate.inner_separation = inner_separation(matrix, candidate.labels, options.mixture_sample,
+                                                              options.random_state)
     deciding = [c for c in candidates if c.algorithm in (*SILHOUETTE_ALGORITHMS, "hdbscan")] or candidates
     progress("measuring stability", 0, len(deciding))
     sampling["stability"] = measure_stability(deciding, matrix, options)

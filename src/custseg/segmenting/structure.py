@@ -105,10 +105,38 @@ def separation(matrix: np.ndarray, labels: np.ndarray, sample: int, random_state
     return float(np.sqrt(2.0) * abs(means[1] - means[0]) / np.sqrt(spreads.sum()))
 
 
+def inner_separation(matrix: np.ndarray, labels: np.ndarray, sample: int, random_state: int) -> float:
+    """The larger `separation` found inside either segment of a two-way cut, each cut in two
+    by K-Means: at least `TWO_GROUPS_MIN_D` when a segment is itself two groups, so that the
+    data has more than two (G-means' test, Hamerly and Elkan 2003, with Ashman's D).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> three = np.r_[rng.normal(0, 1, (300, 2)), rng.normal([8, 0], 1, (300, 2)), rng.normal([8, 8], 1, (300, 2))]
+    >>> cut = (three[:, 0] > 4).astype(int)
+    >>> inner_separation(three, cut, 10_000, 0) >= TWO_GROUPS_MIN_D
+    True
+    """
+    from sklearn.cluster import KMeans
+
+    found = 0.0
+    for group in (0, 1):
+        rows = matrix[labels == group]
+        if len(rows) < 20:
+            continue
+        halves = KMeans(2, n_init=3, random_state=random_state).fit_predict(rows[seeded_sample(len(rows), sample,
+                                                                                           random_state)])
+        found = max(found, separation(rows[seeded_sample(len(rows), sample, random_state)], halves, sample,
+                                      random_state) or 0.0)
+    return found
+
+
 def two_groups(cut: Candidate) -> bool:
     """Whether a two-way cut is two natural groups that overlap: its `separation` is at least
-    `TWO_GROUPS_MIN_D`."""
-    return cut.k == 2 and cut.separation is not None and cut.separation >= TWO_GROUPS_MIN_D
+    `TWO_GROUPS_MIN_D`, and neither group is two groups itself (`inner_separation`)."""
+    return (cut.k == 2 and cut.separation is not None and cut.separation >= TWO_GROUPS_MIN_D
+            and (cut.inner_separation is None or cut.inner_separation < TWO_GROUPS_MIN_D))
 
 
 def read_structure(chosen: Candidate, decided_by: str, near: list[Candidate] | None = None) -> Structure:
