@@ -117,17 +117,21 @@ def _cand(algorithm="kmeans", k=3, sil=0.4, stability=0.9, wcnn=0.9, **extra) ->
     return candidate
 
 
-def test_weak_two_way_split_gives_way_to_the_finest_stable_partition():
+def test_weak_two_way_split_gives_way_to_stable_working_segments():
     two = _cand(k=2, sil=0.30)
-    three = _cand(k=3, sil=0.26, stability=0.80)            # stable, 87% of the silhouette
-    four = _cand(k=4, sil=0.25, stability=0.70)             # one segment below 0.75
-    five = _cand(k=5, sil=0.20, stability=0.95)             # stable but 67% of the silhouette
+    three = _cand(k=3, sil=0.26, stability=0.80)            # stable, the best silhouette of 3..8
+    four = _cand(k=4, sil=0.27, stability=0.70)             # a better silhouette, one segment below 0.75
+    five = _cand(k=5, sil=0.20, stability=0.95)             # stable, a lower silhouette
     choice = choose([two, three, four, five], {}, 1000)
     assert choice.chosen is three
     assert choice.natural is two
-    assert choice.decided_by == "stability"
-    assert "no strong natural split" in choice.reason
-    assert choice.structure.startswith("no strong natural split")
+    assert choice.decided_by == "working"
+    assert "has a weak silhouette (0.30): no natural groups" in choice.reason
+    assert choice.structure.startswith("no natural groups")
+    assert choice.natural_why == "its silhouette is weak (0.30): a cut through a continuum, not natural groups"
+    # no segment stable from 0.75: stable from 0.6 will do
+    choice = choose([two, four, _cand(k=5, sil=0.20, stability=0.5)], {}, 1000)
+    assert choice.chosen is four
 
 
 def test_a_clear_or_unopposed_two_way_split_stays():
@@ -166,7 +170,7 @@ def test_wholesale_is_not_collapsed_to_two_segments(shared_data):
     result = segment(shared_data / "wholesale_customers.csv", report=False)
     chosen = result.summary["chosen"]
     assert chosen["k"] >= 3
-    assert chosen["decided_by"] == "stability"
+    assert chosen["decided_by"] == "working"
     assert chosen["natural_split"]["k"] == 2
     assert sum(chosen["natural_split"]["sizes"]) == 440
     for item in result.summary["segments"]:

@@ -195,6 +195,7 @@ class Result:
                     "algorithm": self.found.natural.algorithm, "k": self.found.natural.k,
                     "silhouette": self.found.natural.silhouette,
                     "sizes": np.bincount(self.found.natural.labels[self.found.natural.labels >= 0]).tolist(),
+                    "why": self.found.natural_why,
                 },
             },
             "sampling": self.found.sampling,

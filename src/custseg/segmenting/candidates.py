@@ -14,9 +14,11 @@ from .assign import Assigner
 from .options import SearchOptions
 
 #: Each algorithm's name in words, and its place in tie-breaks (the simpler first).
+#: ``body``: density's small separated groups kept whole, its body divided by K-Means
+#: (`custseg.segmenting.body`), built only as working segments.
 ALGORITHM_NAMES = {"kmeans": "K-Means", "hierarchical": "hierarchical (Ward)", "gmm": "Gaussian mixture",
-                   "hdbscan": "HDBSCAN", "dbscan": "DBSCAN"}
-ALGORITHM_ORDER = {"kmeans": 0, "hierarchical": 1, "gmm": 2, "hdbscan": 3, "dbscan": 4}
+                   "hdbscan": "HDBSCAN", "dbscan": "DBSCAN", "body": "HDBSCAN groups and a K-Means body"}
+ALGORITHM_ORDER = {"kmeans": 0, "hierarchical": 1, "gmm": 2, "hdbscan": 3, "dbscan": 4, "body": 5}
 
 
 @dataclass
@@ -34,10 +36,13 @@ class Candidate:
     davies_bouldin: float | None = None
     noise_share: float = 0.0
     smallest_share: float = 0.0
+    largest_share: float = 0.0
     silhouette_values: np.ndarray | None = None
     silhouette_labels: np.ndarray | None = None
     wcnn: float | None = None
     bic: float | None = None
+    separation: float | None = None         # two-way cuts: Ashman's D along the cut (structure.separation)
+    inner_separation: float | None = None   # ... and the largest inside either segment
     density_noise: float | None = None      # HDBSCAN: noise share of the fit, before extension
     density_smallest: int | None = None     # HDBSCAN: customers in its smallest segment of the fit
     stability: dict[int, float] | None = None
@@ -74,8 +79,11 @@ class Candidate:
             "davies_bouldin": self.davies_bouldin,
             "noise_share": self.noise_share,
             "smallest_share": self.smallest_share,
+            "largest_share": self.largest_share,
             "wcnn": self.wcnn,
             "bic": self.bic,
+            "separation": self.separation,
+            "inner_separation": self.inner_separation,
             "density_noise": self.density_noise,
             "stability_mean": self.stability_mean,
             "stability_min": self.stability_min,

@@ -3,6 +3,8 @@ strong the structure is."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from .candidates import ALGORITHM_NAMES, Candidate
 from .rules import (
     DENSITY_MAX_NOISE,
@@ -14,14 +16,28 @@ from .rules import (
     WEAK_SILHOUETTE,
     best_density,
 )
-from .stability import STABLE_FROM, UNSTABLE_BELOW
+from .stability import UNSTABLE_BELOW
+from .structure import MAX_SEGMENT_SHARE, TWO_GROUPS_MIN_D, WORKING_K, Structure
 
 
-def structure_sentence(chosen: Candidate, decided_by: str, natural: Candidate | None) -> str:
-    """One plain sentence on how strong the structure is."""
+def structure_sentence(chosen: Candidate, decided_by: str, natural: Candidate | None,
+                       found: Structure | None = None) -> str:
+    """One plain sentence on what structure the data has (the finding before the
+    recommendation, when working segments were recommended)."""
+    if decided_by == "working":
+        return _finding(found) + ", so the segments are a stable, balanced working partition"
+    if decided_by == "two groups":
+        return (f"two natural groups: they overlap too much for a strong silhouette, but along the line between "
+                f"them the customers form two peaks, {found.separation:.1f} spreads apart")
+    if found is not None and found.kind == "body":
+        return _finding(found) + "; no stable, balanced division of the body was found"
     if decided_by == "density":
+        body = ""
+        if found is not None and found.kind == "groups with a body":
+            body = (f"; the largest, {chosen.largest_share:.0%} of the customers, is the body beside "
+                    f"{chosen.k - 1} smaller separated groups")
         return (f"natural groups: {chosen.k} dense groups of customers separated by sparse regions, "
-                "found by density whatever their shape")
+                f"found by density whatever their shape{body}")
     sil = chosen.silhouette if natural is None else natural.silhouette
     if sil is None:
         return "not measured"
@@ -29,6 +45,42 @@ def structure_sentence(chosen: Candidate, decided_by: str, natural: Candidate | 
         return silhouette_strength(sil)
     return ("no strong natural split: the customers form a continuum rather than separate groups, so the "
             "segments are a useful partition of it, not natural groups")
+
+
+def _finding(found: Structure) -> str:
+    """The natural finding in words, for a structure that got working segments."""
+    natural = found.natural
+    if found.kind == "body":
+        sizes = np.bincount(natural.labels[natural.labels >= 0])
+        small = " and ".join(f"{size:,}" for size in sizes[1:])
+        return (f"one body of {natural.largest_share:.0%} of the customers beside a small separated group of "
+                f"{small} customers, kept as a segment of its own")
+    if found.kind == "unstable":
+        unstable = sum(v < UNSTABLE_BELOW for v in natural.stability.values())
+        return (f"{natural.label} found {natural.k} groups, but {unstable} of them "
+                f"{'is' if unstable == 1 else 'are'} not found again when refitted on subsamples: no natural "
+                "groups to rely on")
+    return "no natural groups: the customers form a continuum rather than separate groups"
+
+
+def why_not_natural(found: Structure) -> str:
+    """Why the natural finding is not recommended as it is, for the report.
+
+    Examples
+    --------
+    >>> from custseg.segmenting.candidates import Candidate
+    >>> two = Candidate("kmeans", 2, np.zeros(4, dtype=int), None, silhouette=0.31)
+    >>> why_not_natural(Structure("continuum", two))
+    'its silhouette is weak (0.31): a cut through a continuum, not natural groups'
+    """
+    natural = found.natural
+    if found.kind == "body":
+        return f"one segment holds {natural.largest_share:.0%} of the customers, too broad to act on"
+    if found.kind == "unstable":
+        unstable = sum(v < UNSTABLE_BELOW for v in natural.stability.values())
+        return (f"{unstable} of its segments {'is' if unstable == 1 else 'are'} not found again when refitted "
+                "on subsamples")
+    return f"its silhouette is weak ({natural.silhouette:.2f}): a cut through a continuum, not natural groups"
 
 
 def silhouette_strength(silhouette: float) -> str:
@@ -51,7 +103,8 @@ def silhouette_strength(silhouette: float) -> str:
 
 
 def reason_text(chosen: Candidate, candidates: list[Candidate], near: list[Candidate], n: int, fallback: bool,
-                decided_by: str, natural: Candidate | None, density: list[Candidate]) -> str:
+                decided_by: str, natural: Candidate | None, density: list[Candidate],
+                found: Structure | None = None) -> str:
     """Why ``chosen`` was chosen, in a few sentences: the rule that decided (``decided_by``),
     the near-ties it settled, what its silhouette means and how stable its segments are."""
     sil = chosen.silhouette
@@ -72,13 +125,26 @@ def reason_text(chosen: Candidate, candidates: list[Candidate], near: list[Candi
             + (f", the best of the {len(density)} admissible density results (within {DENSITY_WCNN_TOLERANCE}; "
                "near-ties go to the one that leaves the fewest customers between groups)." if len(density) > 1 else ".")
         )
-    elif decided_by == "stability":
+    elif decided_by == "working":
+        keep = " that keep the small group whole" if found.kind == "body" else ""
+        if found.kind == "continuum":
+            lead = (f"The strongest cut, {natural.label}, has a weak silhouette ({natural.silhouette:.2f}): "
+                    f"{_finding(found)}.")
+        else:
+            lead = f"The natural finding is {natural.label}: {_finding(found)}."
         parts.append(
-            f"The best silhouette ({natural.silhouette:.2f}) is a two-way cut, {natural.label}: the customers have "
-            f"no strong natural split, and two segments are too coarse to act on. {chosen.label} is recommended "
-            f"instead: the finest partition whose segments all stay stable when refitted on subsamples (every "
-            f"segment's Jaccard at least {STABLE_FROM}), keeping {chosen.silhouette / natural.silhouette:.0%} of "
-            f"the two-way cut's silhouette ({sil:.2f}). The two-way cut is shown beside it as the natural split."
+            f"{lead} As segments to act on, {chosen.label} is "
+            f"recommended instead: the best silhouette ({sil:.2f}) among partitions into {WORKING_K[0]} to "
+            f"{WORKING_K[1]} segments with every customer placed, every segment stable when refitted on subsamples "
+            f"and none above {MAX_SEGMENT_SHARE:.0%} of the customers{keep}. The finding is shown beside it."
+        )
+    elif decided_by == "two groups":
+        parts.append(
+            f"{chosen.label} has one of the best silhouettes of {len(candidates)} candidates ({sil:.3f}, within "
+            f"{SILHOUETTE_TOLERANCE} of the best). It is weak because "
+            f"the two segments overlap, but they are two groups, not a cut through a continuum: along the line "
+            f"between their centres two Gaussians fit the customers better than one (BIC), {found.separation:.1f} "
+            f"spreads apart (Ashman's D; two groups from {TWO_GROUPS_MIN_D:.0f})."
         )
     else:
         others = [c for c in near if c is not chosen]

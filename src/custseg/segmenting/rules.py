@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 
 from .candidates import ALGORITHM_ORDER, Candidate
-from .stability import STABLE_FROM
 
 #: Candidates whose silhouette is within this of the best are near-ties, settled by the
 #: other criteria.
@@ -47,11 +46,9 @@ DENSITY_MAX_SEGMENTS = 20
 #: letting mixtures compete on silhouette lowered the real-measurement battery (uci)
 #: median ARI from 0.49 to 0.24. When only other algorithms were asked for, they compete.
 SILHOUETTE_ALGORITHMS = ("kmeans", "hierarchical", "dbscan")
-#: A two-way split with a silhouette below this is weak structure: a finer stable
-#: partition is recommended instead when there is one (see `custseg.segmenting.choice.choose`).
+#: A silhouette below this is weak structure: unless a mixture shows two groups, working
+#: segments are recommended (see `custseg.segmenting.structure`).
 WEAK_SILHOUETTE = 0.5
-#: The finer partition keeps at least this share of the two-way split's silhouette.
-FINER_SILHOUETTE_RATIO = 0.8
 
 
 def eligible(candidate: Candidate, n: int, k_range: tuple[int, int] | None = None) -> bool:
@@ -114,20 +111,6 @@ def best_silhouette(pool: list[Candidate]) -> tuple[Candidate, list[Candidate]]:
                        ALGORITHM_ORDER[c.algorithm], c.k),
     )
     return chosen, near
-
-
-def finer_stable(chosen: Candidate, pool: list[Candidate]) -> Candidate | None:
-    """The finer stable partition that replaces a weak two-way split (step 3 of `choose`)."""
-    if chosen.k != 2 or chosen.silhouette is None or chosen.silhouette >= WEAK_SILHOUETTE:
-        return None
-    finer = [
-        c for c in pool
-        if c.k >= 3 and c.noise_share == 0 and c.stability_min is not None and c.stability_min >= STABLE_FROM
-        and c.silhouette is not None and c.silhouette >= FINER_SILHOUETTE_RATIO * chosen.silhouette
-    ]
-    if not finer:
-        return None
-    return max(finer, key=lambda c: (c.k, c.silhouette, -ALGORITHM_ORDER[c.algorithm]))
 
 
 def _ranks(candidates: list[Candidate], key) -> dict[int, int]:

@@ -33,6 +33,7 @@ def score_candidate(candidate: Candidate, matrix: np.ndarray, options: SearchOpt
     placed = int(spread.sizes.sum())
     candidate.noise_share = float(1 - placed / n)
     candidate.smallest_share = float(spread.sizes.min() / n) if placed else 0.0
+    candidate.largest_share = float(spread.sizes.max() / n) if placed else 0.0
     if candidate.algorithm in ("kmeans", "hierarchical", "gmm"):
         candidate.inertia = spread.within
     if candidate.k < 2 or candidate.k >= placed:

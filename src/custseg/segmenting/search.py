@@ -33,6 +33,7 @@ from typing import Iterable
 import numpy as np
 
 from ..progress import ProgressCallback
+from .body import body_candidates
 from .candidates import ALGORITHM_NAMES, Candidate, sample_note
 from .centres import gmm_candidates, kmeans_candidates
 from .choice import choose
@@ -47,6 +48,7 @@ from .reasons import stability_sentence
 from .rules import DENSITY_MAX_SEGMENTS, SILHOUETTE_ALGORITHMS
 from .scores import MIN_PER_SEGMENT, NeighbourSample, inertia_elbow, score_candidate
 from .stability import measure_stability
+from .structure import TWO_GROUPS_MIN_D, inner_separation, separation
 from .ward import ward_candidates
 
 
@@ -62,9 +64,10 @@ class SearchResult:
     sampling: dict
     dendrogram: dict | None
     k_distance: dict | None
-    decided_by: str = "silhouette"         # "density", "silhouette" or "stability"
-    natural: Candidate | None = None       # the natural split, when a finer one is recommended
+    decided_by: str = "silhouette"         # "density", "silhouette", "two groups" or "working"
+    natural: Candidate | None = None       # the natural finding, when working segments are recommended
     structure: str = ""                    # plain reading of how strong the structure is
+    natural_why: str | None = None         # why the natural finding is not the recommendation
 
 
 def search(matrix: np.ndarray, options: SearchOptions, on_progress: ProgressCallback | None = None, *,
@@ -103,6 +106,12 @@ def search(matrix: np.ndarray, options: SearchOptions, on_progress: ProgressCall
     candidates, sampling = fitted.candidates, fitted.sampling
     # Stability is evidence only for candidates that can be chosen (mixtures, by default,
     # only give their BIC); the chosen one is measured below if it was not.
+    for candidate in candidates:
+        if candidate.k == 2 and candidate.algorithm in SILHOUETTE_ALGORITHMS and candidate.noise_share == 0:
+            candidate.separation = separation(matrix, candidate.labels, options.mixture_sample, options.random_state)
+            if candidate.separation is not None and candidate.separation >= TWO_GROUPS_MIN_D:
+                candidate.inner_separation = inner_separation(matrix, candidate.labels, options.mixture_sample,
+                                                              options.random_state)
     deciding = [c for c in candidates if c.algorithm in (*SILHOUETTE_ALGORITHMS, "hdbscan")] or candidates
     progress("measuring stability", 0, len(deciding))
     sampling["stability"] = measure_stability(deciding, matrix, options)
@@ -111,13 +120,25 @@ def search(matrix: np.ndarray, options: SearchOptions, on_progress: ProgressCall
     elbow = {a: inertia_elbow([c for c in candidates if c.algorithm == a]) for a in ("kmeans", "hierarchical")
              if a in options.algorithms}
     density_k_max = max(options.k_max, DENSITY_MAX_SEGMENTS) if options.k_range_is_default else None
+    divided: list[Candidate] = []
+
+    def divide_body(natural: Candidate, totals: tuple[int, int]) -> list[Candidate]:
+        progress("dividing the body beside small separated groups", 0, 1)
+        found = body_candidates(natural, matrix, options, range(totals[0], totals[1] + 1))
+        for candidate in found:
+            score_candidate(candidate, matrix, options, fitted.neighbours)
+        measure_stability(found, matrix, options)
+        divided.extend(found)
+        return found
+
     choice = choose(candidates, elbow, n, (options.k_min, options.k_max),
-                    density_k_max=density_k_max, density_evidence=density_evidence)
+                    density_k_max=density_k_max, density_evidence=density_evidence, divide_body=divide_body)
+    candidates = candidates + divided
     if choice.chosen.stability is None:
         measure_stability([choice.chosen], matrix, options)
         choice.reason = " ".join(filter(None, [choice.reason, stability_sentence(choice.chosen)]))
     return SearchResult(candidates, choice.chosen, choice.reason, choice.disagreements, elbow, sampling,
-                        fitted.dendrogram, fitted.k_distance, choice.decided_by, choice.natural, choice.structure)
+                        fitted.dendrogram, fitted.k_distance, choice.decided_by, choice.natural, choice.structure, choice.natural_why)
 
 
 @dataclass
@@ -129,6 +150,7 @@ class _Fitted:
     sampling: dict = field(default_factory=dict)
     dendrogram: dict | None = None
     k_distance: dict | None = None
+    neighbours: NeighbourSample | None = None
 
 
 def _fit_and_score(matrix: np.ndarray, ks: list[int], options: SearchOptions, progress) -> _Fitted:
@@ -137,7 +159,7 @@ def _fit_and_score(matrix: np.ndarray, ks: list[int], options: SearchOptions, pr
     total = sum(steps.get(a, len(ks)) for a in options.algorithms)
     done = 0
     fitted = _Fitted()
-    neighbours = NeighbourSample(matrix, options.silhouette_sample, options.random_state)
+    neighbours = fitted.neighbours = NeighbourSample(matrix, options.silhouette_sample, options.random_state)
     for algorithm in options.algorithms:
         progress(f"fitting {ALGORITHM_NAMES[algorithm]}", done, total)
         seen: list[Candidate] = []
