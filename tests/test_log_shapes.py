@@ -182,7 +182,11 @@ def test_id_and_date_log_is_segmented_without_money(tmp_path):
     assert summary["transactions"]["notes"] == [NO_MONEY_NOTE]
     assert summary["rfm"] is None
     segments = pd.read_csv(out / "segments.csv")
-    assert list(segments.columns) == ["user_id", "segment", "segment_name"] and len(segments) == 60
+    assert list(segments.columns) == ["user_id", "segment", "segment_name", "p_alive", "expected_purchases",
+                                      "expected_value_per_purchase", "clv"] and len(segments) == 60
+    # no money: purchases and P(alive), never a value
+    assert segments["p_alive"].between(0, 1).all() and segments["expected_purchases"].notna().all()
+    assert segments["expected_value_per_purchase"].isna().all() and segments["clv"].isna().all()
 
 
 def test_shape_says_log_but_amount_unknown(tmp_path):
