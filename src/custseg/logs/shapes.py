@@ -9,7 +9,7 @@ without words) did not find a log.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -51,7 +51,7 @@ class LogShape:
     repeat_share: float
     date: str | None
     #: role -> column decided from the values alone (a file without a header)
-    by_values: tuple[tuple[str, str], ...] = ()
+    by_values: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @property
     def is_log(self) -> bool:
