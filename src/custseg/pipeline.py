@@ -27,7 +27,7 @@ from .inputs import frame_from_array, join_customers, source_of
 from .logs.columns import detect_transaction_columns
 from .logs.duckdb_engine import customers_from_transactions
 from .logs.rfm import RFM_SEGMENTS, rfm_scores
-from .logs.rules import CLUSTER_FEATURES, NO_MONEY_CLUSTER_FEATURES
+from .logs.rules import CLUSTER_FEATURES, NO_MONEY_CLUSTER_FEATURES, YEAR_DAYS
 from .logs.shapes import log_by_shape
 from .model import MODEL_FILENAME, Model
 from .outputs import csv_text, json_text, plain, write_atomic, write_csv
@@ -279,6 +279,8 @@ class Result:
         if self.value is not None:
             for name in self.value.scores.columns:
                 frame[name] = self.value.scores[name].to_numpy()
+            if self.value.customers is not None:
+                frame["year_spend"] = self.value.customers["year_spend"].to_numpy()
         return frame
 
     @property
@@ -594,12 +596,15 @@ def _customer_value(transactions, ids: np.ndarray, settings: Settings,
     if not customers.iloc[:, 0].astype(str).equals(history.iloc[:, 0].astype(str)):
         raise AssertionError("customer table and histories are not in the same order")
     options = ValueOptions(horizon=settings.horizon, horizon_days=parse_horizon(settings.horizon),
-                           discount=float(settings.discount))
-    value = value_customers(history_from_features(customers, history), options,
-                            money=transactions.columns.has_money, on_progress=progress)
+                           discount=float(settings.discount), year_days=YEAR_DAYS)
+    histories = history_from_features(customers, history)
+    value = value_customers(histories, options, money=transactions.columns.has_money, on_progress=progress)
     position = pd.Index(customers.iloc[:, 0].astype(str)).get_indexer(pd.Index(ids).astype(str))
     scores = value.scores.iloc[position].reset_index(drop=True)
-    return CustomerValue(scores, value.fit, value.spend, value.options)
+    scored = histories.iloc[position].reset_index(drop=True)
+    known = pd.DataFrame({"id": ids, "x": scored["x"], "t_x": scored["t_x"], "T": scored["T"],
+                          "year_spend": history["year_spend"].to_numpy(float)[position]})
+    return CustomerValue(scores, value.fit, value.spend, value.options, known)
 
 
 def fitted_k_range(ledger, settings: Settings) -> tuple[int, int]:
