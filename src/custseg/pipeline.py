@@ -16,7 +16,7 @@ import pandas as pd
 from . import __version__
 from .engines import engine_for
 from .errors import InputError, SettingsError
-from .explaining.actions import suggest_actions
+from .explaining.actions import suggest_actions, with_value_actions
 from .explaining.profile import (
     key_findings,
     overall_categories,
@@ -569,10 +569,12 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
                                      k_range=k_range,
                                      silhouette=found.chosen.silhouette,
                                      calendar=calendar_columns(plan.output_columns, transactions is not None))
+    value = _customer_value(transactions, table.ids.to_numpy(), settings, progress)
+    if value is not None:
+        with_value_actions(segments, value.segments(found.chosen.labels))
     result = Result(settings, source, table, plan, found, segments, found.chosen.labels, plot_data,
                     transactions, rfm, None if transactions is not None else [str(c) for c in frame.columns],
-                    reference, k_range=k_range,
-                    value=_customer_value(transactions, table.ids.to_numpy(), settings, progress))
+                    reference, k_range=k_range, value=value)
     if population is not None:
         progress("putting every customer into a segment on Spark", 0, 1)
         population.complete(result)

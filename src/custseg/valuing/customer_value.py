@@ -126,11 +126,17 @@ class CustomerValue:
             "year_days": self.options.year_days,
             "at_risk_customers": int(at_risk.sum()),
             "value_at_risk": float(frame.loc[at_risk, "year_spend"].sum()) if money and known else None,
-            "segments": segment_values(frame, money and known),
+            "segments": self.segments(labels),
             "top_at_risk": top_at_risk(frame, money) if known else [],
             "matrix": None if not known else value_matrix(
                 frame["x"], frame["t_x"], frame["T"], frame["p_alive"], frame["expected_purchases"]),
         }
+
+    def segments(self, labels) -> list[dict]:
+        """Per segment (``labels``, one per scored customer) its customers, mean P(alive), share
+        of the expected value and value at risk (`custseg.valuing.at_risk.segment_values`)."""
+        money = self.spend is not None and self.spend.ok and self.customers is not None
+        return segment_values(self.frame(labels), money)
 
     def frame(self, labels) -> pd.DataFrame:
         """The scores with ``segment`` (``labels``) and, where known, each customer's ``id``,
