@@ -34,8 +34,8 @@ SECTION_IDS = (
     "summary", "data-quality", "exploration", "features", "model-selection", "segments",
     "segment-details", "reproducibility",
 )
-#: Figures of a customer-table run (transaction runs add the RFM figures).
-ALL_FIGURES = [key for key, _ in plots.FIGURES if key not in plots.RFM_FIGURES]
+#: Figures of a customer-table run (transaction runs add the RFM and customer value figures).
+ALL_FIGURES = [key for key, _ in plots.FIGURES if key not in plots.RFM_FIGURES + plots.VALUE_FIGURES]
 #: Segment stabilities of the fixture: highly stable, stable, unstable.
 STABILITY = {0: 0.93, 1: 0.78, 2: 0.52}
 FINDINGS = [
