@@ -569,9 +569,7 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
                                      k_range=k_range,
                                      silhouette=found.chosen.silhouette,
                                      calendar=calendar_columns(plan.output_columns, transactions is not None))
-    value = _customer_value(transactions, table.ids.to_numpy(), settings, progress)
-    if value is not None:
-        with_value_actions(segments, value.segments(found.chosen.labels))
+    value = _customer_value(transactions, table.ids.to_numpy(), settings, progress, segments, found.chosen.labels)
     result = Result(settings, source, table, plan, found, segments, found.chosen.labels, plot_data,
                     transactions, rfm, None if transactions is not None else [str(c) for c in frame.columns],
                     reference, k_range=k_range, value=value)
@@ -588,10 +586,12 @@ def _check_window_applies(settings: Settings, source: dict, transactions) -> Non
                             f"{source.get('path') or 'the data'} was read as a customer table (one row per customer)")
 
 
-def _customer_value(transactions, ids: np.ndarray, settings: Settings,
-                    progress: ProgressCallback) -> CustomerValue | None:
+def _customer_value(transactions, ids: np.ndarray, settings: Settings, progress: ProgressCallback,
+                    segments: list[dict], labels: np.ndarray) -> CustomerValue | None:
     """A log's customer value, fitted on every customer of the log, its scores taken for the
-    used customers ``ids`` (in their order); None when there is nothing to value."""
+    used customers ``ids`` (in their order), with each segment's value-at-risk action put
+    first among its ``segments`` actions (``labels``: the used customers' segments); None
+    when there is nothing to value."""
     if transactions is None or settings.value == "off" or transactions.history is None:
         return None
     customers, history = transactions.customers, transactions.history
@@ -606,7 +606,9 @@ def _customer_value(transactions, ids: np.ndarray, settings: Settings,
     scored = histories.iloc[position].reset_index(drop=True)
     known = pd.DataFrame({"id": ids, "x": scored["x"], "t_x": scored["t_x"], "T": scored["T"],
                           "year_spend": history["year_spend"].to_numpy(float)[position]})
-    return CustomerValue(scores, value.fit, value.spend, value.options, known)
+    value = CustomerValue(scores, value.fit, value.spend, value.options, known)
+    with_value_actions(segments, value.segments(labels))
+    return value
 
 
 def fitted_k_range(ledger, settings: Settings) -> tuple[int, int]:

@@ -19,7 +19,13 @@ import numpy as np
 import pandas as pd
 
 from ..progress import ProgressCallback, no_progress
-from .at_risk import AT_RISK_BELOW, at_risk_mask, segment_values, top_at_risk, value_matrix
+from .at_risk import (
+    AT_RISK_BELOW,
+    at_risk_mask,
+    segment_values,
+    top_at_risk,
+    value_matrix,
+)
 from .fitting import Fit, fit_gamma_gamma, fit_transactions
 from .scores import SCORE_COLUMNS, value_scores
 

@@ -64,7 +64,6 @@ from .layout import PNG_COMPRESSION, figure_to_png
 from .notes import figure_notes
 from .parts import kernel_density
 from .rfm import plot_rfm_crosswalk, plot_rfm_sizes, rfm_crosswalk, rfm_order
-from .value import plot_value_p_alive, plot_value_purchases
 from .segments import (
     plot_boxplots,
     plot_categories,
@@ -91,6 +90,7 @@ from .transitions import (
     plot_track_rfm_transitions,
     plot_track_transitions,
 )
+from .value import plot_value_p_alive, plot_value_purchases
 
 __all__ = [
     "FIGURES",

@@ -23,13 +23,13 @@ from .segments import (
     plot_segment_map,
     plot_segment_sizes,
 )
-from .value import plot_value_p_alive, plot_value_purchases
 from .transitions import (
     plot_track_flow,
     plot_track_rfm_flow,
     plot_track_rfm_transitions,
     plot_track_transitions,
 )
+from .value import plot_value_p_alive, plot_value_purchases
 
 #: Report figures in page order: (key, function).
 FIGURES = (

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .layout import EDGE, GAP, add_colorbar, artist_size, fit_axes, new_figure, place_colorbar
+from .layout import (
+    EDGE,
+    GAP,
+    add_colorbar,
+    artist_size,
+    fit_axes,
+    new_figure,
+    place_colorbar,
+)
 from .parts import heatmap
 from .style import styled
 
