@@ -182,11 +182,11 @@ def test_id_and_date_log_is_segmented_without_money(tmp_path):
     assert summary["transactions"]["notes"] == [NO_MONEY_NOTE]
     assert summary["rfm"] is None
     segments = pd.read_csv(out / "segments.csv")
+    # The customer value (issue 20) without money: P(alive) and purchases only, value columns empty.
     assert list(segments.columns) == ["user_id", "segment", "segment_name", "p_alive", "expected_purchases",
-                                      "expected_value_per_purchase", "clv"] and len(segments) == 60
-    # no money: purchases and P(alive), never a value
+                                      "expected_value_per_purchase", "clv", "year_spend"] and len(segments) == 60
     assert segments["p_alive"].between(0, 1).all()
-    assert segments["expected_value_per_purchase"].isna().all() and segments["clv"].isna().all()
+    assert segments[["expected_value_per_purchase", "clv", "year_spend"]].isna().all().all()
 
 
 def test_shape_says_log_but_amount_unknown(tmp_path):

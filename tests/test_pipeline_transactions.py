@@ -46,7 +46,7 @@ def test_retail_outputs_carry_rfm_and_features(retail_run):
     _, result, paths = retail_run
     segments = pd.read_csv(paths["segments"], dtype={"CustomerID": str})
     assert list(segments.columns) == ["CustomerID", "segment", "segment_name", "rfm_score", "rfm_segment",
-                                      "p_alive", "expected_purchases", "expected_value_per_purchase", "clv"]
+                                      "p_alive", "expected_purchases", "expected_value_per_purchase", "clv", "year_spend"]
     assert set(segments["rfm_segment"]) <= set(RFM_SEGMENTS)
     # The customer value (issue 20): every customer scored, the fits sound.
     assert segments[["p_alive", "expected_purchases", "expected_value_per_purchase", "clv"]].notna().all().all()

@@ -34,8 +34,8 @@ SECTION_IDS = (
     "summary", "data-quality", "exploration", "features", "model-selection", "segments",
     "segment-details", "reproducibility",
 )
-#: Figures of a customer-table run (transaction runs add the RFM figures).
-ALL_FIGURES = [key for key, _ in plots.FIGURES if key not in plots.RFM_FIGURES]
+#: Figures of a customer-table run (transaction runs add the RFM and customer value figures).
+ALL_FIGURES = [key for key, _ in plots.FIGURES if key not in plots.RFM_FIGURES + plots.VALUE_FIGURES]
 #: Segment stabilities of the fixture: highly stable, stable, unstable.
 STABILITY = {0: 0.93, 1: 0.78, 2: 0.52}
 FINDINGS = [
@@ -932,8 +932,9 @@ def test_rfm_table_lists_the_segments_in_the_standard_order(tx_rendered, tx_summ
 def test_rfm_figures_and_crosswalk_table(tx_rendered, tx_summary):
     section = _section(tx_rendered, "rfm")
     assert 'data-figure="rfm_sizes"' in section and 'data-figure="rfm_crosswalk"' in section
-    # Every figure but the categorical make-up (a transaction log here has no categorical column).
-    assert tx_rendered.count("<img ") == len(plots.FIGURES) - 1
+    # Every figure but the categorical make-up (a transaction log here has no categorical column)
+    # and the customer value's (this summary has no value block).
+    assert tx_rendered.count("<img ") == len(plots.FIGURES) - 1 - len(plots.VALUE_FIGURES)
     assert 'data-figure="categories"' not in tx_rendered
     table = _table(section, "rfm-crosswalk")
     rows = _rows(table)

@@ -72,7 +72,7 @@ def test_histories_from_the_feature_query_equal_the_reference_on_cdnow(shared_da
 def test_a_log_run_scores_every_customer_and_sums_value_by_segment():
     result = segment(_small_log(), kind="transactions", **FAST)
     frame = result.segments_frame()
-    assert frame.columns[-4:].tolist() == VALUE_COLUMNS
+    assert frame.columns[-5:].tolist() == [*VALUE_COLUMNS, "year_spend"]
     assert result.summary["value"]["ok"], result.summary["value"]
     by_id = frame.set_index("customer")
     loyal, early, once = (by_id.loc[[f"{g}{c}" for c in range(4)]].reset_index() for g in "LEO")
@@ -136,7 +136,7 @@ def test_cli_value_options(capsys, tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert (summary["value"]["horizon"], summary["value"]["discount"]) == ("26w", 0.05)
     segments = pd.read_csv(tmp_path / "out" / "segments.csv")
-    assert segments.columns[-4:].tolist() == VALUE_COLUMNS
+    assert segments.columns[-5:].tolist() == [*VALUE_COLUMNS, "year_spend"]
 
 
 def test_the_value_columns_are_byte_identical_run_to_run(tmp_path):

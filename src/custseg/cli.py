@@ -72,13 +72,15 @@ def _settings(config: Optional[Path], **options):
 
 
 def _show_result(result, paths: dict) -> None:
+    from .explaining.actions import by_value_at_risk
     from .preparing.clean import repeated_ids_text
 
     chosen = result.found.chosen
     table = Table(title=f"{len(result.segment_info)} segments, {chosen.label}", title_justify="left")
     for column in ("segment", "name", "customers", "share", "first action"):
         table.add_column(column, overflow="fold")
-    for item in result.segment_info:
+    values = None if result.value is None else result.summary["value"]["segments"]
+    for item in by_value_at_risk(result.segment_info, values):   # a log's most value at risk first
         action = item["actions"][0]["action"] if item["actions"] else ""
         table.add_row(str(item["id"]), Text(item["name"]), f"{item['size']:,}", f"{item['share']:.1%}", Text(action))
     out_console.print(table)

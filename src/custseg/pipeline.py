@@ -16,7 +16,7 @@ import pandas as pd
 from . import __version__
 from .engines import engine_for
 from .errors import InputError, SettingsError
-from .explaining.actions import suggest_actions
+from .explaining.actions import suggest_actions, with_value_actions
 from .explaining.profile import (
     key_findings,
     overall_categories,
@@ -27,7 +27,7 @@ from .inputs import frame_from_array, join_customers, source_of
 from .logs.columns import detect_transaction_columns
 from .logs.duckdb_engine import customers_from_transactions
 from .logs.rfm import RFM_SEGMENTS, rfm_scores
-from .logs.rules import CLUSTER_FEATURES, NO_MONEY_CLUSTER_FEATURES
+from .logs.rules import CLUSTER_FEATURES, NO_MONEY_CLUSTER_FEATURES, YEAR_DAYS
 from .logs.shapes import log_by_shape
 from .model import MODEL_FILENAME, Model
 from .outputs import csv_text, json_text, plain, write_atomic, write_csv
@@ -279,6 +279,8 @@ class Result:
         if self.value is not None:
             for name in self.value.scores.columns:
                 frame[name] = self.value.scores[name].to_numpy()
+            if self.value.customers is not None:
+                frame["year_spend"] = self.value.customers["year_spend"].to_numpy()
         return frame
 
     @property
@@ -567,10 +569,10 @@ def segment(data, settings: Settings | None = None, *, on_progress: ProgressCall
                                      k_range=k_range,
                                      silhouette=found.chosen.silhouette,
                                      calendar=calendar_columns(plan.output_columns, transactions is not None))
+    value = _customer_value(transactions, table.ids.to_numpy(), settings, progress, segments, found.chosen.labels)
     result = Result(settings, source, table, plan, found, segments, found.chosen.labels, plot_data,
                     transactions, rfm, None if transactions is not None else [str(c) for c in frame.columns],
-                    reference, k_range=k_range,
-                    value=_customer_value(transactions, table.ids.to_numpy(), settings, progress))
+                    reference, k_range=k_range, value=value)
     if population is not None:
         progress("putting every customer into a segment on Spark", 0, 1)
         population.complete(result)
@@ -584,22 +586,29 @@ def _check_window_applies(settings: Settings, source: dict, transactions) -> Non
                             f"{source.get('path') or 'the data'} was read as a customer table (one row per customer)")
 
 
-def _customer_value(transactions, ids: np.ndarray, settings: Settings,
-                    progress: ProgressCallback) -> CustomerValue | None:
+def _customer_value(transactions, ids: np.ndarray, settings: Settings, progress: ProgressCallback,
+                    segments: list[dict], labels: np.ndarray) -> CustomerValue | None:
     """A log's customer value, fitted on every customer of the log, its scores taken for the
-    used customers ``ids`` (in their order); None when there is nothing to value."""
+    used customers ``ids`` (in their order), with each segment's value-at-risk action put
+    first among its ``segments`` actions (``labels``: the used customers' segments); None
+    when there is nothing to value."""
     if transactions is None or settings.value == "off" or transactions.history is None:
         return None
     customers, history = transactions.customers, transactions.history
     if not customers.iloc[:, 0].astype(str).equals(history.iloc[:, 0].astype(str)):
         raise AssertionError("customer table and histories are not in the same order")
     options = ValueOptions(horizon=settings.horizon, horizon_days=parse_horizon(settings.horizon),
-                           discount=float(settings.discount))
-    value = value_customers(history_from_features(customers, history), options,
-                            money=transactions.columns.has_money, on_progress=progress)
+                           discount=float(settings.discount), year_days=YEAR_DAYS)
+    histories = history_from_features(customers, history)
+    value = value_customers(histories, options, money=transactions.columns.has_money, on_progress=progress)
     position = pd.Index(customers.iloc[:, 0].astype(str)).get_indexer(pd.Index(ids).astype(str))
     scores = value.scores.iloc[position].reset_index(drop=True)
-    return CustomerValue(scores, value.fit, value.spend, value.options)
+    scored = histories.iloc[position].reset_index(drop=True)
+    known = pd.DataFrame({"id": ids, "x": scored["x"], "t_x": scored["t_x"], "T": scored["T"],
+                          "year_spend": history["year_spend"].to_numpy(float)[position]})
+    value = CustomerValue(scores, value.fit, value.spend, value.options, known)
+    with_value_actions(segments, value.segments(labels))
+    return value
 
 
 def fitted_k_range(ledger, settings: Settings) -> tuple[int, int]:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from .profile import DISTINCT_Z, column_label, comparison, concept_of
 
+#: Share of a segment's customers at risk (P(alive) < 0.5) from which its first action is to
+#: win them back (`value_at_risk_action`): a handful among thousands is no segment's priority.
+AT_RISK_ACTION_SHARE = 0.05
+
 #: (concept, direction, action); direction +1 when the concept is high, -1 when low.
 SINGLE_RULES = [
     ("spending", +1, "Protect and grow your top spenders: personal recommendations and loyalty perks."),
@@ -125,3 +129,70 @@ def _fact_text(item: dict) -> str:
 def _add(actions: list[dict], action: str, reason: str) -> None:
     if all(existing["action"] != action for existing in actions):
         actions.append({"action": action, "reason": reason})
+
+
+def value_at_risk_action(value: dict) -> dict | None:
+    """The action a segment's value at risk calls for, or None when too few of its customers
+    are at risk (below `AT_RISK_ACTION_SHARE`) or, with money, they spent nothing last year.
+
+    Parameters
+    ----------
+    value : dict
+        The segment's entry of the summary's ``value.segments``
+        (`custseg.valuing.at_risk.segment_values`): ``customers``, ``at_risk_customers`` and
+        ``value_at_risk`` (None for a log without money: counted in customers only).
+
+    Examples
+    --------
+    >>> value_at_risk_action({"customers": 3000, "at_risk_customers": 1210, "value_at_risk": 84000.4})["action"]
+    '1,210 customers who spent 84,000 last year are probably lapsing: win them back first.'
+    >>> value_at_risk_action({"customers": 300, "at_risk_customers": 40, "value_at_risk": None})["action"]
+    '40 customers are probably lapsing: win them back first.'
+    >>> value_at_risk_action({"customers": 3000, "at_risk_customers": 10, "value_at_risk": 500.0}) is None
+    True
+    """
+    at_risk, customers, money = value["at_risk_customers"], value["customers"], value.get("value_at_risk")
+    if not customers or at_risk / customers < AT_RISK_ACTION_SHARE or (money is not None and money <= 0):
+        return None
+    who = "customer" if at_risk == 1 else "customers"
+    verb = "is" if at_risk == 1 else "are"
+    spent = "" if money is None else f" who spent {money:,.0f} last year"
+    reason = (f"{at_risk:,} of {customers:,} customers ({at_risk / customers:.0%}) are more likely gone than "
+              f"alive (P(alive) below 0.5)")
+    if money is not None:
+        reason += f"; they spent {money:,.0f} in the last year"
+    return {"action": f"{at_risk:,} {who}{spent} {verb} probably lapsing: win them back first.", "reason": reason}
+
+
+def with_value_actions(segments: list[dict], values: list[dict]) -> None:
+    """Put each segment's value-at-risk action (`value_at_risk_action`) first among its
+    actions (at most three in all), in place; ``values`` is the summary's ``value.segments``."""
+    by_id = {v["segment"]: v for v in values}
+    for segment in segments:
+        value = by_id.get(segment["id"])
+        action = None if value is None else value_at_risk_action(value)
+        if action is not None:
+            rest = [a for a in segment["actions"] if a["action"] != action["action"]]
+            segment["actions"] = [action, *rest][:3]
+
+
+def by_value_at_risk(segments: list[dict], values: list[dict] | None) -> list[dict]:
+    """The segments with the most value at risk first (money, then customers at risk), the
+    others after in their order; unchanged without ``values`` (a customer table).
+
+    Examples
+    --------
+    >>> values = [{"segment": 0, "value_at_risk": 10.0, "at_risk_customers": 5},
+    ...           {"segment": 1, "value_at_risk": 90.0, "at_risk_customers": 2}]
+    >>> [s["id"] for s in by_value_at_risk([{"id": 0}, {"id": 1}, {"id": 2}], values)]
+    [1, 0, 2]
+    """
+    if not values:
+        return list(segments)
+    by_id = {v["segment"]: v for v in values}
+
+    def risk(segment: dict) -> tuple:
+        value = by_id.get(segment["id"]) or {}
+        return (-(value.get("value_at_risk") or 0.0), -(value.get("at_risk_customers") or 0))
+
+    return sorted(segments, key=risk)

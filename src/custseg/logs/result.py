@@ -145,9 +145,10 @@ def history_table(kept: pd.DataFrame, columns: TransactionColumns) -> pd.DataFra
 
     Examples
     --------
-    >>> kept = pd.DataFrame({"customer_id": ["10", "9"], "purchase_days": [3.0, 1.0], "repeat_spend": [5.0, 0.0]})
+    >>> kept = pd.DataFrame({"customer_id": ["10", "9"], "purchase_days": [3.0, 1.0], "repeat_spend": [5.0, 0.0],
+    ...                      "year_spend": [9.0, 4.0]})
     >>> history_table(kept, TransactionColumns(customer="client", date="date", amount="total")).to_dict("list")
-    {'client': ['9', '10'], 'purchase_days': [1.0, 3.0], 'repeat_spend': [0.0, 5.0]}
+    {'client': ['9', '10'], 'purchase_days': [1.0, 3.0], 'repeat_spend': [0.0, 5.0], 'year_spend': [4.0, 9.0]}
     """
     kept = kept.reset_index(drop=True)
     ids = kept["customer_id"].astype(str)

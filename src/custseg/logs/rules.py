@@ -85,8 +85,10 @@ and so does the choice of who is kept (below). A customer without a purchase in 
 (returns in the window of purchases made before it are netted against those purchases).
 
 For the value models (`custseg.valuing`), two more columns that are not features:
-``purchase_days`` (distinct days with a purchase) and ``repeat_spend`` (purchase spend on
-the days after the first purchase day; NULL without money), both DOUBLE (`HISTORY_COLUMNS`).
+``purchase_days`` (distinct days with a purchase), ``repeat_spend`` (purchase spend on
+the days after the first purchase day; NULL without money) and ``year_spend`` (purchase spend
+dated at most ``YEAR_DAYS`` (365) days before as_of, whatever the window, for the value at
+risk; NULL without money), all DOUBLE (`HISTORY_COLUMNS`).
 
 Customers with no purchase (``"only cancellations or returns"``), those whose net spend is
 <= 0 (``"net spend <= 0"``) and those all of whose lines were dropped (``"no usable lines"``)
@@ -118,6 +120,7 @@ __all__ = [
     "RECENT_DAYS",
     "WIDE_MONEY",
     "WINDOW_FEATURES",
+    "YEAR_DAYS",
     "CALENDAR_FEATURES",
     "as_date",
     "as_of_after",
@@ -135,7 +138,7 @@ FEATURE_COLUMNS = (
     "mean_days_between_purchases", "recent_spend_share",
 )
 #: Columns of the features query for the value models (`custseg.valuing.history`), not features.
-HISTORY_COLUMNS = ("purchase_days", "repeat_spend")
+HISTORY_COLUMNS = ("purchase_days", "repeat_spend", "year_spend")
 #: Default clustering subset of `FEATURE_COLUMNS`.
 CLUSTER_FEATURES = (
     "recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
@@ -167,6 +170,8 @@ NON_PRODUCT_CODES = (
 NON_PRODUCT_PREFIXES = ("GIFT_",)
 #: Window of ``recent_spend_share``, in days before the reference date.
 RECENT_DAYS = 90
+#: Window of ``year_spend`` (the spend the value at risk counts), in days before the reference date.
+YEAR_DAYS = 365
 #: SQL type of one line's value: exact to a millionth, so sums (widened to 38 digits by SUM)
 #: do not depend on the order threads add them. 18 digits are cheaper than 38; a line worth
 #: 10^12 or more does not fit and the query is run again with `WIDE_MONEY`.
@@ -496,6 +501,8 @@ per_customer AS (
       AS product_units,
     COALESCE(SUM(line_value) FILTER (
       WHERE is_purchase AND DATE_DIFF('day', line_day, {day}) <= {RECENT_DAYS}{w}), 0) AS recent_spend,
+    COALESCE(SUM(line_value) FILTER (
+      WHERE is_purchase AND DATE_DIFF('day', line_day, {day}) <= {YEAR_DAYS}), 0) AS year_spend,
     COUNT(DISTINCT order_key) FILTER (WHERE is_purchase) AS purchase_orders,
     COUNT(DISTINCT line_day) FILTER (WHERE is_purchase) AS purchase_days,
     COUNT(DISTINCT product) FILTER (WHERE is_purchase AND NOT is_non_product{w}) AS products{windowed}
@@ -553,6 +560,7 @@ def _feature_select(columns: TransactionColumns, day: str, windowed: bool = Fals
     spend = "t.history_spend" if windowed else "t.gross_spend"
     repeat = (f"CAST({spend} - COALESCE(f.first_day_spend, 0) AS DOUBLE)" if c.has_money
               else "CAST(NULL AS DOUBLE)")
+    year = "CAST(t.year_spend AS DOUBLE)" if c.has_money else "CAST(NULL AS DOUBLE)"
     first_join = "\nLEFT JOIN first_day AS f ON f.customer_id = t.customer_id" if c.has_money else ""
     attr_joins = "".join(
         f"\nLEFT JOIN attribute_{i} AS a{i} ON a{i}.customer_id = t.customer_id AND a{i}.attr_rank = 1"
@@ -575,7 +583,8 @@ def _feature_select(columns: TransactionColumns, day: str, windowed: bool = Fals
   END AS mean_days_between_purchases,
   {recent} AS recent_spend_share,
   CAST(t.purchase_days AS DOUBLE) AS purchase_days,
-  {repeat} AS repeat_spend{attr_cols}
+  {repeat} AS repeat_spend,
+  {year} AS year_spend{attr_cols}
 FROM per_customer AS t{first_join}{attr_joins}"""
 
 

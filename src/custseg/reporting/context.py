@@ -16,6 +16,7 @@ from .figures.data import ordered_segments
 from .figures.rfm import rfm_crosswalk, rfm_order
 from .figures.style import algorithm_label, rfm_colors, segment_colors
 from .formats import format_count, format_number, format_setting
+from .value_context import value_view
 
 __all__ = ["MAX_CANDIDATE_ROWS", "MAX_PROFILE_ROWS", "RFM_GRID", "report_context"]
 
@@ -78,6 +79,7 @@ def report_context(summary: dict) -> dict:
         **_choice_section(summary, segments),
         **_segments_section(summary, segments, categories_hidden),
         **_transactions_section(summary, segments),
+        "value": value_view(summary, segments),
         **_run_section(summary),
     }
 

@@ -43,6 +43,10 @@ FIGURE_TEXT = {
     "categories": ("Categorical make-up", "Stacked bars of the share of each category level in each segment"),
     "rfm_sizes": ("RFM segment sizes", "Bar chart of the number of customers in each RFM segment"),
     "rfm_crosswalk": ("Crosswalk", "Heat map of how many customers of each RFM segment fall in each cluster"),
+    "value_p_alive": ("P(alive) matrix", "Heat map of the mean probability of being alive by repeat purchases "
+                      "and recency"),
+    "value_purchases": ("Expected purchases matrix", "Heat map of the mean expected purchases by repeat "
+                        "purchases and recency"),
 }
 
 def render_figures(summary: dict) -> dict:

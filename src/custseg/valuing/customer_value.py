@@ -19,26 +19,37 @@ import numpy as np
 import pandas as pd
 
 from ..progress import ProgressCallback, no_progress
+from .at_risk import (
+    AT_RISK_BELOW,
+    at_risk_mask,
+    segment_values,
+    top_at_risk,
+    value_matrix,
+)
 from .fitting import Fit, fit_gamma_gamma, fit_transactions
 from .scores import SCORE_COLUMNS, value_scores
 
-__all__ = ["DEFAULT_MODEL", "CustomerValue", "ValueOptions", "history_from_features", "value_customers"]
+__all__ = ["CUSTOMER_COLUMNS", "DEFAULT_MODEL", "CustomerValue", "ValueOptions", "history_from_features", "value_customers"]
 
 #: The repeat-purchase model of a run (see the module's notes for the measurements).
 DEFAULT_MODEL = "mbg/nbd"
 #: The models' time unit, in days: weeks, as in the published figures.
 UNIT_DAYS = 7.0
+#: What `CustomerValue.customers` holds per scored customer.
+CUSTOMER_COLUMNS = ("id", "x", "t_x", "T", "year_spend")
 
 
 @dataclass(frozen=True)
 class ValueOptions:
-    """What the value step needs: the horizon (its text and days), the annual discount rate
-    and the repeat-purchase model."""
+    """What the value step needs: the horizon (its text and days), the annual discount rate,
+    the repeat-purchase model, and the days of spend the value at risk counts (the log's
+    ``year_spend``, `custseg.logs.rules.YEAR_DAYS`)."""
 
     horizon: str = "12m"
     horizon_days: float = 365.25
     discount: float = 0.10
     model: str = DEFAULT_MODEL
+    year_days: int = 365
 
 
 def history_from_features(customers: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
@@ -81,34 +92,29 @@ class CustomerValue:
     spend : Fit or None
         Gamma-Gamma; None for a log without money.
     options : ValueOptions
+    customers : DataFrame, optional
+        `CUSTOMER_COLUMNS` per row of ``scores``: the id, the history (x, t_x, T in weeks)
+        and the purchase spend of the last year (``year_spend``, NaN without money), for the
+        value at risk and the matrices.
     """
 
     scores: pd.DataFrame
     fit: Fit
     spend: Fit | None
     options: ValueOptions
+    customers: pd.DataFrame | None = None
 
     def summary(self, labels) -> dict:
         """The ``value`` block of summary.json for the customers scored with segment ``labels``
-        (one per row of ``scores``): model, parameters, fit flags, horizon, discount, totals
-        and per segment its share of the expected value and mean P(alive)."""
+        (one per row of ``scores``): model, parameters, fit flags, horizon, discount, totals,
+        per segment its share of the expected value, mean P(alive) and value at risk
+        (`custseg.valuing.at_risk`), the customers with the most value at risk and the
+        frequency x recency matrices (the last two need `customers`)."""
         money = self.spend is not None and self.spend.ok
-        frame = self.scores.assign(segment=np.asarray(labels))
+        frame = self.frame(labels)
         total_clv = float(frame["clv"].sum()) if money else None
-        total_purchases = float(frame["expected_purchases"].sum())
-        segments = []
-        for label, rows in frame.groupby("segment", sort=True):
-            clv = float(rows["clv"].sum()) if money else None
-            purchases = float(rows["expected_purchases"].sum())
-            segments.append({
-                "segment": int(label),
-                "customers": int(len(rows)),
-                "mean_p_alive": float(rows["p_alive"].mean()),
-                "expected_purchases": purchases,
-                "share_of_expected_purchases": purchases / total_purchases if total_purchases else None,
-                "clv": clv,
-                "share_of_clv": clv / total_clv if money and total_clv else None,
-            })
+        at_risk = at_risk_mask(frame["p_alive"])
+        known = self.customers is not None
         return {
             "model": self.fit.model,
             "fit": self.fit.to_dict(),
@@ -119,11 +125,34 @@ class CustomerValue:
             "discount": self.options.discount,
             "time_unit_days": UNIT_DAYS,
             "customers": int(len(frame)),
-            "expected_purchases": total_purchases,
+            "expected_purchases": float(frame["expected_purchases"].sum()),
             "clv": total_clv,
             "mean_p_alive": float(frame["p_alive"].mean()) if len(frame) else None,
-            "segments": segments,
+            "at_risk_below": AT_RISK_BELOW,
+            "year_days": self.options.year_days,
+            "at_risk_customers": int(at_risk.sum()),
+            "value_at_risk": float(frame.loc[at_risk, "year_spend"].sum()) if money and known else None,
+            "segments": self.segments(labels),
+            "top_at_risk": top_at_risk(frame, money) if known else [],
+            "matrix": None if not known else value_matrix(
+                frame["x"], frame["t_x"], frame["T"], frame["p_alive"], frame["expected_purchases"]),
         }
+
+    def segments(self, labels) -> list[dict]:
+        """Per segment (``labels``, one per scored customer) its customers, mean P(alive), share
+        of the expected value and value at risk (`custseg.valuing.at_risk.segment_values`)."""
+        money = self.spend is not None and self.spend.ok and self.customers is not None
+        return segment_values(self.frame(labels), money)
+
+    def frame(self, labels) -> pd.DataFrame:
+        """The scores with ``segment`` (``labels``) and, where known, each customer's ``id``,
+        ``x``, ``t_x``, ``T`` and ``year_spend`` (NaN without `customers`)."""
+        frame = self.scores.assign(segment=np.asarray(labels))
+        extra = self.customers if self.customers is not None else pd.DataFrame(
+            np.nan, index=frame.index, columns=list(CUSTOMER_COLUMNS))
+        for name in CUSTOMER_COLUMNS:
+            frame[name] = extra[name].to_numpy()
+        return frame
 
 
 def value_customers(history: pd.DataFrame, options: ValueOptions | None = None, *, money: bool = True,

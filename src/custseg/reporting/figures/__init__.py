@@ -14,7 +14,7 @@ histograms included), and each places its axes itself from the size of its text
 the time a run takes on small data.
 
 The modules, by report section: `choice` (choosing the segmentation), `segments`,
-`exploration`, `features` (PCA), `rfm`, `transitions` (``custseg track``), with `notes` (the
+`exploration`, `features` (PCA), `rfm`, `value` (customer value), `transitions` (``custseg track``), with `notes` (the
 sentences under figures that show less than all the data) and `catalog` (the figures of each
 page, in page order). They share `style` (palettes, Matplotlib style, display names), `layout`
 (text measuring, axes placement, legends, colour bars, PNG export), `parts` (heat maps, bars,
@@ -33,7 +33,7 @@ Examples
 
 from __future__ import annotations
 
-from .catalog import FIGURE_ALIASES, FIGURES, RFM_FIGURES, TRACK_FIGURES
+from .catalog import FIGURE_ALIASES, FIGURES, RFM_FIGURES, TRACK_FIGURES, VALUE_FIGURES
 from .choice import (
     plot_dendrogram,
     plot_elbow,
@@ -90,6 +90,7 @@ from .transitions import (
     plot_track_rfm_transitions,
     plot_track_transitions,
 )
+from .value import plot_value_p_alive, plot_value_purchases
 
 __all__ = [
     "FIGURES",
@@ -110,6 +111,7 @@ __all__ = [
     "OTHER_COLOR",
     "PNG_COMPRESSION",
     "RFM_FIGURES",
+    "VALUE_FIGURES",
     "RFM_PALETTE",
     "RFM_SEGMENT_ORDER",
     "SEGMENT_PALETTE",
@@ -135,6 +137,8 @@ __all__ = [
     "plot_profile_lines",
     "plot_rfm_crosswalk",
     "plot_rfm_sizes",
+    "plot_value_p_alive",
+    "plot_value_purchases",
     "plot_scores",
     "plot_scree",
     "plot_segment_map",

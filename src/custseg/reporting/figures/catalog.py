@@ -1,5 +1,5 @@
 """The figures of each page, in page order: the run report's (`FIGURES`, with the short
-names `FIGURE_ALIASES` and the transaction-log-only `RFM_FIGURES`) and ``custseg track``'s
+names `FIGURE_ALIASES` and the transaction-log-only `RFM_FIGURES` and `VALUE_FIGURES`) and ``custseg track``'s
 (`TRACK_FIGURES`)."""
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .transitions import (
     plot_track_rfm_transitions,
     plot_track_transitions,
 )
+from .value import plot_value_p_alive, plot_value_purchases
 
 #: Report figures in page order: (key, function).
 FIGURES = (
@@ -51,12 +52,16 @@ FIGURES = (
     ("categories", plot_categories),
     ("rfm_sizes", plot_rfm_sizes),
     ("rfm_crosswalk", plot_rfm_crosswalk),
+    ("value_p_alive", plot_value_p_alive),
+    ("value_purchases", plot_value_purchases),
 )
 #: Short names accepted by ``Result.plot`` for the figures most often asked for.
 FIGURE_ALIASES = {"pca_map": "segment_map", "map": "segment_map", "heatmap": "profile_heatmap",
                   "sizes": "segment_sizes"}
 #: Figures that only transaction-log runs (with ``rfm`` in the summary) have.
 RFM_FIGURES = ("rfm_sizes", "rfm_crosswalk")
+#: Figures that only transaction-log runs with a customer value (``value`` in the summary) have.
+VALUE_FIGURES = ("value_p_alive", "value_purchases")
 #: Figures of the ``custseg track`` page, in page order: (key, function).
 TRACK_FIGURES = (
     ("track_flow", plot_track_flow),
