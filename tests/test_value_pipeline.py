@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from test_cli import cli, one_line_error
 
-from custseg import segment
+from custseg import generate_transactions, segment
 from custseg.errors import SettingsError
 from custseg.logs.duckdb_engine import customers_from_transactions
 from custseg.settings import Settings, parse_horizon
-from custseg.valuing.customer_value import history_from_features
+from custseg.valuing.customer_value import OBSERVED_VALUE_NOTE, history_from_features
 from custseg.valuing.history import history_from_transactions
 
 VALUE_COLUMNS = ["p_alive", "expected_purchases", "expected_value_per_purchase", "clv"]
@@ -144,3 +144,25 @@ def test_the_value_columns_are_byte_identical_run_to_run(tmp_path):
     again = segment(_small_log(), kind="transactions", **FAST).write(tmp_path / "b", report=False)
     for kind in ("segments", "summary"):
         assert first[kind].read_bytes() == again[kind].read_bytes(), kind
+
+
+def test_without_a_gamma_gamma_fit_each_customer_s_own_mean_is_the_value():
+    """custseg's generated buyers spend about the same on every purchase: Gamma-Gamma's q <= 1
+    (an infinite mean). The run still values its customers, each by its own mean
+    repeat-purchase value (one-time buyers by the mean of those), and says so."""
+    lines, _ = generate_transactions(300, 3, random_state=0)
+    result = segment(lines, kind="transactions", **FAST)
+    value = result.summary["value"]
+    # flagged (here: no convergence; on the demo's 2,000 buyers: q = 0.81 <= 1)
+    assert not value["ok"] and len(value["spend"]["warnings"]) >= 2
+    assert value["spend"]["warnings"][-1] == OBSERVED_VALUE_NOTE
+    history = result.transactions.history.set_index(result.transactions.history.columns[0])
+    frame = result.segments_frame().set_index(history.index.name)
+    repeat = history["purchase_days"] > 1
+    own = history.loc[repeat, "repeat_spend"] / (history.loc[repeat, "purchase_days"] - 1)
+    got = frame.loc[own.index, "expected_value_per_purchase"]
+    assert got.to_numpy() == pytest.approx(own.to_numpy(), rel=1e-9)
+    once = frame.loc[history.index[~repeat], "expected_value_per_purchase"]
+    assert once.to_numpy() == pytest.approx(np.full(len(once), own.mean()), rel=1e-9)
+    assert frame["clv"].notna().all() and value["clv"] == pytest.approx(frame["clv"].sum(), rel=1e-4)
+    assert value["value_at_risk"] is not None

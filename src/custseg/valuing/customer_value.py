@@ -12,6 +12,7 @@ hypergeometric functions per history without a gradient: 5-7 times slower, well 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ from .at_risk import (
     value_matrix,
 )
 from .fitting import Fit, fit_gamma_gamma, fit_transactions
-from .scores import SCORE_COLUMNS, value_scores
+from .scores import SCORE_COLUMNS, observed_value_per_purchase, value_scores
 
 __all__ = ["CUSTOMER_COLUMNS", "DEFAULT_MODEL", "CustomerValue", "ValueOptions", "history_from_features", "value_customers"]
 
@@ -35,6 +36,9 @@ __all__ = ["CUSTOMER_COLUMNS", "DEFAULT_MODEL", "CustomerValue", "ValueOptions",
 DEFAULT_MODEL = "mbg/nbd"
 #: The models' time unit, in days: weeks, as in the published figures.
 UNIT_DAYS = 7.0
+#: Said when Gamma-Gamma does not fit and each customer's own mean purchase value stands in.
+OBSERVED_VALUE_NOTE = ("the value per purchase is each customer's own mean repeat-purchase value "
+                       "(the mean of all repeat buyers for one-time buyers)")
 #: What `CustomerValue.customers` holds per scored customer.
 CUSTOMER_COLUMNS = ("id", "x", "t_x", "T", "year_spend")
 
@@ -110,7 +114,7 @@ class CustomerValue:
         per segment its share of the expected value, mean P(alive) and value at risk
         (`custseg.valuing.at_risk`), the customers with the most value at risk and the
         frequency x recency matrices (the last two need `customers`)."""
-        money = self.spend is not None and self.spend.ok
+        money = self._valued()
         frame = self.frame(labels)
         total_clv = float(frame["clv"].sum()) if money else None
         at_risk = at_risk_mask(frame["p_alive"])
@@ -141,8 +145,12 @@ class CustomerValue:
     def segments(self, labels) -> list[dict]:
         """Per segment (``labels``, one per scored customer) its customers, mean P(alive), share
         of the expected value and value at risk (`custseg.valuing.at_risk.segment_values`)."""
-        money = self.spend is not None and self.spend.ok and self.customers is not None
-        return segment_values(self.frame(labels), money)
+        return segment_values(self.frame(labels), self._valued() and self.customers is not None)
+
+    def _valued(self) -> bool:
+        """Whether the customers have a value: a log with money, and scores (by Gamma-Gamma,
+        or each customer's own mean where it does not fit)."""
+        return self.spend is not None and bool(self.scores["clv"].notna().any())
 
     def frame(self, labels) -> pd.DataFrame:
         """The scores with ``segment`` (``labels``) and, where known, each customer's ``id``,
@@ -191,10 +199,15 @@ def value_customers(history: pd.DataFrame, options: ValueOptions | None = None, 
     progress("scoring customer value", 1, 2)
     # Without a repeat purchase the data say nothing about rates or drop-out: no scores.
     usable = all(math.isfinite(v) for v in fit.params.to_dict().values()) and bool((history["x"] > 0).any())
+    per_purchase = None
+    if spend is not None and not spend.ok:
+        # Gamma-Gamma does not fit: each customer's own mean stands in, and the fit says so.
+        per_purchase = observed_value_per_purchase(history)
+        spend = dataclasses.replace(spend, warnings=(*spend.warnings, OBSERVED_VALUE_NOTE))
     if usable:
         scores = value_scores(fit.params, history, horizon=options.horizon_days / UNIT_DAYS,
                               spend=None if spend is None or not spend.ok else spend.params,
-                              discount=options.discount, unit_days=UNIT_DAYS)
+                              discount=options.discount, unit_days=UNIT_DAYS, per_purchase=per_purchase)
     else:
         scores = pd.DataFrame(np.nan, index=history.index, columns=list(SCORE_COLUMNS))
     progress("customer value ready", 2, 2)

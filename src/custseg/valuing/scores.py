@@ -49,8 +49,26 @@ def _discounted_purchases(params, x, t_x, T, horizon: float, unit_days: float, d
     return total
 
 
+def observed_value_per_purchase(history: pd.DataFrame) -> np.ndarray:
+    """Each customer's own mean repeat-purchase value, and for customers without a repeat
+    purchase the mean over those with one: the value per purchase when Gamma-Gamma does not
+    fit (every customer spends about the same each time: its q <= 1, an infinite mean).
+
+    Examples
+    --------
+    >>> history = pd.DataFrame({"x": [0.0, 2.0, 1.0], "mean_value": [float("nan"), 40.0, 20.0]})
+    >>> observed_value_per_purchase(history).tolist()
+    [30.0, 40.0, 20.0]
+    """
+    values = history["mean_value"].to_numpy(float)
+    repeat = (history["x"].to_numpy(float) > 0) & np.isfinite(values)
+    fill = float(values[repeat].mean()) if repeat.any() else np.nan
+    return np.where(repeat, values, fill)
+
+
 def value_scores(transactions, history: pd.DataFrame, *, horizon: float, spend=None,
-                 discount: float = 0.10, unit_days: float = 7.0) -> pd.DataFrame:
+                 discount: float = 0.10, unit_days: float = 7.0,
+                 per_purchase: np.ndarray | None = None) -> pd.DataFrame:
     """P(alive), expected purchases over ``horizon``, expected value per purchase and CLV.
 
     Parameters
@@ -64,6 +82,9 @@ def value_scores(transactions, history: pd.DataFrame, *, horizon: float, spend=N
         The horizon, in the history's time unit.
     spend : GammaGammaParams, optional
         The fitted value model; without it (a log without money) the value columns are NaN.
+    per_purchase : ndarray, optional
+        The value per purchase of each customer when there is no usable ``spend`` model
+        (`observed_value_per_purchase`).
     discount : float, default=0.10
         Annual discount rate of the CLV.
     unit_days : float, default=7
@@ -91,10 +112,10 @@ def value_scores(transactions, history: pd.DataFrame, *, horizon: float, spend=N
     p_alive = transactions.p_alive(ux, ut, uT)[back]
     expected = transactions.expected_purchases(horizon, ux, ut, uT)[back]
     discounted = _discounted_purchases(transactions, ux, ut, uT, horizon, unit_days, discount)[back]
-    if spend is None or not all(math.isfinite(v) for v in spend.to_dict().values()):
-        per_purchase = np.full(len(x), np.nan)
-    else:
+    if spend is not None and all(math.isfinite(v) for v in spend.to_dict().values()):
         per_purchase = spend.expected_value(x, history["mean_value"].to_numpy(float))
+    elif per_purchase is None:
+        per_purchase = np.full(len(x), np.nan)
     return pd.DataFrame({
         "p_alive": p_alive,
         "expected_purchases": expected,
