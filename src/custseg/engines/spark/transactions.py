@@ -76,6 +76,7 @@ from ...logs.typed_lines import (
 from ...logs.window import parse_window
 from ...progress import ProgressCallback
 from ...reading import choose_delimiter, sample_rows, text_names
+from .probes import root_cause
 from .session import quiet_pyspark
 from .sql import to_spark
 
@@ -193,28 +194,14 @@ def _spark_errors() -> tuple[type[BaseException], ...]:
     return (PySparkException, Py4JError)
 
 
-def _first_line(exc: BaseException) -> str:
-    """One line for a Spark error: its message, or for a raw Java error (Py4JJavaError, whose
-    text is a stack trace) the innermost cause, e.g. ``EOFException: Unexpected end of input``."""
-    root = getattr(exc, "java_exception", None)
-    if root is not None:
-        while root.getCause() is not None:
-            root = root.getCause()
-        name = str(root.getClass().getSimpleName())
-        message = root.getMessage()
-        return f"{name}: {message}" if message else name
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
-
-
 def _read_error(label: str, exc: BaseException) -> InputError:
-    return InputError(f"{label} could not be read on Spark: {_first_line(exc)}")
+    return InputError(f"{label} could not be read on Spark: {root_cause(exc)}")
 
 
 def _failed(label: str, exc: BaseException) -> InputError | EngineError:
     if any(name in str(exc) for name in _UNREADABLE):
         return _read_error(label, exc)
-    return EngineError(f"{label}: Spark failed while computing the customer features: {_first_line(exc)}")
+    return EngineError(f"{label}: Spark failed while computing the customer features: {root_cause(exc)}")
 
 
 def _condition(exc: BaseException) -> str:
