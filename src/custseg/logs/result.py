@@ -139,6 +139,17 @@ def _sorted_ids(ids: pd.Series) -> np.ndarray:
     return text.sort_values(kind="stable").index.to_numpy()
 
 
+def _numbers_by_id(kept: pd.DataFrame, customer: str, names) -> tuple[pd.DataFrame, np.ndarray]:
+    """The ids of ``kept`` (named ``customer``) and its columns ``names`` as float64, sorted by
+    id (`_sorted_ids`), with the order that sorts them (positions in ``kept``)."""
+    ids = kept["customer_id"].astype(str).to_numpy()
+    order = _sorted_ids(pd.Series(ids))
+    out = pd.DataFrame({customer: ids[order]})
+    for name in names:
+        out[name] = kept[name].to_numpy(dtype="float64", na_value=np.nan)[order]
+    return out, order
+
+
 def history_table(kept: pd.DataFrame, columns: TransactionColumns) -> pd.DataFrame:
     """The id and `HISTORY_COLUMNS` of the customers kept by the ``features`` query, in the
     order of `customer_table`.
@@ -150,13 +161,7 @@ def history_table(kept: pd.DataFrame, columns: TransactionColumns) -> pd.DataFra
     >>> history_table(kept, TransactionColumns(customer="client", date="date", amount="total")).to_dict("list")
     {'client': ['9', '10'], 'purchase_days': [1.0, 3.0], 'repeat_spend': [0.0, 5.0], 'year_spend': [4.0, 9.0]}
     """
-    kept = kept.reset_index(drop=True)
-    ids = kept["customer_id"].astype(str)
-    order = _sorted_ids(ids)
-    out = pd.DataFrame({columns.customer: ids.to_numpy()[order]})
-    for name in HISTORY_COLUMNS:
-        out[name] = kept[name].to_numpy(dtype="float64", na_value=np.nan)[order]
-    return out
+    return _numbers_by_id(kept, columns.customer, HISTORY_COLUMNS)[0]
 
 
 def customer_table(kept: pd.DataFrame, columns: TransactionColumns) -> pd.DataFrame:
@@ -170,12 +175,7 @@ def customer_table(kept: pd.DataFrame, columns: TransactionColumns) -> pd.DataFr
     >>> customer_table(kept, TransactionColumns(customer="client", date="date", amount="total"))["client"].tolist()
     ['9', '10']
     """
-    kept = kept.reset_index(drop=True)
-    ids = kept["customer_id"].astype(str)
-    order = _sorted_ids(ids)
-    out = pd.DataFrame({columns.customer: ids.to_numpy()[order]})
-    for name in FEATURE_COLUMNS:
-        out[name] = kept[name].to_numpy(dtype="float64", na_value=np.nan)[order]
+    out, order = _numbers_by_id(kept, columns.customer, FEATURE_COLUMNS)
     for i, attribute in enumerate(columns.attributes):
         values = kept[f"attr_{i}"].astype(object).to_numpy()[order]
         out[attribute] = pd.Series(values, dtype="str") if len(values) else pd.Series([], dtype="str")
