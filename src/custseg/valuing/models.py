@@ -76,8 +76,16 @@ def _ratio_of_ones(one_minus_f, a_minus_one):
     return one_minus_f / safe
 
 
+class _Params:
+    """What every fitted model's parameters share."""
+
+    def to_dict(self) -> dict:
+        """The parameters as a plain dict."""
+        return asdict(self)
+
+
 @dataclass(frozen=True)
-class BetaGeoParams:
+class BetaGeoParams(_Params):
     """Fitted BG/NBD: purchase rates Gamma(r, alpha), drop-out probability Beta(a, b).
 
     A customer buys at a Poisson rate while alive and, after each purchase, drops out with
@@ -99,10 +107,6 @@ class BetaGeoParams:
     b: float
 
     name = "bg/nbd"
-
-    def to_dict(self) -> dict:
-        """The parameters as a plain dict."""
-        return asdict(self)
 
     def log_likelihood(self, x, t_x, T):
         """Each customer's log-likelihood of (x, t_x, T)."""
@@ -164,7 +168,7 @@ class BetaGeoParams:
 
 
 @dataclass(frozen=True)
-class ModifiedBetaGeoParams:
+class ModifiedBetaGeoParams(_Params):
     """Fitted MBG/NBD: as BG/NBD, but a customer may also drop out right after the first
     purchase, so a one-time buyer's P(alive) falls with age.
 
@@ -181,10 +185,6 @@ class ModifiedBetaGeoParams:
     b: float
 
     name = "mbg/nbd"
-
-    def to_dict(self) -> dict:
-        """The parameters as a plain dict."""
-        return asdict(self)
 
     def log_likelihood(self, x, t_x, T):
         """Each customer's log-likelihood of (x, t_x, T)."""
@@ -238,7 +238,7 @@ class ModifiedBetaGeoParams:
 
 
 @dataclass(frozen=True)
-class ParetoNBDParams:
+class ParetoNBDParams(_Params):
     """Fitted Pareto/NBD: purchase rates Gamma(r, alpha), lifetimes exponential with rates
     Gamma(s, beta).
 
@@ -255,10 +255,6 @@ class ParetoNBDParams:
     beta: float
 
     name = "pareto/nbd"
-
-    def to_dict(self) -> dict:
-        """The parameters as a plain dict."""
-        return asdict(self)
 
     def _log_a0(self, x, t_x, T):
         """log A_0 of Fader & Hardie's note (the integral over the drop-out time)."""
@@ -311,7 +307,7 @@ class ParetoNBDParams:
 
 
 @dataclass(frozen=True)
-class GammaGammaParams:
+class GammaGammaParams(_Params):
     """Fitted Gamma-Gamma: a customer's transaction values are Gamma(p, nu) with nu from
     Gamma(q, gamma); the mean value across customers is ``p gamma / (q - 1)``.
 
@@ -329,10 +325,6 @@ class GammaGammaParams:
     gamma: float
 
     name = "gamma-gamma"
-
-    def to_dict(self) -> dict:
-        """The parameters as a plain dict."""
-        return asdict(self)
 
     def log_likelihood(self, x, mean_value):
         """Each repeat customer's log-likelihood of its ``x`` repeat values averaging ``mean_value``."""
