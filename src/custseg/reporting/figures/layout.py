@@ -355,6 +355,17 @@ def place_colorbar(fig, cax, ax, shrink: float = 1.0) -> None:
                       _colorbar_width(fig) / fig_w, height))
 
 
+def finish_heatmap(fig, ax, cax, room: float, title: str, *, above: float = 0.0) -> None:
+    """Title ``fig`` at its top-left edge, fit the heat map ``ax`` under the title (``above``
+    inches lower still) with ``room`` inches on its right, and put the colour bar ``cax`` there
+    (`add_colorbar` gives ``cax`` and ``room``)."""
+    fig_w, fig_h = fig.get_size_inches()
+    heading = fig.suptitle(title, x=EDGE / fig_w, y=1 - EDGE / fig_h, ha="left", va="top", fontsize=10.5,
+                           fontweight="bold")
+    fit_axes(fig, [[ax]], right=room, top=artist_size(fig, heading)[1] + GAP + above)
+    place_colorbar(fig, cax, ax)
+
+
 #: zlib level of the PNGs: 3 encodes the report's figures about a third faster than the usual
 #: 6, for files about 5 % larger.
 PNG_COMPRESSION = 3

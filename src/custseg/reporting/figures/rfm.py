@@ -10,13 +10,9 @@ import numpy as np
 from .data import names_by_id, segment_order
 from .labels import segment_label, shorten, wrap_label
 from .layout import (
-    EDGE,
-    GAP,
     add_colorbar,
-    artist_size,
-    fit_axes,
+    finish_heatmap,
     new_figure,
-    place_colorbar,
 )
 from .parts import count_share_labels, heatmap, size_bars
 from .style import RFM_SEGMENT_ORDER, rfm_colors, segment_colors, styled
@@ -119,7 +115,7 @@ def plot_rfm_crosswalk(summary: dict) -> Figure | None:
     annotations = count_share_labels(counts, shares)
     width = max(7.0, min(14.0, 4.4 + 1.45 * n_cols))
     fig = new_figure(width, 1.9 + 0.5 * n_rows)
-    fig_w, fig_h = fig.get_size_inches()
+    fig_h = fig.get_figheight()
     ax = fig.add_subplot()
     mesh = heatmap(
         ax, shares, cmap="Blues", vmin=0, vmax=1, annot=annotations, fontsize=8.5 if n_cols <= 8 else 7.5,
@@ -130,12 +126,9 @@ def plot_rfm_crosswalk(summary: dict) -> Figure | None:
     ax.set_ylabel("RFM segment (customers)")
     cax, room = add_colorbar(fig, mesh, "share of the RFM segment", formatter=PercentFormatter(1.0, decimals=0))
     # A strip of the clusters' colours over the columns (0.12 in), under the title.
-    title = fig.suptitle("Crosswalk: where each RFM segment's customers fall among the clusters",
-                         x=EDGE / fig_w, y=1 - EDGE / fig_h, ha="left", va="top", fontsize=10.5,
-                         fontweight="bold")
     strip_height, strip_gap = 0.12, 0.04
-    fit_axes(fig, [[ax]], right=room, top=artist_size(fig, title)[1] + GAP + strip_height + strip_gap)
-    place_colorbar(fig, cax, ax)
+    finish_heatmap(fig, ax, cax, room, "Crosswalk: where each RFM segment's customers fall among the clusters",
+                   above=strip_height + strip_gap)
     box = ax.get_position()
     strip = fig.add_axes((box.x0, box.y1 + strip_gap / fig_h, box.width, strip_height / fig_h))
     strip.imshow(np.arange(n_cols)[None, :], aspect="auto", extent=(0, n_cols, 0, 1),

@@ -12,12 +12,9 @@ import numpy as np
 from .labels import shorten, wrap_label
 from .layout import (
     EDGE,
-    GAP,
     add_colorbar,
-    artist_size,
-    fit_axes,
+    finish_heatmap,
     new_figure,
-    place_colorbar,
     text_size,
 )
 from .parts import count_share_labels, heatmap
@@ -169,7 +166,6 @@ def _transition_heatmap(data, title: str, axis_name: str) -> Figure:
     annotations = count_share_labels(counts, shares)
     width = max(7.0, min(14.0, 4.4 + 1.3 * n_cols))
     fig = new_figure(width, 1.9 + 0.5 * n_rows)
-    fig_w, fig_h = fig.get_size_inches()
     ax = fig.add_subplot()
     many = n_cols > 8                     # the 11 RFM segments: narrower column labels
     mesh = heatmap(
@@ -182,10 +178,7 @@ def _transition_heatmap(data, title: str, axis_name: str) -> Figure:
     ax.set_xlabel(f"{axis_name} now")
     ax.set_ylabel(f"{axis_name} before (customers)")
     cax, room = add_colorbar(fig, mesh, "share of the row", formatter=PercentFormatter(1.0, decimals=0))
-    heading = fig.suptitle(title, x=EDGE / fig_w, y=1 - EDGE / fig_h, ha="left", va="top", fontsize=10.5,
-                           fontweight="bold")
-    fit_axes(fig, [[ax]], right=room, top=artist_size(fig, heading)[1] + GAP)
-    place_colorbar(fig, cax, ax)
+    finish_heatmap(fig, ax, cax, room, title)
     return fig
 
 

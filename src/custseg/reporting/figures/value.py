@@ -9,13 +9,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .layout import (
-    EDGE,
-    GAP,
     add_colorbar,
-    artist_size,
-    fit_axes,
+    finish_heatmap,
     new_figure,
-    place_colorbar,
 )
 from .parts import heatmap
 from .style import styled
@@ -58,7 +54,6 @@ def _matrix_figure(summary: dict, key: str, title: str, colorbar: str, cmap: str
     top = fixed_max if fixed_max is not None else max(float(np.nanmax(values)), 1e-9)
     text = [["" if not np.isfinite(v) else (f"{v:.2f}" if top <= 1 else f"{v:.1f}") for v in row] for row in values]
     fig = new_figure(max(6.5, min(13.0, 3.2 + 0.62 * n_cols)), 1.6 + 0.36 * n_rows)
-    fig_w, fig_h = fig.get_size_inches()
     ax = fig.add_subplot()
     mesh = heatmap(ax, values, cmap=cmap, vmin=0.0, vmax=top, annot=text, fontsize=7.0,
                    xlabels=frequency_labels(matrix["frequency_edges"]),
@@ -66,10 +61,7 @@ def _matrix_figure(summary: dict, key: str, title: str, colorbar: str, cmap: str
     ax.set_xlabel("repeat purchases (frequency)")
     ax.set_ylabel("weeks from first to last purchase (recency)")
     cax, room = add_colorbar(fig, mesh, colorbar)
-    heading = fig.suptitle(title, x=EDGE / fig_w, y=1 - EDGE / fig_h, ha="left", va="top", fontsize=10.5,
-                           fontweight="bold")
-    fit_axes(fig, [[ax]], right=room, top=artist_size(fig, heading)[1] + GAP)
-    place_colorbar(fig, cax, ax)
+    finish_heatmap(fig, ax, cax, room, title)
     return fig
 
 
