@@ -28,7 +28,7 @@ def structure_sentence(chosen: Candidate, decided_by: str, natural: Candidate | 
         return _finding(found) + ", so the segments are a stable, balanced working partition"
     if decided_by == "two groups":
         return (f"two natural groups: they overlap too much for a strong silhouette, but along the line between "
-                f"them the customers form two peaks, {found.separation:.1f} spreads apart")
+                f"them the customers form two peaks, {found.natural.separation:.1f} spreads apart")
     if found is not None and found.kind == "body":
         return _finding(found) + "; no stable, balanced division of the body was found"
     if decided_by == "density":
@@ -143,7 +143,7 @@ def reason_text(chosen: Candidate, candidates: list[Candidate], near: list[Candi
             f"{chosen.label} has one of the best silhouettes of {len(candidates)} candidates ({sil:.3f}, within "
             f"{SILHOUETTE_TOLERANCE} of the best). It is weak because "
             f"the two segments overlap, but they are two groups, not a cut through a continuum: along the line "
-            f"between their centres two Gaussians fit the customers better than one (BIC), {found.separation:.1f} "
+            f"between their centres two Gaussians fit the customers better than one (BIC), {found.natural.separation:.1f} "
             f"spreads apart (Ashman's D; two groups from {TWO_GROUPS_MIN_D:.0f})."
         )
     else:

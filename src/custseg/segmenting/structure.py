@@ -63,7 +63,6 @@ class Structure:
     kind: str
     natural: Candidate
     keep: tuple[int, ...] = ()
-    separation: float | None = None
 
 
 def separation(matrix: np.ndarray, labels: np.ndarray, sample: int, random_state: int) -> float | None:
@@ -125,10 +124,9 @@ def inner_separation(matrix: np.ndarray, labels: np.ndarray, sample: int, random
         rows = matrix[labels == group]
         if len(rows) < 20:
             continue
-        halves = KMeans(2, n_init=3, random_state=random_state).fit_predict(rows[seeded_sample(len(rows), sample,
-                                                                                           random_state)])
-        found = max(found, separation(rows[seeded_sample(len(rows), sample, random_state)], halves, sample,
-                                      random_state) or 0.0)
+        rows = rows[seeded_sample(len(rows), sample, random_state)]
+        halves = KMeans(2, n_init=3, random_state=random_state).fit_predict(rows)
+        found = max(found, separation(rows, halves, sample, random_state) or 0.0)
     return found
 
 
@@ -162,7 +160,7 @@ def read_structure(chosen: Candidate, decided_by: str, near: list[Candidate] | N
         return Structure("groups", chosen)
     pair = next((c for c in near if two_groups(c)), None)
     if pair is not None:
-        return Structure("two groups", pair, separation=pair.separation)
+        return Structure("two groups", pair)
     top = max(near, key=lambda c: (c.silhouette if c.silhouette is not None else -1.0, -c.k))
     if top.k == 2 or chosen.largest_share > MAX_SEGMENT_SHARE:
         return Structure("continuum", top)
