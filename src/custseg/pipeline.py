@@ -39,7 +39,7 @@ from .reading import ReadOptions, read_columns, read_table
 from .segmenting.options import SearchOptions
 from .segmenting.search import SearchResult, search
 from .segmenting.stability import UNSTABLE_BELOW, stability_word
-from .settings import Settings, parse_horizon
+from .settings import VALUE_MODELS, Settings, parse_horizon
 from .tracking.reference import calendar_columns, reference_statistics
 from .valuing.customer_value import (
     CustomerValue,
@@ -598,7 +598,8 @@ def _customer_value(transactions, ids: np.ndarray, settings: Settings, progress:
     if not customers.iloc[:, 0].astype(str).equals(history.iloc[:, 0].astype(str)):
         raise AssertionError("customer table and histories are not in the same order")
     options = ValueOptions(horizon=settings.horizon, horizon_days=parse_horizon(settings.horizon),
-                           discount=float(settings.discount), year_days=YEAR_DAYS)
+                           discount=float(settings.discount), model=VALUE_MODELS[settings.value_model],
+                           year_days=YEAR_DAYS)
     histories = history_from_features(customers, history)
     value = value_customers(histories, options, money=transactions.columns.has_money, on_progress=progress)
     position = pd.Index(customers.iloc[:, 0].astype(str)).get_indexer(pd.Index(ids).astype(str))
