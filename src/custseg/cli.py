@@ -295,19 +295,40 @@ def assign(
         note = f"; {rows - assigned:,} rows left out (no usable feature value, or no or a repeated id)" \
             if rows > assigned else ""
         out_console.print(Text(f"assigned {assigned:,} of {rows:,} customers to {path}{note}"))
+        if fitted.value is not None:
+            out_console.print(Text("customer value not scored on Spark: assign with --engine local to score it"))
         return
     out = out or Path("assigned.csv")
-    frame = fitted.customer_table(data, as_of, ReadOptions.from_settings(settings))
+    features = scores = None
+    if fitted.transactions is None:
+        frame = fitted.customer_table(data, as_of, ReadOptions.from_settings(settings))
+    else:
+        features = fitted.transaction_features(data, as_of, ReadOptions.from_settings(settings))
+        frame, scores = features.customers, fitted.value_scores(features)
     ids, labels, usable = fitted.assign(frame)
     result = pd.DataFrame({
         fitted.roles.id_name: ids.to_numpy(),
         "segment": labels,
         "segment_name": [fitted.name_of(s) for s in labels],
-    })[usable]
-    write_atomic(out, csv_text(result))
+    })
+    if scores is not None:
+        result = pd.concat([result, scores], axis=1)
+    write_atomic(out, csv_text(result[usable]))
     skipped = int((~usable).sum())
     note = f"; {skipped:,} rows with no usable feature value left out" if skipped else ""
     out_console.print(Text(f"assigned {int(usable.sum()):,} of {len(frame):,} customers to {out}{note}"))
+    if features is not None:
+        out_console.print(Text(_assign_value_note(fitted, features, model)), soft_wrap=True)
+
+
+def _assign_value_note(fitted, features, path: Path) -> str:
+    """One line on the customer value of an assigned log: scored with the model's parameters
+    as of the snapshot's date, or why not."""
+    if fitted.value is None:
+        return (f"customer value not scored: {path} has no fitted value parameters (a run with --value off, "
+                f"on Spark, or by a custseg before them); run custseg again to score value")
+    return (f"customer value scored with the model's {fitted.value.label} parameters as of "
+            f"{features.as_of.isoformat()}, without refitting")
 
 
 def _check_assign_reading(fitted, given: dict, engine: str) -> None:

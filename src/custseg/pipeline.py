@@ -47,6 +47,7 @@ from .valuing.customer_value import (
     history_from_features,
     value_customers,
 )
+from .valuing.stored import stored_value
 
 #: Customers drawn (seeded) for the report's figures.
 PLOT_SAMPLE = 2000
@@ -136,6 +137,7 @@ class Result:
                 "as_of_used": self.transactions.as_of.isoformat(),
             },
             reference=self.reference,
+            value=None if self.value is None else self.value.stored,
         )
 
     @cached_property
@@ -607,7 +609,8 @@ def _customer_value(transactions, ids: np.ndarray, settings: Settings, progress:
     scored = histories.iloc[position].reset_index(drop=True)
     known = pd.DataFrame({"id": ids, "x": scored["x"], "t_x": scored["t_x"], "T": scored["T"],
                           "year_spend": history["year_spend"].to_numpy(float)[position]})
-    value = CustomerValue(scores, value.fit, value.spend, value.options, known)
+    stored = stored_value(value, histories, money=transactions.columns.has_money)
+    value = CustomerValue(scores, value.fit, value.spend, value.options, known, stored)
     with_value_actions(segments, value.segments(labels))
     return value
 
