@@ -389,6 +389,8 @@ def _show_tracking(tracked, paths: dict) -> None:
     out_console.print(table)
     for move in tracked.moves:
         out_console.print(Text(f"- {move['sentence']}"))
+    for line in (tracked.value or {}).get("sentences", []):
+        out_console.print(Text(f"value: {line}"))
     for warning in tracked.info.get("warnings", []):
         out_console.print(Text(f"warning: {warning}", style="yellow"))
     verdict = tracked.verdict or tracked.drift.get("note")
