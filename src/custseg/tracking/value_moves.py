@@ -12,7 +12,7 @@ The rules, stated once:
   A before and in B now had *before* (what was at stake when they moved), with their value
   now beside it.
 * **Lapsing segments** are those whose name reads as lapsed or at risk (a negative
-  `custseg.tracking.moves.value_of`: "Lapsed", "lapsing", "at risk", "low spending",
+  `custseg.tracking.moves.value_of`: "Lapsed", "lapsing", "at risk", "low spending", "infrequent",
   "inactive", ...) and, among those whose name says neither, those where more than
   `LAPSING_AT_RISK_SHARE` of the new snapshot's customers are at risk (P(alive) below
   `custseg.valuing.at_risk.AT_RISK_BELOW`, scored with the model's parameters): the name
