@@ -30,6 +30,8 @@ CATEGORICAL_CHOICES = ("describe", "cluster")
 ENGINES = ("auto", "local", "spark")
 #: ``on``: a transaction log's customers get their value (`custseg.valuing`); ``off`` skips it.
 VALUE_CHOICES = ("on", "off")
+#: ``--value-model`` words and the repeat-purchase model each names (`custseg.valuing.models`).
+VALUE_MODELS = {"mbgnbd": "mbg/nbd", "bgnbd": "bg/nbd", "paretonbd": "pareto/nbd"}
 #: Days per unit of a horizon (``26w``, ``12m``, ``90d``): a month is a twelfth of 365.25 days.
 HORIZON_UNITS = {"d": 1.0, "w": 7.0, "m": 365.25 / 12.0}
 #: Spark master URLs: ``local``, ``local[*]``, ``local[N]`` or ``local[N,F]``; the default ports of
@@ -144,6 +146,9 @@ class Settings:
         Seconds a Spark run on a cluster master waits for an executor: at the start, for the
         probe job that checks the executors can run custseg, and during the run, while a
         job has no executor at all (a lost worker); then it stops with one line (default 120).
+    value_model : {"mbgnbd", "bgnbd", "paretonbd"}
+        Transaction logs: the repeat-purchase model of the customer value, MBG/NBD (default),
+        BG/NBD or Pareto/NBD (`VALUE_MODELS`); the summary's ``value.model`` names it.
     given : frozenset of str or None
         The settings the user gave, as opposed to those left at their default (which the run
         may then fit to the data: a small table's default k range stops at half its customers).
@@ -213,6 +218,7 @@ class Settings:
     value: str = "on"
     horizon: str = "12m"
     discount: float = 0.10
+    value_model: str = "mbgnbd"
     command: str | None = field(default=None, compare=False)
     given: frozenset[str] | None = field(default=None, compare=False, repr=False)
 
@@ -496,6 +502,7 @@ CONSTRAINTS = {
     "value": OneOf("--value", VALUE_CHOICES),
     "horizon": Rule(lambda value, settings: parse_horizon(value)),   # raises on a bad horizon
     "discount": Rule(_check_discount),
+    "value_model": OneOf("--value-model", tuple(VALUE_MODELS)),
 }
 
 

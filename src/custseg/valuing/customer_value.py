@@ -100,6 +100,8 @@ class CustomerValue:
         `CUSTOMER_COLUMNS` per row of ``scores``: the id, the history (x, t_x, T in weeks)
         and the purchase spend of the last year (``year_spend``, NaN without money), for the
         value at risk and the matrices.
+    stored : StoredValue, optional
+        What the model file keeps of the fits (`custseg.valuing.stored`), for ``assign``.
     """
 
     scores: pd.DataFrame
@@ -107,6 +109,7 @@ class CustomerValue:
     spend: Fit | None
     options: ValueOptions
     customers: pd.DataFrame | None = None
+    stored: object | None = None
 
     def summary(self, labels) -> dict:
         """The ``value`` block of summary.json for the customers scored with segment ``labels``
