@@ -145,6 +145,7 @@ def run(
     value: Optional[str] = typer.Option(None, "--value", help="Transaction log: on (default) adds each customer's P(alive), expected purchases, expected value per purchase and CLV to segments.csv (MBG/NBD and Gamma-Gamma models); off skips it."),
     horizon: Optional[str] = typer.Option(None, "--horizon", help="Horizon of the expected purchases and CLV: weeks 26w, months 12m (default) or days 90d."),
     discount: Optional[float] = typer.Option(None, "--discount", help="Annual discount rate of the CLV (default 0.10)."),
+    holdout: Optional[str] = typer.Option(None, "--holdout", help="Transaction log: check the value model on the last weeks of the log before refitting it on all of it: auto (default: a third of the log's span, at most 39w, when the log spans at least 24 weeks), a length such as 26w, 6m or 90d, or off."),
     no_report: bool = typer.Option(False, "--no-report", help="Skip report.html (for batch jobs)."),
     as_json: bool = typer.Option(False, "--json", help="Print summary.json to stdout instead of the table."),
 ) -> None:
@@ -170,7 +171,7 @@ def run(
         sentinels=tuple(sentinel) if sentinel else None,
         categoricals=categoricals, categorical_weight=categorical_weight,
         engine=engine, spark_master=spark_master, spark_executor_timeout=spark_executor_timeout,
-        value=value, horizon=horizon, discount=discount,
+        value=value, horizon=horizon, discount=discount, holdout=holdout,
     )
     with _progress() as progress:
         result = segment(data, settings, on_progress=progress)

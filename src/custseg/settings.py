@@ -30,6 +30,9 @@ CATEGORICAL_CHOICES = ("describe", "cluster")
 ENGINES = ("auto", "local", "spark")
 #: ``on``: a transaction log's customers get their value (`custseg.valuing`); ``off`` skips it.
 VALUE_CHOICES = ("on", "off")
+#: Holdout words besides a length (``39w``): ``auto`` checks the value model on a holdout when
+#: the log spans enough time (`custseg.valuing.holdout`), ``off`` never does.
+HOLDOUT_WORDS = ("auto", "off")
 #: Days per unit of a horizon (``26w``, ``12m``, ``90d``): a month is a twelfth of 365.25 days.
 HORIZON_UNITS = {"d": 1.0, "w": 7.0, "m": 365.25 / 12.0}
 #: Spark master URLs: ``local``, ``local[*]``, ``local[N]`` or ``local[N,F]``; the default ports of
@@ -213,6 +216,7 @@ class Settings:
     value: str = "on"
     horizon: str = "12m"
     discount: float = 0.10
+    holdout: str = "auto"
     command: str | None = field(default=None, compare=False)
     given: frozenset[str] | None = field(default=None, compare=False, repr=False)
 
@@ -458,6 +462,23 @@ def parse_horizon(text: str) -> float:
     return float(found.group(1)) * HORIZON_UNITS[found.group(2)]
 
 
+def parse_holdout(text: str) -> float | None:
+    """A holdout (``26w``, ``6m``, ``90d``) in days; None for ``auto`` and ``off``.
+
+    Examples
+    --------
+    >>> parse_holdout("39w"), parse_holdout("90d"), parse_holdout("auto"), parse_holdout("off")
+    (273.0, 90.0, None, None)
+    """
+    if str(text).strip().lower() in HOLDOUT_WORDS:
+        return None
+    try:
+        return parse_horizon(text)
+    except SettingsError:
+        raise SettingsError(f"--holdout must be auto, off or a positive number of weeks, months or days "
+                            f"such as 26w, 6m or 90d, got {text!r}") from None
+
+
 def _check_discount(value, settings: Settings) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
         raise SettingsError(f"--discount must be an annual rate from 0 to below 1 (0.10 for 10%), got {value!r}")
@@ -496,6 +517,7 @@ CONSTRAINTS = {
     "value": OneOf("--value", VALUE_CHOICES),
     "horizon": Rule(lambda value, settings: parse_horizon(value)),   # raises on a bad horizon
     "discount": Rule(_check_discount),
+    "holdout": Rule(lambda value, settings: parse_holdout(value)),   # raises on a bad holdout
 }
 
 
