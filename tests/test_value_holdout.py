@@ -219,3 +219,102 @@ def test_a_growing_shop_with_a_busier_holdout_does_not_fit_and_says_why():
     assert "a season or a campaign the model does not expect" in check["verdict"]
     assert check["reasons"][0].startswith("the repeat purchases to the end of the 17-week holdout")
     assert check["thresholds"] == {"error_pct": FIT_ERROR_PCT, "correlation": FIT_CORRELATION}
+
+
+# --------------------------------------------------------------------------- the report and the console
+
+
+HOLDOUT_KEYS = ("value_tracking_cumulative", "value_tracking_weekly", "value_by_frequency")
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    return segment(_small_log(), kind="transactions", **FAST)
+
+
+def _page_without_figures(summary: dict, monkeypatch) -> str:
+    """The report's HTML with no figure drawn (the text only: fast)."""
+    from custseg.reporting import report
+
+    monkeypatch.setattr(report, "render_figures", lambda summary: {})
+    return report.render_report(summary)
+
+
+def _value_section(html: str) -> str:
+    return html[html.index('id="customer-value"'):html.index('id="segment-details"')]
+
+
+def test_the_report_shows_the_three_holdout_figures_for_a_log(small_run):
+    from custseg.reporting.report import render_report
+
+    check = small_run.summary["value"]["holdout"]
+    assert check["fits"] is True, check["verdict"]
+    section = _value_section(render_report(small_run.summary))
+    for key in HOLDOUT_KEYS:
+        assert f'data-figure="{key}"' in section, key
+    verdict = section[section.index('data-test="value-holdout-verdict"'):]
+    assert verdict[verdict.index(">") + 1:].startswith(f"<strong>{check['verdict'][:1].upper()}{check['verdict'][1:]}")
+    # A model that fits: no warning first, no rough headings.
+    assert 'data-test="value-verdict"' not in section and "(rough)" not in section
+
+
+def test_no_holdout_figures_for_a_customer_table(mall, monkeypatch):
+    from custseg.reporting import figures as plots
+
+    summary = segment(mall, **FAST).summary
+    for function in (plots.plot_value_tracking_cumulative, plots.plot_value_tracking_weekly,
+                     plots.plot_value_by_frequency):
+        assert function(summary) is None
+    assert "Holdout check" not in _page_without_figures(summary, monkeypatch)
+
+
+def test_a_skipped_check_says_why_in_the_report_and_draws_nothing(small_run, monkeypatch):
+    from custseg.reporting import figures as plots
+
+    summary = {**small_run.summary, "value": {**small_run.summary["value"], "holdout": {"skipped": "--holdout off"}}}
+    html = _page_without_figures(summary, monkeypatch)
+    assert '<p data-test="value-holdout-skipped">No holdout check: --holdout off.</p>' in html
+    for function in (plots.plot_value_tracking_cumulative, plots.plot_value_tracking_weekly,
+                     plots.plot_value_by_frequency):
+        assert function(summary) is None
+
+
+def test_a_model_that_does_not_fit_leads_the_section_and_marks_the_numbers_rough(small_run, monkeypatch):
+    check = {**small_run.summary["value"]["holdout"], "fits": False,
+             "verdict": "the model does not fit: the repeat purchases to the end of the 17-week holdout were "
+                        "under-forecast by 40%"}
+    summary = {**small_run.summary, "value": {**small_run.summary["value"], "holdout": check}}
+    section = _value_section(_page_without_figures(summary, monkeypatch))
+    first = section[section.index("<p"):]
+    assert first.startswith('<p class="lead callout warn" data-test="value-verdict">The model does not fit: the '
+                            'repeat purchases to the end of the 17-week holdout were under-forecast by 40%. The '
+                            'numbers below are rough estimates, not facts.</p>')
+    assert "Mean P(alive) (rough)</th>" in section and 'data-test="value-rough"' in section
+
+
+def test_the_console_says_the_verdict_in_one_line(capsys, tmp_path):
+    from test_cli import cli
+
+    path = tmp_path / "shop.csv"
+    _growing_shop().to_csv(path, index=False)
+    code, out, err = cli(capsys, "run", path, "--out", tmp_path / "out", "--algorithms", "kmeans", "--k", "2..3",
+                         "--no-report")
+    assert code == 0, err
+    line = [row for row in out.splitlines() if row.startswith("value model:")]
+    assert len(line) == 1
+    assert line[0].startswith("value model: the model does not fit: the repeat purchases to the end of")
+
+
+def test_the_same_log_and_seed_give_byte_identical_outputs(tmp_path):
+    from custseg.reporting import figures as plots
+
+    lines = _small_log()
+    runs = [segment(lines, kind="transactions", **FAST) for _ in range(2)]
+    for run, name in zip(runs, ("one", "two")):
+        run.write(tmp_path / name)
+    for output in ("summary.json", "segments.csv"):
+        assert (tmp_path / "one" / output).read_bytes() == (tmp_path / "two" / output).read_bytes(), output
+    for function in (plots.plot_value_tracking_cumulative, plots.plot_value_tracking_weekly,
+                     plots.plot_value_by_frequency):
+        first, second = (plots.figure_to_png(function(run.summary)) for run in runs)
+        assert first == second

@@ -94,6 +94,9 @@ def _show_result(result, paths: dict) -> None:
                                + (f" ({detail} left out)" if detail else "")))
     out_console.print(Text(f"{'customer rows' if result.transactions is not None else 'rows'}: "
                            f"{_ledger_text(result.table.ledger)}"))
+    holdout = _holdout_line(result.summary.get("value"))
+    if holdout is not None:
+        out_console.print(holdout)
     repeated = repeated_ids_text(result.table.ledger.to_dict())
     if repeated:
         out_console.print(Text(f"warning: {repeated}", style="bold yellow"))
@@ -101,6 +104,22 @@ def _show_result(result, paths: dict) -> None:
         out_console.print(Text(f"warning: {warning}", style="bold yellow"))
     for kind, path in paths.items():
         out_console.print(Text(f"{kind + ':':9} {path}"))
+
+
+def _holdout_line(value: dict | None) -> Text | None:
+    """The value model's holdout check in one line: its verdict (yellow when it does not
+    fit) or why it was skipped; None without one."""
+    check = (value or {}).get("holdout")
+    if not check:
+        return None
+    if "skipped" in check:
+        return Text(f"value model: no holdout check ({check['skipped']})")
+    if check["fits"]:
+        return Text(f"value model: {check['verdict']}")
+    more = len(check["reasons"]) - 1
+    return Text(f"value model: the model does not fit: {check['reasons'][0]}"
+                + (f" (and {more} more reason{'s' if more > 1 else ''} in the report)" if more else ""),
+                style="bold yellow")
 
 
 def _ledger_text(ledger) -> str:
