@@ -60,19 +60,25 @@ def new_customer_trend(first_days: np.ndarray, start: int, cut: int) -> dict:
             "second_quarter_per_week": before, "last_quarter_per_week": after}
 
 
-def holdout_purchase_change(repeat_days: np.ndarray, cut: int, end: int) -> dict:
+def holdout_purchase_change(made_by_day: np.ndarray, start: int, cut: int, end: int) -> dict:
     """Repeat purchases per week in the last third of the holdout (cut, end] against as long a
-    stretch just before the cut (``repeat_days`` sorted), and whether the pace rose or fell
-    markedly (`PACE_RATIO`).
+    stretch just before the cut, and whether the pace rose or fell markedly (`PACE_RATIO`).
+
+    ``made_by_day[d - start]``: the repeat purchases made up to day ``d``.
 
     Examples
     --------
-    >>> holdout_purchase_change(np.array([-5, -2, 25, 26, 27, 28, 29]), 0, 30)
+    >>> made = np.cumsum(np.bincount(np.array([-5, -2, 25, 26, 27, 28, 29]) + 10, minlength=41))
+    >>> holdout_purchase_change(made, -10, 0, 30)
     {'change': 'rising', 'before_cut_per_week': 1.4, 'holdout_end_per_week': 3.5}
     """
     third = (end - cut) / 3.0
-    count = np.searchsorted(repeat_days, [cut - third, cut, end - third, end], side="right")
-    before, after = _per_week(count[1] - count[0], third), _per_week(count[3] - count[2], third)
+
+    def made(day: float) -> int:
+        return int(made_by_day[min(max(int(np.floor(day)) - start, 0), len(made_by_day) - 1)]) if day >= start else 0
+
+    before = _per_week(made(cut) - made(cut - third), third)
+    after = _per_week(made(end) - made(end - third), third)
     return {"change": _direction(before, after, PACE_RATIO),
             "before_cut_per_week": before, "holdout_end_per_week": after}
 
