@@ -318,3 +318,13 @@ def test_the_same_log_and_seed_give_byte_identical_outputs(tmp_path):
                      plots.plot_value_by_frequency):
         first, second = (plots.figure_to_png(function(run.summary)) for run in runs)
         assert first == second
+
+
+def test_a_bad_holdout_on_the_command_line_is_one_red_line(capsys, tmp_path):
+    from test_cli import one_line_error
+
+    path = tmp_path / "orders.csv"
+    _hand_log().to_csv(path, index=False)
+    message = one_line_error(capsys, "run", path, "--out", tmp_path / "out", "--holdout", "soon")
+    assert message.endswith("--holdout must be auto, off or a positive number of weeks, months or days such as "
+                            "26w, 6m or 90d, got 'soon'")

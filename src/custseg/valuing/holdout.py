@@ -222,6 +222,19 @@ def _skip_for_data(table: pd.DataFrame, cut: int) -> str | None:
     return None
 
 
+def _fit_and_forecast(table: pd.DataFrame, model: str, weeks: float):
+    """The calibration fit (on a seeded sample of at most `FIT_SAMPLE` histories) and each
+    customer's expected purchases in the ``weeks`` after the cut."""
+    fitted = table
+    if len(table) > FIT_SAMPLE:
+        keep = np.sort(np.random.default_rng(SAMPLE_SEED).choice(len(table), FIT_SAMPLE, replace=False))
+        fitted = table.iloc[keep]
+    fit = fit_transactions(model, fitted["x"], fitted["t_x"], fitted["T"])
+    predicted = fit.params.expected_purchases(weeks, table["x"].to_numpy(), table["t_x"].to_numpy(),
+                                              table["T"].to_numpy())
+    return fit, np.asarray(predicted, dtype=float)
+
+
 def holdout_check(purchases: pd.DataFrame, as_of: datetime.date, *, option: str = "auto",
                   length: float | None = None, model: str = "mbg/nbd") -> dict:
     """The ``value.holdout`` block of summary.json for a log's purchases.
@@ -267,15 +280,8 @@ def holdout_check(purchases: pd.DataFrame, as_of: datetime.date, *, option: str 
     why = _skip_for_data(table, cut)
     if why is not None:
         return {"skipped": why}
-    fitted = table
-    if len(table) > FIT_SAMPLE:
-        keep = np.sort(np.random.default_rng(SAMPLE_SEED).choice(len(table), FIT_SAMPLE, replace=False))
-        fitted = table.iloc[keep]
-    fit = fit_transactions(model, fitted["x"], fitted["t_x"], fitted["T"])
-    weeks = length_days / WEEK_DAYS
+    fit, predicted = _fit_and_forecast(table, model, length_days / WEEK_DAYS)
     x, actual = table["x"].to_numpy(), table["x_holdout"].to_numpy()
-    predicted = np.asarray(fit.params.expected_purchases(weeks, x, table["t_x"].to_numpy(), table["T"].to_numpy()),
-                           dtype=float)
     tracking, change = _tracking(fit.params, table, rows, days, cut, end)
     if not (np.isfinite(predicted).all() and np.isfinite(tracking["cumulative_predicted"]).all()):
         problem = fit.warnings[-1] if fit.warnings else "its forecasts are not numbers"
