@@ -180,7 +180,7 @@ def test_a_run_on_the_cdnow_sample_puts_the_check_in_the_summary(cdnow_sample_li
 
 
 def test_holdout_off_leaves_the_reason():
-    result = segment(_small_log(), kind="transactions", holdout="off", **FAST)
+    result = segment(_small_log(), kind="transactions", holdout="Off", **FAST)
     assert result.summary["value"]["holdout"] == {"skipped": "--holdout off"}
 
 

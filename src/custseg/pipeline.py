@@ -600,7 +600,7 @@ def _customer_value(transactions, ids: np.ndarray, settings: Settings, progress:
         raise AssertionError("customer table and histories are not in the same order")
     options = ValueOptions(horizon=settings.horizon, horizon_days=parse_horizon(settings.horizon),
                            discount=float(settings.discount), year_days=YEAR_DAYS,
-                           holdout=settings.holdout, holdout_days=parse_holdout(settings.holdout))
+                           holdout=str(settings.holdout).strip().lower(), holdout_days=parse_holdout(settings.holdout))
     histories = history_from_features(customers, history)
     value = value_customers(histories, options, money=transactions.columns.has_money, on_progress=progress)
     position = pd.Index(customers.iloc[:, 0].astype(str)).get_indexer(pd.Index(ids).astype(str))
