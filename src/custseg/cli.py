@@ -94,6 +94,9 @@ def _show_result(result, paths: dict) -> None:
                                + (f" ({detail} left out)" if detail else "")))
     out_console.print(Text(f"{'customer rows' if result.transactions is not None else 'rows'}: "
                            f"{_ledger_text(result.table.ledger)}"))
+    holdout = _holdout_line(result.summary.get("value"))
+    if holdout is not None:
+        out_console.print(holdout)
     repeated = repeated_ids_text(result.table.ledger.to_dict())
     if repeated:
         out_console.print(Text(f"warning: {repeated}", style="bold yellow"))
@@ -101,6 +104,22 @@ def _show_result(result, paths: dict) -> None:
         out_console.print(Text(f"warning: {warning}", style="bold yellow"))
     for kind, path in paths.items():
         out_console.print(Text(f"{kind + ':':9} {path}"))
+
+
+def _holdout_line(value: dict | None) -> Text | None:
+    """The value model's holdout check in one line: its verdict (yellow when it does not
+    fit) or why it was skipped; None without one."""
+    check = (value or {}).get("holdout")
+    if not check:
+        return None
+    if "skipped" in check:
+        return Text(f"value model: no holdout check ({check['skipped']})")
+    if check["fits"]:
+        return Text(f"value model: {check['verdict']}")
+    more = len(check["reasons"]) - 1
+    return Text(f"value model: the model does not fit: {check['reasons'][0]}"
+                + (f" (and {more} more reason{'s' if more > 1 else ''} in the report)" if more else ""),
+                style="bold yellow")
 
 
 def _ledger_text(ledger) -> str:
@@ -146,6 +165,7 @@ def run(
     horizon: Optional[str] = typer.Option(None, "--horizon", help="Horizon of the expected purchases and CLV: weeks 26w, months 12m (default) or days 90d."),
     discount: Optional[float] = typer.Option(None, "--discount", help="Annual discount rate of the CLV (default 0.10)."),
     value_model: Optional[str] = typer.Option(None, "--value-model", help="Repeat-purchase model of the customer value: mbgnbd (MBG/NBD, default), bgnbd (BG/NBD) or paretonbd (Pareto/NBD)."),
+    holdout: Optional[str] = typer.Option(None, "--holdout", help="Transaction log: check the value model on the last weeks of the log before refitting it on all of it: auto (default: a third of the log's span, at most 39w, when the log spans at least 24 weeks), a length such as 26w, 6m or 90d, or off."),
     no_report: bool = typer.Option(False, "--no-report", help="Skip report.html (for batch jobs)."),
     as_json: bool = typer.Option(False, "--json", help="Print summary.json to stdout instead of the table."),
 ) -> None:
@@ -171,7 +191,7 @@ def run(
         sentinels=tuple(sentinel) if sentinel else None,
         categoricals=categoricals, categorical_weight=categorical_weight,
         engine=engine, spark_master=spark_master, spark_executor_timeout=spark_executor_timeout,
-        value=value, horizon=horizon, discount=discount, value_model=value_model,
+        value=value, horizon=horizon, discount=discount, value_model=value_model, holdout=holdout,
     )
     with _progress() as progress:
         result = segment(data, settings, on_progress=progress)
