@@ -107,3 +107,34 @@ def test_not_computed_is_null_in_summary_and_a_dash_in_the_report(tmp_path):
     assert len(rows_html) == len(rows)
     assert sorted(last_cells) == sorted([f"{chosen['stability_min']:.2f}"] + ["–"] * len(others))
     assert "report" in written
+
+
+def test_the_candidates_cache_measures_every_candidate(tmp_path):
+    # benchmarks/candidates_cache.py studies rules that may look at other candidates than
+    # today's rule does: its entries carry every candidate's stability.
+    import gzip
+
+    from conftest import load_benchmark
+
+    cache = load_benchmark("candidates_cache")
+    battery = tmp_path / "toy"
+    battery.mkdir()
+    points = _blobs([(0, 0), (4, 0), (0, 4)], per=40)
+    with gzip.open(battery / "three.data.gz", "wt") as handle:
+        handle.write("\n".join(f"{x:.6f} {y:.6f}" for x, y in points))
+    with gzip.open(battery / "three.labels0.gz", "wt") as handle:
+        handle.write("\n".join(str(1 + i // 40) for i in range(len(points))))
+    entry = cache.run_search("toy/three", tmp_path, {"algorithms": ("kmeans", "hierarchical"), "k_max": 5})
+    assert len(entry.candidates) == 8
+    assert all(c.stability is not None for c in entry.candidates)
+    lazy = segment(str(_csv(points, tmp_path)), algorithms=("kmeans", "hierarchical"), k_max=5, random_state=0,
+                   report=False)
+    assert sum(c.stability is not None for c in lazy.found.candidates) < 8
+
+
+def _csv(points: np.ndarray, folder) -> object:
+    path = folder / "points.csv"
+    frame = pd.DataFrame(points, columns=[f"x{j + 1}" for j in range(points.shape[1])])
+    frame.insert(0, "id", np.arange(1, len(points) + 1))
+    frame.to_csv(path, index=False)
+    return path
