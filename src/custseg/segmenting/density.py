@@ -8,7 +8,6 @@ import numpy as np
 
 from .assign import Assigner
 from .candidates import Candidate, make_candidate, sample_note, seeded_sample
-from .knee import convex_knee_y
 from .options import SearchOptions
 
 #: HDBSCAN's ``min_cluster_size`` values tried: the smallest group it may call a segment.
@@ -131,13 +130,15 @@ def k_distance_eps(points: np.ndarray, min_samples: int) -> tuple[np.ndarray, fl
     The point itself counts as its first neighbour, as in DBSCAN's core-point rule.
     Without a knee, eps is the 90th percentile of those distances.
     """
+    from kneed import KneeLocator
     from sklearn.neighbors import NearestNeighbors
 
     nearest = NearestNeighbors(n_neighbors=min_samples).fit(points)
     distances = np.sort(nearest.kneighbors(points)[0][:, -1])
     knee = None
     if len(np.unique(distances)) > 2:
-        knee = convex_knee_y(np.arange(len(distances)), distances, "increasing")
+        knee = KneeLocator(np.arange(len(distances)), distances, curve="convex",
+                           direction="increasing").knee_y
     eps = float(knee) if knee and knee > 0 else float(np.percentile(distances, 90))
     return distances, max(eps, 1e-9)
 

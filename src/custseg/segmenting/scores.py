@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .candidates import Candidate, seeded_sample
-from .knee import convex_knee
 from .options import SearchOptions
 
 #: Silhouette sample: every segment contributes at least this many customers.
@@ -243,10 +242,12 @@ def sampled_silhouette(matrix: np.ndarray, labels: np.ndarray, sample_size: int,
 
 
 def inertia_elbow(candidates: list[Candidate]) -> int | None:
-    """k at the knee of the inertia curve (Kneedle, `custseg.segmenting.knee`), or None when there is no knee."""
+    """k at the knee of the inertia curve (kneed), or None when there is no knee."""
+    from kneed import KneeLocator
+
     points = sorted((c.k, c.inertia) for c in candidates if c.inertia is not None)
     if len(points) < 3:
         return None
     ks, inertia = zip(*points)
-    knee = convex_knee(list(ks), list(inertia), "decreasing")
+    knee = KneeLocator(list(ks), list(inertia), curve="convex", direction="decreasing").knee
     return int(knee) if knee is not None else None
