@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .engines import engine_for
+from .engines import engine_for, is_spark_frame
 from .errors import InputError, SettingsError
 from .explaining.actions import suggest_actions, with_value_actions
 from .explaining.profile import (
@@ -92,7 +92,9 @@ class Result:
     #: ``release()`` frees Spark's cache of them once the outputs are written.
     population: object | None = field(default=None, repr=False)
     #: A transaction log's customer value (`custseg.valuing`), scores in the order of the
-    #: used customers; None for a customer table, with ``value="off"`` or on Spark.
+    #: used customers; None for a customer table or with ``value="off"``. On Spark above
+    #: ``fit_sample``, set by ``population.complete`` and counting every customer
+    #: (`custseg.engines.spark.value.PopulationValue`).
     value: CustomerValue | None = field(default=None, repr=False)
 
     @property
@@ -594,11 +596,19 @@ def _customer_value(transactions, ids: np.ndarray, settings: Settings, progress:
     when there is nothing to value."""
     if transactions is None or settings.value == "off" or transactions.history is None:
         return None
+    options = ValueOptions(horizon=settings.horizon, horizon_days=parse_horizon(settings.horizon),
+                           discount=float(settings.discount), year_days=YEAR_DAYS)
+    if is_spark_frame(transactions.history):    # fitted on the driver, scored on the executors
+        if transactions.customers_kept > len(transactions.customers):
+            return None     # only a sample is on the driver: `Population.complete` values everyone
+        from .engines.spark.value import value_on_spark
+
+        value = value_on_spark(transactions, ids, options, random_state=settings.random_state)
+        with_value_actions(segments, value.segments(labels))
+        return value
     customers, history = transactions.customers, transactions.history
     if not customers.iloc[:, 0].astype(str).equals(history.iloc[:, 0].astype(str)):
         raise AssertionError("customer table and histories are not in the same order")
-    options = ValueOptions(horizon=settings.horizon, horizon_days=parse_horizon(settings.horizon),
-                           discount=float(settings.discount), year_days=YEAR_DAYS)
     histories = history_from_features(customers, history)
     value = value_customers(histories, options, money=transactions.columns.has_money, on_progress=progress)
     position = pd.Index(customers.iloc[:, 0].astype(str)).get_indexer(pd.Index(ids).astype(str))

@@ -64,7 +64,8 @@ class TransactionFeatures:
         pandas table and not given.
     history : DataFrame or None
         For the value models: the id and `HISTORY_COLUMNS` per customer, in the order of
-        ``customers`` (`history_table`); None where the engine does not give it (Spark).
+        ``customers`` (`history_table`); on the Spark engine a Spark DataFrame of the same
+        customers, unordered (`custseg.engines.spark.transactions.HISTORY_FRAME_COLUMNS`).
     """
 
     customers: pd.DataFrame
