@@ -98,29 +98,33 @@ def test_fit_with_counts_equals_the_fit_on_every_customer():
 
 @pytest.fixture(scope="module")
 def orders(spark, tmp_path_factory):
-    """A generated log of 300 customers (Parquet), the local engine's features of it, and the
-    Spark engine's (its history table cached while the module's tests run)."""
+    """A generated log of 300 customers: the local engine's features of it, and its value
+    histories as the Spark table the feature query caches (`HISTORY_FRAME_COLUMNS`; that the
+    query gives these numbers is checked on Online Retail in ``test_spark``)."""
     from custseg import generate_transactions
-    from custseg.engines.spark.transactions import customers_from_transactions_spark
+    from custseg.engines.spark.transactions import HISTORY_FRAME_COLUMNS
 
     lines, _ = generate_transactions(300, 3, random_state=11)
     path = tmp_path_factory.mktemp("value") / "orders.parquet"
     lines.to_parquet(path)
-    found = customers_from_transactions_spark(spark, path)
-    found.customers.unpersist()
-    yield customers_from_transactions(path), found
-    found.history.unpersist()
+    local = customers_from_transactions(path)
+    table = pd.concat([local.customers[["recency_days", "tenure_days"]], local.history.iloc[:, 1:]], axis=1)
+    table.insert(0, "id", local.customers.iloc[:, 0].astype(str).to_numpy(dtype=object))
+    schema = ", ".join(["id string", *(f"{name} double" for name in HISTORY_FRAME_COLUMNS[1:])])
+    history = spark.createDataFrame(table[list(HISTORY_FRAME_COLUMNS)], schema).repartition(3).cache()
+    yield local, history
+    history.unpersist()
 
 
 def test_fitted_on_the_driver_and_scored_on_the_executors_equals_the_local_step(spark, orders):
     from custseg.engines.spark.value import fit_on_driver, score_on_executors
 
-    local, found = orders
+    local, history = orders
     histories = history_from_features(local.customers, local.history)
     expected = value_customers(histories, ValueOptions())
-    fitted = fit_on_driver(found.history, found.columns, ValueOptions(), money=True)
-    # four partitions: the customers are scored in several batches on the executors
-    scored = score_on_executors(found.history.repartition(4), fitted).toPandas()
+    fitted = fit_on_driver(history, local.columns, ValueOptions(), money=True)
+    # three partitions: the customers are scored in several batches on the executors
+    scored = score_on_executors(history, fitted).toPandas()
     assert fitted.fit.params == expected.fit.params
     assert fitted.fit.warnings == expected.fit.warnings
     assert fitted.fit.log_likelihood == expected.fit.log_likelihood
@@ -139,10 +143,10 @@ def test_fitted_on_the_driver_and_scored_on_the_executors_equals_the_local_step(
 def test_gamma_gamma_on_a_bounded_seeded_sample_of_repeat_buyers(spark, orders):
     from custseg.engines.spark.value import fit_on_driver
 
-    local, found = orders
-    first = fit_on_driver(found.history, found.columns, ValueOptions(), money=True, sample=50, random_state=4)
-    again = fit_on_driver(found.history, found.columns, ValueOptions(), money=True, sample=50, random_state=4)
-    other = fit_on_driver(found.history, found.columns, ValueOptions(), money=True, sample=50, random_state=5)
+    local, history = orders
+    first = fit_on_driver(history, local.columns, ValueOptions(), money=True, sample=50, random_state=4)
+    again = fit_on_driver(history, local.columns, ValueOptions(), money=True, sample=50, random_state=4)
+    other = fit_on_driver(history, local.columns, ValueOptions(), money=True, sample=50, random_state=5)
     repeat = int((local.history["purchase_days"] > 1).sum())
     assert repeat > 50
     assert first.spend.customers == 50 and first.spend.params == again.spend.params
@@ -162,3 +166,15 @@ def test_a_matrix_of_distinct_histories_with_counts_equals_the_matrix_of_every_c
     assert counted == every
     assert counted["customers"] == [[1, 2], [0, 2]]
     assert counted["p_alive"] == [[0.5, 0.2], [None, 0.925]]
+
+
+def test_a_log_without_money_gets_purchases_and_p_alive_without_value(spark, orders):
+    from custseg.engines.spark.value import fit_on_driver, score_batch
+
+    local, history = orders
+    fitted = fit_on_driver(history, local.columns, ValueOptions(), money=False)
+    expected = value_customers(history_from_features(local.customers, local.history), money=False)
+    assert fitted.spend is None and fitted.fit.params == expected.fit.params
+    scored = score_batch(history.limit(40).toPandas(), fitted)
+    assert scored["p_alive"].between(0, 1).all() and (scored["expected_purchases"] > 0).all()
+    assert scored["expected_value_per_purchase"].isna().all() and scored["clv"].isna().all()

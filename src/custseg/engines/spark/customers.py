@@ -442,6 +442,7 @@ def _assign_file(spark, model, data, out, as_of: str | None) -> tuple[Path, int,
         columns = TransactionColumns.from_dict(model.transactions["columns"])
         features = customers_from_transactions_spark(spark, data, columns, as_of=as_of or model.transactions["as_of"],
                                                      window=model.transactions.get("window"))
+        features.history.unpersist()          # assigning does not value the customers
         frame, rows, one_row_per_id = features.customers, features.customers_kept, True
     else:
         frame, label = open_lines(spark, data)
