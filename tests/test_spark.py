@@ -313,8 +313,8 @@ def test_run_on_spark_equals_the_local_run(spark, capsys, tmp_path):
     path = SHARED_DATA / "online_retail.csv.gz"
     if not path.is_file():
         pytest.skip(f"real data not found at {path}")
-    # The customer value is not computed on Spark yet (issue 20, item 7): both runs without it.
-    options = ["--algorithms", "kmeans,gmm", "--k", "2..6", "--no-report", "--value", "off"]
+    # The customer value on Spark: fitted on the driver, scored on the executors, the same numbers.
+    options = ["--algorithms", "kmeans,gmm", "--k", "2..6", "--no-report"]
     code, _, err = cli(capsys, "run", path, "--out", tmp_path / "local", *options)
     assert code == 0, err
     code, out, err = cli(capsys, "run", path, "--out", tmp_path / "spark", *options,
@@ -329,6 +329,10 @@ def test_run_on_spark_equals_the_local_run(spark, capsys, tmp_path):
     parquet = _read_parquet(spark, str(tmp_path / "spark" / "segments.parquet"))
     segments = pd.read_csv(tmp_path / "local" / "segments.csv", dtype={"CustomerID": str, "rfm_score": str})
     assert list(parquet.columns) == list(segments.columns)
+    assert {"p_alive", "expected_purchases", "clv", "year_spend"} <= set(segments.columns)
+    value = summaries[1]["value"]
+    assert value["customers"] == 4_317 and value["fit"]["customers"] == 4_317 and value["ok"]
+    assert value["matrix"]["customers"] and sum(map(sum, value["matrix"]["customers"])) == 4_317
     pd.testing.assert_frame_equal(parquet.sort_values("CustomerID").reset_index(drop=True),
                                   segments.sort_values("CustomerID").reset_index(drop=True), check_dtype=False)
     assert not [p.name for p in (tmp_path / "spark").iterdir() if p.name.startswith(".")]
@@ -400,7 +404,9 @@ def test_more_customers_than_the_driver_takes_a_log(spark, tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "features.parquet", "model.json", "report.html", "segments.parquet", "summary.json"]
     segments = _read_parquet(spark, str(paths["segments_parquet"])).sort_values("CustomerID")
-    assert list(segments.columns) == ["CustomerID", "segment", "segment_name", "rfm_score", "rfm_segment"]
+    assert list(segments.columns) == ["CustomerID", "segment", "segment_name", "rfm_score", "rfm_segment",
+                                      "p_alive", "expected_purchases", "expected_value_per_purchase", "clv",
+                                      "year_spend"]
     ids, labels, usable = load_model(paths["model"]).assign(local.customers)
     assert usable.all() and segments["CustomerID"].tolist() == ids.astype(str).tolist()
     np.testing.assert_array_equal(segments["segment"].to_numpy(), labels)
@@ -419,11 +425,50 @@ def test_more_customers_than_the_driver_takes_a_log(spark, tmp_path):
     features = spark.read.parquet(str(paths["features_parquet"])).count()
     assert features == everyone
     assert 'data-test="engine">Spark (local[2])' in html
+    assert summary["value"]["customers"] == everyone
+    _every_customer_valued(local, segments, result.value.summary(result.labels))     # before JSON's rounding
     result.population.release()
     assert not result.population.segments.is_cached and not result.population.frame.is_cached
+    assert not result.population.history.is_cached
     # custseg track finds the Spark run's segments.parquet/ beside model.json
     tracked = track(paths["model"], str(path))
     assert tracked.customers["in_both"] == tracked.customers["kept"] == everyone
+
+
+def _every_customer_valued(local, segments: pd.DataFrame, value: dict) -> None:
+    """The value of every customer on Spark (fitted on the driver, scored on the executors) is
+    the local step's on the whole log: the same fits, scores and, summed by Spark, summary."""
+    from custseg.valuing.customer_value import CustomerValue, history_from_features, value_customers
+
+    histories = history_from_features(local.customers, local.history)
+    expected = value_customers(histories)
+    assert value["fit"] == expected.fit.to_dict() and value["spend"] == expected.spend.to_dict()
+    assert segments["CustomerID"].tolist() == local.customers["CustomerID"].tolist()
+    for name in expected.scores.columns:
+        np.testing.assert_allclose(segments[name].to_numpy(), expected.scores[name].to_numpy(), rtol=1e-9, atol=0)
+    known = pd.DataFrame({"id": local.customers["CustomerID"], **{c: histories[c] for c in ("x", "t_x", "T")},
+                          "year_spend": local.history["year_spend"]})
+    whole = CustomerValue(expected.scores, expected.fit, expected.spend, expected.options, known).summary(
+        segments["segment"].to_numpy())
+    assert value["customers"] == len(local.customers) and value["top_at_risk"] == whole["top_at_risk"]
+    assert value["matrix"] == whole["matrix"]
+    _assert_close(value, whole)
+
+
+def _assert_close(found, expected, where: str = "value") -> None:
+    """Equal, floats to 1e-9 relative (Spark sums in another order), through dicts and lists."""
+    if isinstance(expected, dict):
+        assert sorted(found) == sorted(expected), where
+        for key in expected:
+            _assert_close(found[key], expected[key], f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert len(found) == len(expected), where
+        for i, (a, b) in enumerate(zip(found, expected)):
+            _assert_close(a, b, f"{where}[{i}]")
+    elif isinstance(expected, float):
+        assert found == pytest.approx(expected, rel=1e-9, nan_ok=True), where
+    else:
+        assert found == expected, where
 
 
 def test_more_customers_than_the_driver_takes_a_table(spark, mall, tmp_path):

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .engines import engine_for
+from .engines import engine_for, is_spark_frame
 from .errors import InputError, SettingsError
 from .explaining.actions import suggest_actions, with_value_actions
 from .explaining.profile import (
@@ -27,7 +27,7 @@ from .inputs import frame_from_array, join_customers, source_of
 from .logs.columns import detect_transaction_columns
 from .logs.duckdb_engine import customers_from_transactions
 from .logs.rfm import RFM_SEGMENTS, rfm_scores
-from .logs.rules import CLUSTER_FEATURES, NO_MONEY_CLUSTER_FEATURES, YEAR_DAYS
+from .logs.rules import CLUSTER_FEATURES, NO_MONEY_CLUSTER_FEATURES
 from .logs.shapes import log_by_shape
 from .model import MODEL_FILENAME, Model
 from .outputs import csv_text, json_text, plain, write_atomic, write_csv
@@ -39,7 +39,7 @@ from .reading import ReadOptions, read_columns, read_table
 from .segmenting.options import SearchOptions
 from .segmenting.search import SearchResult, search
 from .segmenting.stability import UNSTABLE_BELOW, stability_word
-from .settings import VALUE_MODELS, Settings, parse_holdout, parse_horizon
+from .settings import Settings
 from .tracking.reference import calendar_columns, reference_statistics
 from .valuing.customer_value import (
     CustomerValue,
@@ -94,7 +94,9 @@ class Result:
     #: ``release()`` frees Spark's cache of them once the outputs are written.
     population: object | None = field(default=None, repr=False)
     #: A transaction log's customer value (`custseg.valuing`), scores in the order of the
-    #: used customers; None for a customer table, with ``value="off"`` or on Spark.
+    #: used customers; None for a customer table or with ``value="off"``. On Spark above
+    #: ``fit_sample``, set by ``population.complete`` and counting every customer
+    #: (`custseg.engines.spark.value.PopulationValue`).
     value: CustomerValue | None = field(default=None, repr=False)
 
     @property
@@ -597,12 +599,18 @@ def _customer_value(transactions, ids: np.ndarray, settings: Settings, progress:
     when there is nothing to value."""
     if transactions is None or settings.value == "off" or transactions.history is None:
         return None
+    options = ValueOptions.from_settings(settings)
+    if is_spark_frame(transactions.history):    # fitted on the driver, scored on the executors
+        if transactions.customers_kept > len(transactions.customers):
+            return None     # only a sample is on the driver: `Population.complete` values everyone
+        from .engines.spark.value import value_on_spark
+
+        value = value_on_spark(transactions, ids, options, random_state=settings.random_state)
+        with_value_actions(segments, value.segments(labels))
+        return value
     customers, history = transactions.customers, transactions.history
     if not customers.iloc[:, 0].astype(str).equals(history.iloc[:, 0].astype(str)):
         raise AssertionError("customer table and histories are not in the same order")
-    options = ValueOptions(horizon=settings.horizon, horizon_days=parse_horizon(settings.horizon),
-                           discount=float(settings.discount), model=VALUE_MODELS[settings.value_model],
-                           year_days=YEAR_DAYS, holdout=str(settings.holdout).strip().lower(), holdout_days=parse_holdout(settings.holdout))
     histories = history_from_features(customers, history)
     value = value_customers(histories, options, money=transactions.columns.has_money, on_progress=progress)
     position = pd.Index(customers.iloc[:, 0].astype(str)).get_indexer(pd.Index(ids).astype(str))

@@ -65,7 +65,8 @@ class TransactionFeatures:
         pandas table and not given.
     history : DataFrame or None
         For the value models: the id and `HISTORY_COLUMNS` per customer, in the order of
-        ``customers`` (`history_table`); None where the engine does not give it (Spark).
+        ``customers`` (`history_table`); on the Spark engine a Spark DataFrame of the same
+        customers, unordered (`custseg.engines.spark.transactions.HISTORY_FRAME_COLUMNS`).
     purchases : DataFrame or None
         For the value models' holdout check: each kept customer's distinct purchase days,
         ``row`` (the customer's position in ``customers``) and ``day`` (days since

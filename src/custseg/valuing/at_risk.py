@@ -113,12 +113,13 @@ def frequency_edges(x, bins: int = MATRIX_BINS) -> list[int]:
     return [int(e) for e in edges]
 
 
-def value_matrix(x, t_x, T, p_alive, expected_purchases, bins: int = MATRIX_BINS) -> dict | None:
+def value_matrix(x, t_x, T, p_alive, expected_purchases, bins: int = MATRIX_BINS, weights=None) -> dict | None:
     """Mean P(alive) and mean expected purchases by frequency (repeat purchases, columns) and
     recency (weeks from the first to the last purchase, rows; equal widths up to the oldest
     customer's age), with the customers in each cell; None when nothing was scored.
 
-    Empty cells are None.
+    Empty cells are None. ``weights`` (customers per row, default one each) lets a row stand
+    for the customers sharing its history (the Spark engine's distinct histories).
 
     Examples
     --------
@@ -140,17 +141,19 @@ def value_matrix(x, t_x, T, p_alive, expected_purchases, bins: int = MATRIX_BINS
     rows = np.clip(np.searchsorted(r_edges, t_x, side="right") - 1, 0, bins - 1)
     cells = rows * (len(f_edges) - 1) + columns
     shape = (bins, len(f_edges) - 1)
-    counts = np.bincount(cells, minlength=shape[0] * shape[1])
+    w = None if weights is None else np.asarray(weights, dtype=float)[scored]
+    counts = np.bincount(cells, weights=w, minlength=shape[0] * shape[1]).astype(np.int64)
     return {
         "frequency_edges": f_edges,
         "recency_edges": [float(e) for e in r_edges],
         "customers": counts.reshape(shape).tolist(),
-        "p_alive": _cell_means(cells, np.asarray(p_alive, dtype=float)[scored], counts, shape),
-        "expected_purchases": _cell_means(cells, np.asarray(expected_purchases, dtype=float)[scored], counts, shape),
+        "p_alive": _cell_means(cells, np.asarray(p_alive, dtype=float)[scored], counts, shape, w),
+        "expected_purchases": _cell_means(cells, np.asarray(expected_purchases, dtype=float)[scored], counts, shape,
+                                          w),
     }
 
 
-def _cell_means(cells: np.ndarray, values: np.ndarray, counts: np.ndarray, shape: tuple) -> list:
-    sums = np.bincount(cells, weights=values, minlength=counts.size)
+def _cell_means(cells: np.ndarray, values: np.ndarray, counts: np.ndarray, shape: tuple, weights=None) -> list:
+    sums = np.bincount(cells, weights=values if weights is None else values * weights, minlength=counts.size)
     means = [None if n == 0 else round(float(s / n), 6) for s, n in zip(sums, counts)]
     return [means[i * shape[1]:(i + 1) * shape[1]] for i in range(shape[0])]

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..logs.rules import YEAR_DAYS
 from ..progress import ProgressCallback, no_progress
+from ..settings import VALUE_MODELS, parse_holdout, parse_horizon
 from .at_risk import (
     AT_RISK_BELOW,
     at_risk_mask,
@@ -57,6 +59,22 @@ class ValueOptions:
     year_days: int = 365
     holdout: str = "auto"
     holdout_days: float | None = None
+
+    @classmethod
+    def from_settings(cls, settings) -> ValueOptions:
+        """The value step's options from a run's `custseg.settings.Settings`.
+
+        Examples
+        --------
+        >>> from custseg.settings import Settings
+        >>> options = ValueOptions.from_settings(Settings(horizon="26w", value_model="bgnbd", holdout="39w"))
+        >>> options.horizon_days, options.model, options.holdout, options.holdout_days
+        (182.0, 'bg/nbd', '39w', 273.0)
+        """
+        return cls(horizon=settings.horizon, horizon_days=parse_horizon(settings.horizon),
+                   discount=float(settings.discount), model=VALUE_MODELS[settings.value_model],
+                   year_days=YEAR_DAYS, holdout=str(settings.holdout).strip().lower(),
+                   holdout_days=parse_holdout(settings.holdout))
 
 
 def history_from_features(customers: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:

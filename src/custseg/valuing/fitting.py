@@ -130,7 +130,7 @@ def _edge_warnings(names, values) -> list[str]:
     ]
 
 
-def fit_transactions(model: str, x, t_x, T, start=None) -> Fit:
+def fit_transactions(model: str, x, t_x, T, start=None, weights=None) -> Fit:
     """Fit a repeat-purchase model (`TRANSACTION_MODELS`) by maximum likelihood.
 
     Parameters
@@ -140,6 +140,9 @@ def fit_transactions(model: str, x, t_x, T, start=None) -> Fit:
         Repeat purchases, time of the last purchase and age (`custseg.valuing.history`).
     start : sequence of float, optional
         Starting parameters (default all 1).
+    weights : array_like, optional
+        Customers per row (default one each): histories already collapsed elsewhere (the
+        Spark engine's counts) fit as the customers they stand for.
 
     Returns
     -------
@@ -159,7 +162,10 @@ def fit_transactions(model: str, x, t_x, T, start=None) -> Fit:
     ('bg/nbd', 500, True)
     """
     params_class = TRANSACTION_MODELS[model]
-    (ux, ut, uT), weights, _ = collapse(x, t_x, T)
+    (ux, ut, uT), counts, back = collapse(x, t_x, T)
+    if weights is not None:     # summed per distinct row, in the order `collapse` gives them
+        counts = np.bincount(back, weights=np.asarray(weights, dtype=float), minlength=len(counts))
+    weights = counts
     names = list(params_class.__dataclass_fields__)
     if not len(weights):
         return Fit(params_class(*([float("nan")] * len(names))), float("nan"), 0, 0, False,

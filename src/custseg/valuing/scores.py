@@ -49,20 +49,24 @@ def _discounted_purchases(params, x, t_x, T, horizon: float, unit_days: float, d
     return total
 
 
-def observed_value_per_purchase(history: pd.DataFrame) -> np.ndarray:
+def observed_value_per_purchase(history: pd.DataFrame, fill: float | None = None) -> np.ndarray:
     """Each customer's own mean repeat-purchase value, and for customers without a repeat
-    purchase the mean over those with one: the value per purchase when Gamma-Gamma does not
-    fit (every customer spends about the same each time: its q <= 1, an infinite mean).
+    purchase the mean over those with one (or ``fill``, that mean computed over more customers
+    than ``history`` holds): the value per purchase when Gamma-Gamma does not fit (every
+    customer spends about the same each time: its q <= 1, an infinite mean).
 
     Examples
     --------
     >>> history = pd.DataFrame({"x": [0.0, 2.0, 1.0], "mean_value": [float("nan"), 40.0, 20.0]})
     >>> observed_value_per_purchase(history).tolist()
     [30.0, 40.0, 20.0]
+    >>> observed_value_per_purchase(history, fill=25.0).tolist()
+    [25.0, 40.0, 20.0]
     """
     values = history["mean_value"].to_numpy(float)
     repeat = (history["x"].to_numpy(float) > 0) & np.isfinite(values)
-    fill = float(values[repeat].mean()) if repeat.any() else np.nan
+    if fill is None:
+        fill = float(values[repeat].mean()) if repeat.any() else np.nan
     return np.where(repeat, values, fill)
 
 

@@ -14,6 +14,9 @@ for a local or standalone session). Nothing here imports PySpark until it is use
   per-customer features of a transaction log computed in Spark SQL, the customer table
   staying a Spark DataFrame; `sample_customers` brings a bounded, seeded sample of it to
   the driver.
+* `custseg.engines.spark.value`: a log's customer value, the models fitted on the driver from
+  aggregates (`fit_on_driver`) and every customer scored on the executors
+  (`score_on_executors`).
 """
 
 from importlib import import_module

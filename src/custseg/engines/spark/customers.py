@@ -28,7 +28,7 @@ import pandas as pd
 
 from ...engines import is_spark_frame
 from ...errors import InputError, SettingsError
-from ...explaining.actions import suggest_actions
+from ...explaining.actions import suggest_actions, with_value_actions
 from ...explaining.profile import describe
 from ...inputs import join_customers, source_of
 from ...logs.columns import TransactionColumns, detect_transaction_columns
@@ -36,7 +36,10 @@ from ...logs.rfm import RFM_SEGMENTS
 from ...logs.shapes import LogShape, log_by_shape
 from ...preparing.clean import check_columns
 from ...settings import Settings
+from ...valuing.customer_value import ValueOptions
+from ...valuing.scores import SCORE_COLUMNS
 from .session import DEFAULT_MASTER, SIZED_BY_CUSTSEG, quiet_pyspark, spark_session
+from .value import fit_on_driver, score_on_executors, value_everyone
 from .watchdog import watched
 
 #: Rows of a file the Spark engine looks at to tell a log by its shape (an id that repeats on
@@ -184,13 +187,17 @@ def _customer_table(spark, data, settings: Settings, progress):
                     f"{settings.fit_sample:,} customers; this log has {rows:,}"
                 )
             population = Population(features.customers, rows, label, transactions=True,
-                                    executor_timeout=settings.spark_executor_timeout)
+                                    executor_timeout=settings.spark_executor_timeout,
+                                    history=None if settings.value == "off" else features.history)
         size = min(rows, settings.fit_sample)
         try:
             customers = sample_customers(features, size, random_state=settings.random_state)
         finally:
             if population is None:
                 features.customers.unpersist()
+        if settings.value == "off":
+            features.history.unpersist()
+            features = dataclasses.replace(features, history=None)
         transactions = dataclasses.replace(features, customers=customers)
         source = {**_spark_source(data, "transactions"), **engine}
         if by_shape is not None:
@@ -266,6 +273,10 @@ class Population:
     segments: object = field(default=None, repr=False)   # Spark DataFrame, after `complete`
     rfm_summary: dict | None = None
     source: dict | None = field(default=None, repr=False)   # the run's, for warnings
+    #: A log's value histories on Spark (`custseg.engines.spark.transactions.HISTORY_FRAME_COLUMNS`),
+    #: for the value step over every customer; None for a table or with ``--value off``.
+    history: object = field(default=None, repr=False)
+    columns: list = field(default_factory=list, repr=False)   # of segments.parquet
 
     def _watched(self):
         """The Spark jobs of a step watched (`custseg.engines.spark.watchdog.watched`); a lost
@@ -300,6 +311,12 @@ class Population:
             from .transactions import rfm_scores_spark
 
             segments = segments.join(rfm_scores_spark(self.frame, key, self.rows), on=key, how="left")
+        self.columns = list(segments.columns)
+        fitted = self._fit_value(result)
+        if fitted is not None:
+            scored = score_on_executors(self.history, fitted).withColumnRenamed("id", key)
+            segments = segments.join(scored, on=key, how="left")
+            self.columns += [*SCORE_COLUMNS, "year_spend"]     # as segments.csv: the scores, then year_spend
         self.segments = segments.persist(StorageLevel.MEMORY_AND_DISK)
         counts = {r["usable"]: r["count"] for r in assigned.groupBy("usable").count().collect()}
         sizes = {r["segment"]: r["count"] for r in self.segments.groupBy("segment").count().collect()}
@@ -319,22 +336,37 @@ class Population:
             item["actions"] = suggest_actions(item, result.table.roles.features)
         if self.transactions:
             self.rfm_summary = _rfm_summary(self.segments, self.frame, key)
+        if fitted is not None:
+            result.value = value_everyone(self.segments, key, fitted, result.table.ids.to_numpy())
+            with_value_actions(result.segment_info, result.value.segments(result.labels))
         result.found.sampling["driver"] = {"used": True, "customers": used, "sample_size": len(result.labels),
                                            "threshold": result.settings.fit_sample}
         result.population = self
         assigned.unpersist()
 
+    def _fit_value(self, result):
+        """The value models fitted on the driver (`custseg.engines.spark.value.fit_on_driver`)
+        for a log whose run values its customers; else None."""
+        transactions = result.transactions
+        if self.history is None or transactions is None or result.settings.value == "off":
+            return None
+        settings = result.settings
+        options = ValueOptions.from_settings(settings)
+        return fit_on_driver(self.history, transactions.columns, options, money=transactions.columns.has_money,
+                             random_state=settings.random_state)
+
     def write(self, out: Path) -> dict[str, Path]:
         """``segments.parquet/`` (every customer) and, for a log, ``features.parquet/``."""
         with self._watched():
-            paths = {"segments_parquet": write_parquet_folder(self.segments, out / "segments.parquet", rows=self.rows)}
+            segments = self.segments.select(*[f"`{c}`" for c in self.columns])
+            paths = {"segments_parquet": write_parquet_folder(segments, out / "segments.parquet", rows=self.rows)}
             if self.transactions:
                 paths["features_parquet"] = write_parquet_folder(self.frame, out / "features.parquet", rows=self.rows)
         return paths
 
     def release(self) -> None:
         """Let Spark drop the cached customers and segments (after the last `write`)."""
-        for frame in (self.segments, self.frame):
+        for frame in (self.segments, self.frame, self.history):
             if frame is not None and frame.is_cached:
                 frame.unpersist()
 
@@ -408,6 +440,7 @@ def _assign_file(spark, model, data, out, as_of: str | None) -> tuple[Path, int,
         columns = TransactionColumns.from_dict(model.transactions["columns"])
         features = customers_from_transactions_spark(spark, data, columns, as_of=as_of or model.transactions["as_of"],
                                                      window=model.transactions.get("window"))
+        features.history.unpersist()          # assigning does not value the customers
         frame, rows, one_row_per_id = features.customers, features.customers_kept, True
     else:
         frame, label = open_lines(spark, data)

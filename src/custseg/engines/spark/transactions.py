@@ -28,8 +28,9 @@ Spark's ANSI mode, on by default in Spark 4; with it off they count as missing).
 Computing
 ---------
 The typed lines (one row per distinct line) are cached (memory and disk) while the last day,
-the checks and the per-customer table are computed; then only the customer table stays
-cached (``result.customers.unpersist()`` lets it go). Only one-row aggregates come back to
+the checks and the per-customer table are computed; then only the customer table and the
+customers' value histories stay cached (``result.customers.unpersist()`` and
+``result.history.unpersist()`` let them go). Only one-row aggregates come back to
 the driver: the last day, the checks, and the number of customers per drop reason. The
 customer table is a Spark DataFrame (id as string, `FEATURE_COLUMNS` as double, attributes
 as string), unordered; `sample_customers` brings at most a given number of its rows to the
@@ -56,6 +57,7 @@ from ...logs.result import TransactionFeatures, customer_table, longest_tenure
 from ...logs.rfm import RFM_HIGHER_IS_BETTER, rfm_from_worse
 from ...logs.rules import (
     FEATURE_COLUMNS,
+    HISTORY_COLUMNS,
     MONEY,
     WIDE_MONEY,
     as_date,
@@ -80,7 +82,11 @@ from .probes import root_cause
 from .session import quiet_pyspark
 from .sql import to_spark
 
-__all__ = ["customers_from_transactions_spark", "sample_customers"]
+__all__ = ["HISTORY_FRAME_COLUMNS", "customers_from_transactions_spark", "sample_customers"]
+
+#: Columns of a Spark result's ``history`` (`TransactionFeatures.history`): the customer id as
+#: ``id``, the recency and tenure the value models' t_x and T come from, and `HISTORY_COLUMNS`.
+HISTORY_FRAME_COLUMNS = ("id", "recency_days", "tenure_days", *HISTORY_COLUMNS)
 
 #: Spark's names for the encodings that `custseg.reading` finds.
 _ENCODINGS = {"utf-8": "UTF-8", "latin-1": "ISO-8859-1", "utf-16": "UTF-16"}
@@ -273,6 +279,7 @@ def customers_from_transactions_spark(
     -------
     TransactionFeatures
         ``customers`` is a Spark DataFrame (cached; ``unpersist()`` it when done), unordered;
+        ``history`` the same customers' `HISTORY_FRAME_COLUMNS` (cached, as ``customers``);
         ``customers_kept`` its number of rows.
 
     Raises
@@ -305,13 +312,13 @@ def customers_from_transactions_spark(
         ledger, checks = ledger_and_checks(row, columns, queries["check_names"], label)
         found = count_value(row["customers_found"])
         progress("computing customer features", 2, total_steps)
-        customers, dropped, kept, history = _customers(views, queries["features"], columns, found, label)
+        customers, dropped, kept, history, histories = _customers(views, queries["features"], columns, found, label)
     finally:
         lines.unpersist()
     progress("customer features ready", 3, total_steps)
     return TransactionFeatures(customers, ledger, checks, found, dropped, used_as_of,
                                columns, fmt, customers_kept=kept, history_days=history,
-                               window=None if window is None else window.text)
+                               window=None if window is None else window.text, history=histories)
 
 
 def _checked_lines(views, label, names, types, columns, fmt, wanted_as_of, window=None):
@@ -347,8 +354,10 @@ def _checked_lines(views, label, names, types, columns, fmt, wanted_as_of, windo
 
 
 def _customers(views, features_sql: str, columns: TransactionColumns, found: int, label: str):
-    """The cached customer table, the customers dropped by reason, how many are kept, and the
-    history they cover (their longest tenure, `TransactionFeatures.history_days`)."""
+    """The cached customer table, the customers dropped by reason, how many are kept, the
+    history they cover (their longest tenure, `TransactionFeatures.history_days`) and the
+    cached value histories of the same customers (`HISTORY_FRAME_COLUMNS`, from the same
+    pass of the ``features`` query; `custseg.engines.spark.value`)."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -363,11 +372,14 @@ def _customers(views, features_sql: str, columns: TransactionColumns, found: int
         customers = features.where("drop_reason IS NULL").select(*_renamed(columns))
         customers = customers.persist(StorageLevel.MEMORY_AND_DISK)
         customers.count()            # cached from the cached features, before these are let go
+        histories = features.where("drop_reason IS NULL").select(*_history_columns())
+        histories = histories.persist(StorageLevel.MEMORY_AND_DISK)
+        histories.count()
     except _spark_errors() as exc:
         raise _failed(label, exc) from None
     finally:
         features.unpersist()
-    return customers, dropped, kept, history
+    return customers, dropped, kept, history, histories
 
 
 def _columns(label: str, names: list[str], columns: TransactionColumns | None, overrides: dict | None):
@@ -383,6 +395,14 @@ def _columns(label: str, names: list[str], columns: TransactionColumns | None, o
     if missing:
         raise InputError(f"{label} lacks column(s) {', '.join(map(repr, missing))}; columns are: {', '.join(names)}")
     return columns
+
+
+def _history_columns() -> list:
+    """The ``features`` query's columns that the value step reads (`HISTORY_FRAME_COLUMNS`)."""
+    from pyspark.sql import functions as F
+
+    return [F.col("customer_id").cast("string").alias("id")] + [
+        F.col(name).cast("double").alias(name) for name in HISTORY_FRAME_COLUMNS[1:]]
 
 
 def _renamed(columns: TransactionColumns) -> list:
