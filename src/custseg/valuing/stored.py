@@ -23,7 +23,7 @@ from .customer_value import UNIT_DAYS, CustomerValue, history_from_features
 from .models import TRANSACTION_MODELS, GammaGammaParams
 from .scores import value_scores
 
-__all__ = ["STORED_COLUMNS", "StoredValue", "stored_value"]
+__all__ = ["STORED_COLUMNS", "StoredValue", "stored_fits", "stored_value"]
 
 #: The per-customer columns `StoredValue.score` returns (those of a run's segments.csv).
 STORED_COLUMNS = ("p_alive", "expected_purchases", "expected_value_per_purchase", "clv", "year_spend")
@@ -178,20 +178,37 @@ def stored_value(value: CustomerValue, histories: pd.DataFrame, money: bool) -> 
     """
     if not value.scores["p_alive"].notna().any():
         return None
-    spend = value.spend if money and value.spend is not None and value.spend.ok else None
     observed = None
-    if money and spend is None:
+    if money and not (value.spend is not None and value.spend.ok):
         means = histories["mean_value"].to_numpy(float)
         repeat = (histories["x"].to_numpy(float) > 0) & np.isfinite(means)
         observed = float(means[repeat].mean()) if repeat.any() else None
-        if observed is None:
-            return None
-    options = value.options
+    return stored_fits(value.fit, value.spend, value.options, money=money, observed=observed)
+
+
+def stored_fits(fit, spend, options, *, money: bool, observed: float | None) -> StoredValue | None:
+    """What the model file keeps of fitted value models (``fit``, Gamma-Gamma ``spend``) and
+    the step's ``options``; ``observed``: the mean value of the repeat buyers, which stands in
+    where Gamma-Gamma did not fit. None when a log with money has neither.
+
+    Examples
+    --------
+    >>> from custseg.valuing.customer_value import ValueOptions, value_customers
+    >>> history = pd.DataFrame({"x": [0.0, 2.0, 5.0, 1.0, 0.0, 3.0], "t_x": [0.0, 30.0, 5.0, 10.0, 0.0, 20.0],
+    ...                         "T": [38.0, 38.0, 39.0, 20.0, 10.0, 25.0]})
+    >>> value = value_customers(history)
+    >>> stored_fits(value.fit, None, ValueOptions(), money=False, observed=None).spend is None
+    True
+    """
+    spend = spend if money and spend is not None and spend.ok else None
+    if money and spend is None and observed is None:
+        return None
     return StoredValue(
-        model=value.fit.model, params={k: float(v) for k, v in value.fit.params.to_dict().items()}, money=money,
+        model=fit.model, params={k: float(v) for k, v in fit.params.to_dict().items()}, money=money,
         spend=None if spend is None else {k: float(v) for k, v in spend.params.to_dict().items()},
-        observed_value=observed, horizon=options.horizon, horizon_days=float(options.horizon_days),
-        discount=float(options.discount), time_unit_days=UNIT_DAYS, year_days=int(options.year_days),
+        observed_value=None if spend is not None else observed, horizon=options.horizon,
+        horizon_days=float(options.horizon_days), discount=float(options.discount), time_unit_days=UNIT_DAYS,
+        year_days=int(options.year_days),
     )
 
 

@@ -41,6 +41,7 @@ from ...valuing.customer_value import (
 )
 from ...valuing.fitting import Fit, fit_gamma_gamma, fit_transactions
 from ...valuing.scores import SCORE_COLUMNS, observed_value_per_purchase, value_scores
+from ...valuing.stored import stored_fits
 from .session import quiet_pyspark
 
 __all__ = ["GAMMA_GAMMA_SAMPLE", "SCORED_COLUMNS", "DriverFit", "PopulationValue", "fit_on_driver",
@@ -51,6 +52,11 @@ GAMMA_GAMMA_SAMPLE = 1_000_000
 #: The columns of the scored Spark table (`score_on_executors`).
 SCORED_COLUMNS = ("id", "x", "t_x", "T", "year_spend", *SCORE_COLUMNS)
 _KEY = ("purchase_days", "recency_days", "tenure_days")
+
+
+#: The holdout check on Spark (`holdout_on_spark`).
+SPARK_HOLDOUT_SKIPPED = ("the Spark engine does not check the value model on a holdout yet "
+                         "(run with --engine local for the check)")
 
 
 @dataclass(frozen=True)
@@ -198,6 +204,26 @@ def score_on_executors(history, fitted: DriverFit):
         return history.mapInPandas(run, schema)
 
 
+def holdout_on_spark(options: ValueOptions) -> dict:
+    """The summary's ``value.holdout`` on Spark: skipped, and why (the check splits each
+    customer's purchase days, which the Spark engine does not bring to the driver).
+
+    Examples
+    --------
+    >>> holdout_on_spark(ValueOptions(holdout="off"))
+    {'skipped': '--holdout off'}
+    """
+    return {"skipped": "--holdout off" if options.holdout == "off" else SPARK_HOLDOUT_SKIPPED}
+
+
+def stored_of(fitted: DriverFit):
+    """What the model file keeps of the driver's fits (`custseg.valuing.stored.stored_fits`), as
+    a local run keeps them, so ``assign`` scores a new snapshot alike; None when nothing could score."""
+    if not fitted.usable:
+        return None
+    return stored_fits(fitted.fit, fitted.spend, fitted.options, money=fitted.spend is not None, observed=fitted.fill)
+
+
 def value_on_spark(transactions, ids, options: ValueOptions, *, random_state: int = 0) -> CustomerValue:
     """A log's customer value with every customer on the driver (at most ``fit_sample``):
     fitted on the driver from aggregates, scored on the executors, the scores of the used
@@ -214,7 +240,8 @@ def value_on_spark(transactions, ids, options: ValueOptions, *, random_state: in
     scored = scored.set_index("id").loc[pd.Index(ids).astype(str)]
     known = pd.DataFrame({"id": ids, **{name: scored[name].to_numpy(float) for name in ("x", "t_x", "T", "year_spend")}})
     scores = pd.DataFrame({name: scored[name].to_numpy(float) for name in SCORE_COLUMNS})
-    return CustomerValue(scores, fitted.fit, fitted.spend, options, known)
+    return CustomerValue(scores, fitted.fit, fitted.spend, options, known, stored_of(fitted),
+                         holdout_on_spark(options))
 
 
 # --------------------------------------------------------------------------- every customer on Spark
@@ -248,12 +275,13 @@ def value_everyone(frame, key: str, fitted: DriverFit, ids) -> PopulationValue:
     scores = known[list(SCORE_COLUMNS)].reset_index(drop=True)
     customers = known[["id", "x", "t_x", "T", "year_spend"]].reset_index(drop=True)
     # The model's part of the block as on one machine (the sample's counts are replaced below).
-    fixed = CustomerValue(scores, fitted.fit, fitted.spend, fitted.options, customers).summary(
+    fixed = CustomerValue(scores, fitted.fit, fitted.spend, fitted.options, customers,
+                          holdout=holdout_on_spark(fitted.options)).summary(
         np.zeros(len(scores), dtype=int))
     valued = fitted.spend is not None and frame.where(~F.isnan("clv")).limit(1).count() > 0
     whole = {**fixed, **_totals(frame, valued), "segments": _segment_values(frame, valued),
              "top_at_risk": _top_at_risk(frame, key, valued), "matrix": _matrix(frame)}
-    return PopulationValue(scores, fitted.fit, fitted.spend, fitted.options, customers, whole=whole)
+    return PopulationValue(scores, fitted.fit, fitted.spend, fitted.options, customers, stored_of(fitted), whole=whole)
 
 
 def _sample_scores(frame, key: str, ids) -> pd.DataFrame:
