@@ -11,7 +11,9 @@
 * ``yarn`` and ``k8s://...``: passed to Spark as they are.
 
 Every session custseg makes reads and writes dates in UTC (``spark.sql.session.timeZone``),
-as the DuckDB engine does, and prints no progress bars on the console. A session that is
+as the DuckDB engine does, runs adaptive query execution (AQE), also over cached plans (so
+that a cached table gets as many partitions as its data need, not one per shuffle partition),
+and prints no progress bars on the console. A session that is
 already running in this process is reused as it is (Spark keeps one per process).
 
 What cannot work is said in one line (`custseg.errors.EngineError`), never a Java stack
@@ -180,7 +182,11 @@ def find_java() -> tuple[str, int]:
 
 def _defaults(kind: str, master: str, app_name: str) -> dict[str, str]:
     """Settings custseg gives the sessions it makes (``config`` overrides them)."""
-    runtime = {"spark.sql.session.timeZone": "UTC", "spark.sql.adaptive.enabled": "true"}
+    # AQE may coalesce the partitions of a plan that is cached (the typed lines, the customer
+    # table): Spark keeps them as many as the shuffle's (200 by default on a cluster) unless
+    # told otherwise, and every later scan of the cache ran that many tasks.
+    runtime = {"spark.sql.session.timeZone": "UTC", "spark.sql.adaptive.enabled": "true",
+               "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true"}
     if kind == "connect":          # only runtime settings can be set through Spark Connect
         return runtime
     logging = Path(__file__).with_name("log4j2.properties").resolve().as_uri()
