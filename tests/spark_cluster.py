@@ -90,6 +90,7 @@ class Cluster:
         self.webui_url = f"spark://127.0.0.1:{self.webui_port}"     # answers HTTP, not Spark
         self.master: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen] = []
+        self.started = 0                      # workers started so far (each its own folder)
 
     def _launch(self, name: str, *args: str, env: dict | None = None) -> subprocess.Popen:
         log = open(self.folder / f"{name}.log", "ab")
@@ -126,13 +127,24 @@ class Cluster:
     def add_worker(self, cores: int = 1, memory: str = "1g", env: dict | None = None) -> subprocess.Popen:
         """Start a worker and wait until the master lists one more alive worker."""
         alive = self.status()["aliveworkers"]
-        number = len(self.workers) + 1
-        work = self.folder / f"worker{number}"
+        self.started += 1
+        number = self.started
+        work = self.work_folder(number)
         worker = self._launch(f"worker{number}", WORKER_CLASS, "--host", "127.0.0.1", "--cores", str(cores),
                               "--memory", memory, "--work-dir", str(work), "--webui-port", "0", self.url, env=env)
         self.workers.append(worker)
         self._wait(lambda s: s["aliveworkers"] > alive, f"a worker of {self.url}")
         return worker
+
+    def work_folder(self, number: int) -> Path:
+        """The work folder of the ``number``-th worker started (1 for the first): the executors'
+        logs are in ``APP/EXECUTOR/stderr`` there."""
+        return self.folder / f"worker{number}"
+
+    def tasks_taken(self, number: int) -> int:
+        """Tasks the executors of the ``number``-th worker were given so far (from their logs)."""
+        return sum(path.read_text(errors="replace").count("Got assigned task")
+                   for path in self.work_folder(number).glob("*/*/stderr"))
 
     def kill_worker(self, worker: subprocess.Popen) -> None:
         stop_group(worker)
