@@ -11,10 +11,17 @@ fresh process per engine computes the customer features:
 
 * DuckDB: ``custseg.logs.duckdb_engine.customers_from_transactions(path)``, the default engine
   (2 threads, 3 GB memory limit; the customer table comes back as pandas);
-* Spark ``local[1]`` and ``local[2]``: ``spark_session(master)`` then
+* Spark ``local[1]`` and ``local[2]``: ``spark_session(master)`` then, as ``custseg run`` does,
+  the shuffles sized to the input (`custseg.engines.spark.customers.size_shuffles`) and
   ``custseg.engines.spark.transactions.customers_from_transactions_spark(spark, path)`` (the table
   stays a cached Spark DataFrame, counted once), with ``spark.driver.memory`` from
   ``--driver-memory`` and custseg's other session defaults.
+* ``--cluster``: instead of ``--masters``, a Spark standalone cluster started for the run
+  (`tests/spark_cluster.py`: a master and one worker of ``--worker-cores`` cores, executor
+  memory ``--executor-memory``), stopped at the end.
+* ``--profile``: Spark's event log per Spark row, summarised per stage (executor run time,
+  shuffle read and write, spill) in the output and the JSON; the physical plans of every SQL
+  execution in ``DIR/plans-*.txt``.
 
 Measured per process (steps run one at a time; `benchmarks/run.py`'s `measure` gives the
 process's wall time and CPU time from ``os.wait4``; the worker closes the JVM and reaps it
@@ -223,12 +230,17 @@ def work_duckdb(source: str, export: str | None) -> None:
          sums=sums, customer_column=result.columns.customer, **_plain(result))
 
 
-def work_spark(source: str, master: str, driver_memory: str, export: str | None) -> None:
+def work_spark(source: str, master: str, driver_memory: str, export: str | None, config: dict | None = None) -> None:
+    from custseg.engines.spark.customers import size_shuffles
     from custseg.engines.spark.session import spark_session
-    from custseg.engines.spark.transactions import customers_from_transactions_spark
+    from custseg.engines.spark.transactions import (
+        customers_from_transactions_spark,
+        open_lines,
+    )
 
     start = time.perf_counter()
-    spark = spark_session(master, app_name="custseg-bench", config={"spark.driver.memory": driver_memory})
+    spark = spark_session(master, app_name="custseg-bench",
+                          config={"spark.driver.memory": driver_memory, **(config or {})})
     session_s = time.perf_counter() - start
     gateway_proc = getattr(getattr(spark.sparkContext, "_gateway", None), "proc", None)
     javas = java_descendants(os.getpid())
@@ -237,6 +249,7 @@ def work_spark(source: str, master: str, driver_memory: str, export: str | None)
     sampler.start()
     emit("phase", step="session", seconds=session_s, jvm_pid=jvm)
     start = time.perf_counter()
+    size_shuffles(spark, open_lines(spark, source)[0])    # as `custseg run` does (Spark's 200 on a cluster)
     result = customers_from_transactions_spark(spark, source)
     features_s = time.perf_counter() - start
     emit("phase", step="features", seconds=features_s)
@@ -301,6 +314,84 @@ def work_generate(n_lines: int, folder: str) -> None:
 def worker(arguments: dict) -> None:
     kind = arguments.pop("kind")
     {"duckdb": work_duckdb, "spark": work_spark, "generate": work_generate}[kind](**arguments)
+
+
+# --------------------------------------------------------------------------- profile (event log)
+
+
+def _task_numbers(metrics: dict) -> dict:
+    read, write = metrics.get("Shuffle Read Metrics") or {}, metrics.get("Shuffle Write Metrics") or {}
+    return {
+        "run_s": (metrics.get("Executor Run Time") or 0) / 1000.0,
+        "input_rows": (metrics.get("Input Metrics") or {}).get("Records Read", 0),
+        "shuffle_read_mib": ((read.get("Remote Bytes Read") or 0) + (read.get("Local Bytes Read") or 0)) / MIB ** 2,
+        "shuffle_read_rows": read.get("Total Records Read", 0),
+        "shuffle_write_mib": (write.get("Shuffle Bytes Written") or 0) / MIB ** 2,
+        "shuffle_write_rows": write.get("Shuffle Records Written", 0),
+        "memory_spill_mib": (metrics.get("Memory Bytes Spilled") or 0) / MIB ** 2,
+        "disk_spill_mib": (metrics.get("Disk Bytes Spilled") or 0) / MIB ** 2,
+    }
+
+
+def _event_lines(folder: Path):
+    """The JSON lines of the event log files under ``folder`` (plain, or ``.zstd`` through the
+    ``zstd`` program: Spark 4 compresses and rolls them unless told not to)."""
+    for path in sorted(Path(folder).rglob("*")):
+        if not path.is_file() or path.name.startswith((".", "appstatus")):
+            continue
+        if path.suffix == ".zstd":
+            text = subprocess.run(["zstd", "-dc", str(path)], capture_output=True, check=True).stdout.decode()
+        else:
+            text = path.read_text(encoding="utf-8")
+        yield from (line for line in text.splitlines() if line.strip())
+
+
+def profile_event_log(folder: Path) -> dict:
+    """Per stage of a Spark application's event log: tasks, executor run time, input rows,
+    shuffle read and write, spill; and each SQL execution's physical plan (as Spark logged it).
+
+    Stages are listed in the order they completed; sums are over their tasks.
+    """
+    stages: dict[int, dict] = {}
+    plans: list[dict] = []
+    for line in _event_lines(folder):
+        event = json.loads(line)
+        kind = event.get("Event", "")
+        if kind == "SparkListenerTaskEnd":
+            numbers = _task_numbers(event.get("Task Metrics") or {})
+            stage = stages.setdefault(event["Stage ID"], {"tasks": 0})
+            stage["tasks"] += 1
+            for key, value in numbers.items():
+                stage[key] = stage.get(key, 0) + value
+        elif kind == "SparkListenerStageCompleted":
+            info = event["Stage Info"]
+            stage = stages.setdefault(info["Stage ID"], {"tasks": 0})
+            stage["name"] = info.get("Stage Name", "")
+            stage["wall_s"] = ((info.get("Completion Time") or 0) - (info.get("Submission Time") or 0)) / 1000.0
+        elif kind.endswith("SparkListenerSQLExecutionStart"):
+            plans.append({"id": event.get("executionId"), "description": event.get("description", ""),
+                          "plan": event.get("physicalPlanDescription", "")})
+    ordered = [{"stage": key, **value} for key, value in sorted(stages.items())]
+    totals = {key: sum(s.get(key, 0) for s in ordered) for key in
+              ("run_s", "shuffle_read_mib", "shuffle_write_mib", "memory_spill_mib", "disk_spill_mib")}
+    return {"stages": ordered, "totals": totals, "plans": plans}
+
+
+def profile_text(profile: dict, top: int = 8) -> str:
+    """The ``top`` stages by executor run time, one line each, and the totals."""
+    lines = ["| stage | name | tasks | run s | wall s | shuffle read MiB (rows) | shuffle write MiB (rows) "
+             "| spill memory / disk MiB |", "|" + "---|" * 8]
+    for s in sorted(profile["stages"], key=lambda s: -s.get("run_s", 0))[:top]:
+        lines.append(f"| {s['stage']} | {s.get('name', '')[:40]} | {s['tasks']} | {s.get('run_s', 0):,.1f} | "
+                     f"{s.get('wall_s', 0):,.1f} | {s.get('shuffle_read_mib', 0):,.1f} "
+                     f"({s.get('shuffle_read_rows', 0):,}) | {s.get('shuffle_write_mib', 0):,.1f} "
+                     f"({s.get('shuffle_write_rows', 0):,}) | {s.get('memory_spill_mib', 0):,.0f} / "
+                     f"{s.get('disk_spill_mib', 0):,.0f} |")
+    t = profile["totals"]
+    lines.append(f"\nAll stages: executor run {t['run_s']:,.1f} s, shuffle read {t['shuffle_read_mib']:,.1f} MiB, "
+                 f"write {t['shuffle_write_mib']:,.1f} MiB, spill {t['memory_spill_mib']:,.0f} MiB memory / "
+                 f"{t['disk_spill_mib']:,.0f} MiB disk.")
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- orchestrating
@@ -483,6 +574,93 @@ def render(saved: dict) -> str:
     return "\n".join(text)
 
 
+def _slug(master: str) -> str:
+    """A master URL as a file name: ``local[2]`` -> ``local2``, ``spark://h:7077`` -> ``spark-h-7077``."""
+    text = master.replace("[", "").replace("]", "").replace("*", "all")
+    return "-".join(part for part in "".join(ch if ch.isalnum() or ch == "." else "-" for ch in text).split("-") if part)
+
+
+def _worker_memory(executor_memory: str) -> str:
+    """A worker's memory: the executor's and 1g more (its overhead, the worker's own)."""
+    number = int("".join(ch for ch in executor_memory if ch.isdigit()))
+    return f"{number + 1}g" if executor_memory.lower().endswith("g") else "2g"
+
+
+def _cluster_module():
+    """`tests/spark_cluster.py` (the cluster the tests start) as a module."""
+    spec = importlib.util.spec_from_file_location("custseg_spark_cluster", ROOT / "tests" / "spark_cluster.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _spark_config(args, events: Path) -> dict:
+    """Spark settings of a measured row: executor memory on a cluster, the event log with --profile."""
+    config = {}
+    if args.cluster:
+        config["spark.executor.memory"] = args.executor_memory
+    if args.profile:
+        events.mkdir(parents=True, exist_ok=True)
+        config.update({"spark.eventLog.enabled": "true", "spark.eventLog.dir": events.resolve().as_uri(),
+                       "spark.eventLog.compress": "false", "spark.eventLog.rolling.enabled": "false"})
+    return config
+
+
+def _measure_all(run, args, data, inputs, masters, scratch, logs, exports, limit) -> tuple[list, list]:
+    """Every input on DuckDB and on each master, compared: the rows and the correctness checks."""
+    rows: list[dict] = []
+    checks: list[dict] = []
+
+    def check(name: str, passed: bool, detail: str) -> None:
+        checks.append({"name": name, "passed": bool(passed), "detail": detail})
+        print(f"  [{'PASS' if passed else 'FAIL'}] {name}: {detail}", flush=True)
+
+    for kind in inputs:
+        source = data["files"][kind]
+        ref_export = str(exports / f"duckdb-{kind}.parquet")
+        reference = measure_row(run, f"{kind}: DuckDB", worker_cmd(kind="duckdb", source=source, export=ref_export),
+                                logs, limit, input=kind, engine="DuckDB")
+        rows.append(reference)
+        for master in masters:
+            export = str(exports / f"spark-{_slug(master)}-{kind}")
+            events = scratch / "events" / f"{_slug(master)}-{kind}"
+            row = measure_row(run, f"{kind}: Spark {master}", worker_cmd(
+                kind="spark", source=source, master=master, driver_memory=args.driver_memory, export=export,
+                config=_spark_config(args, events)), logs, limit, input=kind, engine=f"Spark {master}")
+            rows.append(row)
+            if args.profile and events.is_dir() and any(events.iterdir()):
+                profile = profile_event_log(events)
+                plans = scratch / f"plans-{_slug(master)}-{kind}.txt"
+                plans.write_text("\n\n".join(f"== SQL execution {p['id']}: {p['description']}\n{p['plan']}"
+                                              for p in profile.pop("plans")), encoding="utf-8")
+                row["profile"] = profile
+                print(f"  profile of Spark {master} on {kind} (plans in {plans}):\n{profile_text(profile)}", flush=True)
+            label = f"Spark {master} on {kind}"
+            if reference["status"] != "ok" or row["status"] != "ok":
+                check(f"{label} agrees with DuckDB", False,
+                      f"not compared: DuckDB {reference['status']}, Spark {row['status']} {row.get('error', '')}")
+                continue
+            agree = compare(reference, row, ref_export, export)
+            row["agreement"] = agree
+            r = row["result"]
+            check(f"{label}: same customers as DuckDB", agree["customers"],
+                  f"found {r['customers_found']:,}, kept {r['customers_kept']:,} (DuckDB "
+                  f"{reference['result']['customers_found']:,}, {reference['result']['customers_kept']:,})")
+            check(f"{label}: same ledger, checks and drops as DuckDB", agree["ledger"],
+                  f"{r['ledger']['rows_read']:,} lines read, {r['ledger']['rows_used']:,} used"
+                  + (f"; {agree['details']}" if not agree["ledger"] else ""))
+            check(f"{label}: same total monetary (cents) and feature sums", agree["monetary_cents"] and agree["sums"],
+                  f"{r['sums']['monetary_cents']} (DuckDB {reference['result']['sums']['monetary_cents']})"
+                  + (f"; {agree['details']}" if not agree["sums"] else ""))
+            check(f"{label}: every customer's features agree", agree["every_customer"],
+                  f"{agree['compared']:,} customers compared" + (
+                      f"; {agree['details']}" if not agree["every_customer"] else ""))
+        if reference["status"] != "ok":
+            check(f"DuckDB on {kind}", False, f"{reference['status']} {reference.get('error', '')}")
+    return rows, checks
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -495,6 +673,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder of the generated logs (reused when present)")
     parser.add_argument("--out", type=Path, default=None, help="write DIR/spark.json and DIR/spark.md")
     parser.add_argument("--limit", type=float, default=None, help="seconds per measured process")
+    parser.add_argument("--cluster", action="store_true",
+                        help="start a Spark standalone cluster (a master and one worker, tests/spark_cluster.py) "
+                             "and run Spark on it instead of --masters")
+    parser.add_argument("--worker-cores", type=int, default=2, help="with --cluster: the worker's cores (default 2)")
+    parser.add_argument("--executor-memory", default="1g", help="with --cluster: spark.executor.memory (default 1g)")
+    parser.add_argument("--profile", action="store_true",
+                        help="Spark's event log per Spark row: stages' run time, shuffle and spill in the "
+                             "output, the physical plans in DIR/plans-*.txt")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--render", type=Path, default=None, help=argparse.SUPPRESS)  # re-render spark.json
     args = parser.parse_args(argv)
@@ -536,47 +722,20 @@ def main(argv: list[str] | None = None) -> int:
         info["java"] = f"no Java: {exc}"
     print(f"Spark against DuckDB, {n_lines:,} order lines; outputs in {scratch}", flush=True)
     data = data_files(run, args.data.resolve() / f"lines-{n_lines}", n_lines, logs)
-    rows: list[dict] = []
-    checks: list[dict] = []
-
-    def check(name: str, passed: bool, detail: str) -> None:
-        checks.append({"name": name, "passed": bool(passed), "detail": detail})
-        print(f"  [{'PASS' if passed else 'FAIL'}] {name}: {detail}", flush=True)
-
-    for kind in inputs:
-        source = data["files"][kind]
-        ref_export = str(exports / f"duckdb-{kind}.parquet")
-        reference = measure_row(run, f"{kind}: DuckDB", worker_cmd(kind="duckdb", source=source, export=ref_export),
-                                logs, limit, input=kind, engine="DuckDB")
-        rows.append(reference)
-        for master in masters:
-            export = str(exports / f"spark-{master.replace('[', '').replace(']', '').replace('*', 'all')}-{kind}")
-            row = measure_row(run, f"{kind}: Spark {master}", worker_cmd(
-                kind="spark", source=source, master=master, driver_memory=args.driver_memory, export=export),
-                logs, limit, input=kind, engine=f"Spark {master}")
-            rows.append(row)
-            label = f"Spark {master} on {kind}"
-            if reference["status"] != "ok" or row["status"] != "ok":
-                check(f"{label} agrees with DuckDB", False,
-                      f"not compared: DuckDB {reference['status']}, Spark {row['status']} {row.get('error', '')}")
-                continue
-            agree = compare(reference, row, ref_export, export)
-            row["agreement"] = agree
-            r = row["result"]
-            check(f"{label}: same customers as DuckDB", agree["customers"],
-                  f"found {r['customers_found']:,}, kept {r['customers_kept']:,} (DuckDB "
-                  f"{reference['result']['customers_found']:,}, {reference['result']['customers_kept']:,})")
-            check(f"{label}: same ledger, checks and drops as DuckDB", agree["ledger"],
-                  f"{r['ledger']['rows_read']:,} lines read, {r['ledger']['rows_used']:,} used"
-                  + (f"; {agree['details']}" if not agree["ledger"] else ""))
-            check(f"{label}: same total monetary (cents) and feature sums", agree["monetary_cents"] and agree["sums"],
-                  f"{r['sums']['monetary_cents']} (DuckDB {reference['result']['sums']['monetary_cents']})"
-                  + (f"; {agree['details']}" if not agree["sums"] else ""))
-            check(f"{label}: every customer's features agree", agree["every_customer"],
-                  f"{agree['compared']:,} customers compared" + (
-                      f"; {agree['details']}" if not agree["every_customer"] else ""))
-        if reference["status"] != "ok":
-            check(f"DuckDB on {kind}", False, f"{reference['status']} {reference.get('error', '')}")
+    cluster = _cluster_module().Cluster(scratch / "cluster") if args.cluster else None
+    try:
+        if cluster is not None:
+            cluster.start_master()
+            cluster.add_worker(cores=args.worker_cores, memory=_worker_memory(args.executor_memory))
+            masters = [cluster.url]
+            info["cluster"] = {"workers": 1, "worker_cores": args.worker_cores,
+                               "executor_memory": args.executor_memory}
+            print(f"  standalone cluster {cluster.url}: one worker, {args.worker_cores} cores, executor memory "
+                  f"{args.executor_memory}", flush=True)
+        rows, checks = _measure_all(run, args, data, inputs, masters, scratch, logs, exports, limit)
+    finally:
+        if cluster is not None:
+            cluster.stop()
     watch.done.set()
     info["git_end"] = run.machine().get("git")
     saved = {"lines": n_lines, "data": data, "driver_memory": args.driver_memory, "machine": info,

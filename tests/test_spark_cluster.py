@@ -97,8 +97,12 @@ class FakeSession:
 
 @pytest.fixture
 def counted(monkeypatch):
-    """`executor_count` reads the fake context's scripted counts."""
-    monkeypatch.setattr(watchdog, "executor_count", lambda sc: sc.executor_count())
+    """`executor_ids` reads the fake context's scripted counts: executors "0" .. "n-1"."""
+    monkeypatch.setattr(watchdog, "executor_ids", lambda sc: ids(sc.executor_count()))
+
+
+def ids(count: int) -> frozenset[str]:
+    return frozenset(str(i) for i in range(count))
 
 
 def _watchdog_threads():
@@ -239,7 +243,7 @@ def test_a_java_error_at_start_is_one_line(monkeypatch):
 
 def test_watchdog_cancels_after_the_timeout_without_executors():
     looks, cancels, warnings = iter([0, 1, 2, 3]), [], []
-    dog = Watchdog(lambda: 0, lambda: True, lambda: cancels.append(1), timeout=2, master=MASTER,
+    dog = Watchdog(frozenset, lambda: True, lambda: cancels.append(1), timeout=2, master=MASTER,
                    on_warning=warnings.append, clock=looks.__next__)
     assert [dog.check(), dog.check()] == [False, False] and dog.failure is None and cancels == []
     assert dog.check() is True and cancels == [1]
@@ -250,7 +254,7 @@ def test_watchdog_cancels_after_the_timeout_without_executors():
 
 
 def test_watchdog_executors_back_or_no_job_is_no_error():
-    counts, busy = iter([2, 0, 0, 1, 0, 0]), iter([True, True, False, False])   # asked only with none
+    counts, busy = iter(map(ids, [2, 0, 0, 1, 0, 0])), iter([True, True, False, False])   # asked only with none
     clock, warnings = iter([0, 1, 3, 6, 20, 40]), []
     dog = Watchdog(counts.__next__, busy.__next__, lambda: pytest.fail("cancelled"), timeout=3,
                    master=MASTER, on_warning=warnings.append, max_failures="8", clock=clock.__next__)
@@ -283,6 +287,36 @@ def test_a_watched_block_that_ends_well_stops_its_thread_and_warns_on_lost_execu
             time.sleep(0.01)
     assert not dog.alive and _watchdog_threads() == [] and sc.tags == [] and sc.cancelled_tags == []
     assert warnings[0].startswith("lost 1 executor on spark://10.0.0.5:7077")
+
+
+def test_an_executor_replaced_between_two_looks_is_lost():
+    """Executors are told apart by id: one lost and another started between two looks is a loss."""
+    looks, warnings = iter([frozenset({"0"}), frozenset({"1"})]), []
+    dog = Watchdog(looks.__next__, lambda: True, lambda: pytest.fail("cancelled"), timeout=5, master=MASTER,
+                   on_warning=warnings.append, clock=iter([0, 1]).__next__)
+    assert [dog.check(), dog.check()] == [False, False]
+    assert dog.lost == 1 and warnings == [
+        "lost 1 executor on spark://10.0.0.5:7077: Spark runs its tasks again elsewhere (each task up to "
+        "spark.task.maxFailures = 4 times)"]
+
+
+def test_an_executor_lost_between_two_watched_blocks_is_reported_by_the_second(monkeypatch):
+    """While the driver fits its sample no block is watched: the next block starts from the
+    executors the last one saw, and reports the one lost meanwhile (seen on a real cluster)."""
+    sc = FakeContext(value=1)
+    sc.now = frozenset({"0"})
+    monkeypatch.setattr(watchdog, "executor_ids", lambda context: context.now)
+    first, second = [], []
+    with watched(FakeSession(sc), 30, poll=0.01, on_warning=first.append):
+        pass
+    sc.now = frozenset({"1"})              # executor 0's worker was killed, a new worker started 1
+    with watched(FakeSession(sc), 30, poll=0.01, on_warning=second.append):
+        deadline = time.monotonic() + 3
+        while not second and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert first == [] and second == [
+        "lost 1 executor on spark://10.0.0.5:7077: Spark runs its tasks again elsewhere (each task up to "
+        "spark.task.maxFailures = 8 times)"]
 
 
 def test_an_error_of_the_run_itself_passes_through(counted):

@@ -16,6 +16,7 @@ show late, as long Java traces, when they are missing:
 
 from __future__ import annotations
 
+import importlib
 import re
 import socket
 import sys
@@ -34,7 +35,12 @@ __all__ = ["Outcome", "answers_http", "check_executors", "executor_problem", "no
 CANCEL_GRACE_S = 10.0
 #: What the README and the messages offer as the ways to get custseg onto the executors.
 SHIP_HINT = "or ship it with --py-files / a packed environment"
+#: What the executors import to run custseg's work (`custseg.engines.spark.customers` hands them
+#: `custseg.model.Model.assign` through ``mapInPandas``, which needs pyarrow): the probe
+#: imports them too, so that a Python with custseg's source but not its packages fails there.
+EXECUTOR_MODULES = ("custseg.model", "pyarrow")
 _MISSING_MODULE = re.compile(r"(ModuleNotFoundError|ImportError): ([^\n\r]+)")
+_NOT_CUSTSEG = re.compile(r"No module named '(?!custseg\b)")
 _PYTHON_MISMATCH = re.compile(r"Python in worker has different version:? \(?(\d+\.\d+)\)? than that in driver:? "
                               r"\(?(\d+\.\d+)\)?")
 
@@ -43,7 +49,8 @@ def probe_executor(_=None) -> tuple[str, tuple[int, int]]:
     """What an executor's Python has: custseg's version and its own ``(major, minor)``.
 
     Run on the executors by `check_executors`; it is defined here, in custseg, so that an
-    executor whose Python lacks custseg cannot even load it (the function travels by name).
+    executor whose Python lacks custseg cannot even load it (the function travels by name),
+    and it imports `EXECUTOR_MODULES`, so that one without custseg's packages fails too.
 
     Examples
     --------
@@ -51,6 +58,8 @@ def probe_executor(_=None) -> tuple[str, tuple[int, int]]:
     >>> probe_executor() == (custseg.__version__, tuple(sys.version_info[:2]))
     True
     """
+    for name in EXECUTOR_MODULES:
+        importlib.import_module(name)
     return __version__, (sys.version_info[0], sys.version_info[1])
 
 
@@ -200,7 +209,8 @@ def executor_problem(outcome: Outcome, master: str, timeout: float, python: str)
                     f"{mismatch.group(2)} with custseg {__version__} on every worker, {SHIP_HINT[3:]}")
         missing = _MISSING_MODULE.search(text)
         if missing:
-            return (f"executors on {master} cannot import custseg ({missing.group(1)}: "
+            what = "a package custseg needs" if _NOT_CUSTSEG.search(missing.group(2)) else "custseg"
+            return (f"executors on {master} cannot import {what} ({missing.group(1)}: "
                     f"{missing.group(2).strip()}): {install}")
         return f"the probe job on {master} failed: {root_cause(outcome.error)}"
     version, python_version = outcome.value

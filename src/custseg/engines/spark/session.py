@@ -11,7 +11,9 @@
 * ``yarn`` and ``k8s://...``: passed to Spark as they are.
 
 Every session custseg makes reads and writes dates in UTC (``spark.sql.session.timeZone``),
-as the DuckDB engine does, and prints no progress bars on the console. A session that is
+as the DuckDB engine does, runs adaptive query execution (AQE), also over cached plans (so
+that a cached table gets as many partitions as its data need, not one per shuffle partition),
+and prints no progress bars on the console. A session that is
 already running in this process is reused as it is (Spark keeps one per process).
 
 What cannot work is said in one line (`custseg.errors.EngineError`), never a Java stack
@@ -36,6 +38,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,6 +68,10 @@ MASTER_CHECK_S = 20.0
 #: (`custseg.engines.spark.customers.size_shuffles`) unless the user set another value.
 SIZED_BY_CUSTSEG = "spark.custseg.shufflePartitions"
 INSTALL_HINT = 'install the Spark engine with: pip install "custseg[spark]"'
+#: What the driver's JVM writes to its standard error before Spark's logging is set up and
+#: that says nothing to a custseg user: the incubator-module warning of every Spark 4 JVM
+#: (its launcher adds ``--add-modules=jdk.incubator.vector``) and blank lines.
+JVM_NOISE = re.compile(r"^(WARNING: Using incubator modules: .*)?\s*$")
 _JAVA_PLACES = ("/usr/lib/jvm/*/bin/java", "/Library/Java/JavaVirtualMachines/*/Contents/Home/bin/java")
 
 
@@ -175,7 +182,11 @@ def find_java() -> tuple[str, int]:
 
 def _defaults(kind: str, master: str, app_name: str) -> dict[str, str]:
     """Settings custseg gives the sessions it makes (``config`` overrides them)."""
-    runtime = {"spark.sql.session.timeZone": "UTC", "spark.sql.adaptive.enabled": "true"}
+    # AQE may coalesce the partitions of a plan that is cached (the typed lines, the customer
+    # table): Spark keeps them as many as the shuffle's (200 by default on a cluster) unless
+    # told otherwise, and every later scan of the cache ran that many tasks.
+    runtime = {"spark.sql.session.timeZone": "UTC", "spark.sql.adaptive.enabled": "true",
+               "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true"}
     if kind == "connect":          # only runtime settings can be set through Spark Connect
         return runtime
     logging = Path(__file__).with_name("log4j2.properties").resolve().as_uri()
@@ -266,7 +277,7 @@ def spark_session(
         builder = SparkSession.builder.master(master)
     for key, value in settings.items():
         builder = builder.config(key, value)
-    spark = _started(builder, master, kind, hosts)
+    spark = _started(builder, master, kind, hosts, settings)
     if kind == "connect":
         return spark
     spark.sparkContext.setLogLevel("FATAL")      # as log4j2.properties: custseg says what failed
@@ -277,6 +288,45 @@ def spark_session(
             spark.stop()           # not left active for the next call to reuse unchecked
             raise
     return spark
+
+
+def forward_stderr(stream, out=None) -> None:
+    """Copy the JVM's standard error (bytes, line by line) to ``out`` (``sys.stderr``), less `JVM_NOISE`.
+
+    Examples
+    --------
+    >>> import io
+    >>> out = io.StringIO()
+    >>> forward_stderr(io.BytesIO(b"WARNING: Using incubator modules: jdk.incubator.vector\\n\\nError: x\\n"), out)
+    >>> out.getvalue()
+    'Error: x\\n'
+    """
+    for raw in iter(stream.readline, b""):
+        line = raw.decode("utf-8", errors="replace")
+        if not JVM_NOISE.match(line):
+            target = out if out is not None else sys.stderr
+            target.write(line)
+            target.flush()
+
+
+def _filtered_context(master: str, settings: dict[str, str]) -> None:
+    """Start the SparkContext here, its JVM's standard error passed through `forward_stderr`.
+
+    PySpark lets the JVM write to this process's standard error; ``launch_gateway`` with
+    ``popen_kwargs`` (PySpark's hook for capturing it) and ``SparkContext(gateway=...)`` are
+    how a caller starts it otherwise. A JVM this process already started is reused by Spark
+    as it is, so nothing is done then.
+    """
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if getattr(SparkContext, "_gateway", None) is not None:
+        return
+    conf = SparkConf().setMaster(master).setAll(list(settings.items()))
+    gateway = launch_gateway(conf, popen_kwargs={"stderr": subprocess.PIPE})
+    threading.Thread(target=forward_stderr, args=(gateway.proc.stderr,), name="custseg-jvm-stderr",
+                     daemon=True).start()
+    SparkContext(conf=conf, gateway=gateway)
 
 
 def _start_errors() -> tuple[type[BaseException], ...]:
@@ -290,7 +340,7 @@ def _start_errors() -> tuple[type[BaseException], ...]:
     return (PySparkException, Py4JError, RuntimeError, OSError)
 
 
-def _started(builder, master: str, kind: str, hosts: list[tuple[str, int]]):
+def _started(builder, master: str, kind: str, hosts: list[tuple[str, int]], settings: dict[str, str] | None = None):
     """``builder.getOrCreate()``, with a standalone master checked to be one.
 
     A standalone session that has not started within `MASTER_CHECK_S` seconds is waited for
@@ -300,6 +350,8 @@ def _started(builder, master: str, kind: str, hosts: list[tuple[str, int]]):
 
     def start():
         with quiet_pyspark():
+            if kind != "connect" and settings is not None:   # None: the builder's own JVM start
+                _filtered_context(master, settings)
             return builder.getOrCreate()
 
     def is_http() -> bool:

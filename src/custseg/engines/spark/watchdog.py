@@ -6,8 +6,12 @@ starts a `Watchdog` (a daemon thread) that, every `POLL_S` seconds, counts the e
 
 * no executor while a job runs, for ``spark_executor_timeout`` seconds: it cancels the
   run's jobs, and the block raises one `custseg.errors.EngineError` line;
-* fewer executors than before: one warning line (how many were lost, and Spark's retry
-  setting ``spark.task.maxFailures``) through ``on_warning``, instead of Spark's log.
+* executors gone since the last look: one warning line (how many were lost, and Spark's
+  retry setting ``spark.task.maxFailures``) through ``on_warning``, instead of Spark's log.
+  Executors are told apart by their ids, so one lost and another started between two looks
+  counts as lost; and the ids seen when a watched block ended are where the next block of the
+  same context starts from, so an executor lost between two blocks (while the driver fits
+  the sample) is reported by the next one.
 
 The thread stops when the block ends. ``local[N]`` (the driver is the executor) and Spark
 Connect (no SparkContext on the client) are not watched.
@@ -18,11 +22,12 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+import weakref
 from contextlib import contextmanager
 
 from ...errors import EngineError
 
-__all__ = ["POLL_S", "Watchdog", "executor_count", "watched"]
+__all__ = ["POLL_S", "Watchdog", "executor_ids", "watched"]
 
 #: Seconds between two looks at the cluster.
 POLL_S = 2.0
@@ -30,9 +35,15 @@ POLL_S = 2.0
 DEFAULT_MAX_FAILURES = "4"
 
 
-def executor_count(sc) -> int:
-    """Executors registered with a cluster SparkContext (the driver not counted)."""
-    return max(0, int(sc._jsc.sc().getExecutorMemoryStatus().size()) - 1)
+#: The executor ids the last watched block of a SparkContext saw when it ended.
+_LAST_SEEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def executor_ids(sc) -> frozenset[str]:
+    """Ids of the executors registered with a cluster SparkContext (the driver not among them;
+    a new executor gets a new id)."""
+    text = str(sc._jsc.sc().getExecutorIds().mkString("\n"))
+    return frozenset(line for line in text.split("\n") if line)
 
 
 def lost_text(lost: int, master: str, max_failures: str) -> str:
@@ -66,8 +77,8 @@ class Watchdog:
 
     Parameters
     ----------
-    count : callable
-        ``count()`` -> the executors now.
+    executors : callable
+        ``executors()`` -> the ids of the executors now (a set).
     busy : callable
         ``busy()`` -> whether a job is running (or waiting for an executor).
     cancel : callable
@@ -84,35 +95,39 @@ class Watchdog:
         Seconds between two looks.
     clock : callable
         Seconds, monotonic (a test gives its own).
+    seen : set, optional
+        The executor ids seen before the first look (those of an earlier watched block).
 
     Examples
     --------
-    >>> dog = Watchdog(lambda: 0, lambda: True, lambda: None, timeout=10, master="m", clock=iter([0, 11]).__next__)
+    >>> dog = Watchdog(set, lambda: True, lambda: None, timeout=10, master="m", clock=iter([0, 11]).__next__)
     >>> dog.check(), dog.check(), dog.failure is not None
     (False, True, True)
     """
 
-    def __init__(self, count, busy, cancel, *, timeout: float, master: str, on_warning=None,
-                 max_failures: str = DEFAULT_MAX_FAILURES, poll: float = POLL_S, clock=time.monotonic):
-        self.count, self.busy, self.cancel = count, busy, cancel
+    def __init__(self, executors, busy, cancel, *, timeout: float, master: str, on_warning=None,
+                 max_failures: str = DEFAULT_MAX_FAILURES, poll: float = POLL_S, clock=time.monotonic,
+                 seen=None):
+        self.executors, self.busy, self.cancel = executors, busy, cancel
         self.timeout, self.master, self.poll, self.clock = float(timeout), master, float(poll), clock
         self.on_warning = on_warning or (lambda line: None)
         self.max_failures = max_failures
         self.failure: EngineError | None = None
         self.lost = 0
-        self._seen: int | None = None
+        self.seen: frozenset | None = None if seen is None else frozenset(seen)
         self._empty_since: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def check(self) -> bool:
         """One look: warn on lost executors; True (and ``cancel()``) when the run must stop."""
-        now, executors = self.clock(), self.count()
-        if self._seen is not None and executors < self._seen:
-            self.lost += self._seen - executors
-            self.on_warning(lost_text(self._seen - executors, self.master, self.max_failures))
-        self._seen = executors
-        if executors > 0 or not self.busy():
+        now, executors = self.clock(), frozenset(self.executors())
+        gone = len(self.seen - executors) if self.seen is not None else 0
+        if gone:
+            self.lost += gone
+            self.on_warning(lost_text(gone, self.master, self.max_failures))
+        self.seen = executors
+        if executors or not self.busy():
             self._empty_since = None
             return self.failure is not None
         if self._empty_since is None:
@@ -175,10 +190,11 @@ def watched(spark, timeout: float, *, on_warning=None, poll: float = POLL_S):
         yield None
         return
     tag = f"custseg-run-{uuid.uuid4().hex[:10]}"
-    dog = Watchdog(lambda: executor_count(sc), lambda: bool(sc.statusTracker().getActiveJobsIds()),
+    dog = Watchdog(lambda: executor_ids(sc), lambda: bool(sc.statusTracker().getActiveJobsIds()),
                    lambda: sc.cancelJobsWithTag(tag), timeout=timeout, master=str(sc.master),
                    on_warning=on_warning, poll=poll,
-                   max_failures=sc.getConf().get("spark.task.maxFailures", DEFAULT_MAX_FAILURES))
+                   max_failures=sc.getConf().get("spark.task.maxFailures", DEFAULT_MAX_FAILURES),
+                   seen=_LAST_SEEN.get(sc))
     with tagged(sc, tag):
         dog.start()
         try:
@@ -189,6 +205,8 @@ def watched(spark, timeout: float, *, on_warning=None, poll: float = POLL_S):
             raise
         finally:
             dog.stop()
+            if dog.seen is not None:
+                _LAST_SEEN[sc] = dog.seen
     if dog.failure is not None:
         raise dog.failure
 
