@@ -306,7 +306,7 @@ def cache_key(options: dict | None = None) -> str:
 
 
 def load_or_build(names: list[str], data_dir: Path, cache_dir: Path = CACHE_DIR, options: dict | None = None,
-                  on_entry: Callable | None = None) -> list[CacheEntry]:
+                  on_entry: Callable | None = None, key: str | None = None) -> list[CacheEntry]:
     """Every set's entry: read from the cache when this code computed it, else run and saved.
 
     Parameters
@@ -319,6 +319,8 @@ def load_or_build(names: list[str], data_dir: Path, cache_dir: Path = CACHE_DIR,
         Extra settings for custseg; a run with options is cached under its own key.
     on_entry : callable, optional
         Called as ``on_entry(entry, from_cache)`` for each set.
+    key : str, optional
+        The cache key to read and write (default `cache_key` of the code imported).
 
     Returns
     -------
@@ -326,7 +328,7 @@ def load_or_build(names: list[str], data_dir: Path, cache_dir: Path = CACHE_DIR,
     """
     from threadpoolctl import threadpool_limits
 
-    key = cache_key(options)
+    key = key or cache_key(options)
     notify = on_entry or (lambda entry, cached: None)
     entries = []
     for name in names:
@@ -417,11 +419,26 @@ def same_as_run(entry: CacheEntry, choose_fn: Callable | None = None) -> bool:
     return bool(np.array_equal(labels[entry.rows], entry.chosen_labels))
 
 
+_SCORES: dict = {}
+
+
 def score_choice(entry: CacheEntry, choose_fn: Callable):
-    """``quality.py``'s score (best ARI over the references, k found) of a choice on one set."""
+    """``quality.py``'s score (best ARI over the references, k found) of a choice on one set.
+
+    A grid often chooses the same candidate again: its score is computed once per process."""
     quality = sibling("quality")
-    labels, k = rechoose(entry, choose_fn)
-    return quality.score(quality.Prediction(labels, k, 0.0), entry.references)
+    chosen = []
+
+    def remember(*args, **kwargs):
+        choice = choose_fn(*args, **kwargs)
+        chosen.append(getattr(choice, "chosen", choice))
+        return choice
+
+    labels, k = rechoose(entry, remember)
+    key = (entry.name, entry.key, id(chosen[0]))
+    if key not in _SCORES or _SCORES[key][0] is not chosen[0]:
+        _SCORES[key] = (chosen[0], quality.score(quality.Prediction(labels, k, 0.0), entry.references))
+    return _SCORES[key][1]
 
 
 #: The modules whose constants are thresholds of the choice, searched in this order.
@@ -721,6 +738,8 @@ NOT_VARIED = {
 #: A threshold whose grid moves no set's ARI by more than this is flat.
 FLAT_CHANGE = 0.01
 GENERATED = "generated"
+#: The heading of the hand-written reading that ``--write`` keeps below the tables.
+READING = "### Reading"
 
 
 def summary(results: list) -> tuple[float, float, float]:
@@ -909,6 +928,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--joint", default="", help="comma-separated thresholds to study jointly (with --study)")
     parser.add_argument("--write", action="store_true",
                         help="write the study into benchmarks/QUALITY.md's section Leave-one-battery-out")
+    parser.add_argument("--key", default=None,
+                        help="read the cache of this key instead of the code's own (valid when only the choice's "
+                             "constants changed since: the candidates do not depend on them)")
     parser.add_argument("--check", action="store_true",
                         help="check that choosing again on the cache gives each run's own segments")
     parser.add_argument("--custseg-option", action="append", metavar="KEY=VALUE",
@@ -929,11 +951,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(entry.candidates)} candidates, chose {what}", flush=True)
 
     start = time.perf_counter()
-    entries = load_or_build(names, args.data, args.cache, options, show)
+    entries = load_or_build(names, args.data, args.cache, options, show, args.key)
     if args.generated:
         generated = sibling("generated")
         folder = generated.write_battery()
-        entries += load_or_build(quality.list_sets(folder), folder, args.cache, options, show)
+        entries += load_or_build(quality.list_sets(folder), folder, args.cache, options, show, args.key)
     print(f"{len(entries)} sets in {time.perf_counter() - start:.0f} s (cache {args.cache / entries[0].key})")
     if args.check:
         differ = [e.name for e in entries if not same_as_run(e)]
@@ -947,8 +969,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"(study: {time.perf_counter() - start:.0f} s)")
         if args.write:
             out = HERE / "QUALITY.md"
-            out.write_text(quality.with_section(out.read_text(encoding="utf-8"), section, quality.LOBO_BEGIN,
-                                                quality.LOBO_END), encoding="utf-8")
+            text = out.read_text(encoding="utf-8")
+            old = text.partition(quality.LOBO_BEGIN)[2].partition(quality.LOBO_END)[0]
+            if READING in old:          # the hand-written reading of the tables stays
+                section += "\n" + READING + old.partition(READING)[2].rstrip() + "\n"
+            out.write_text(quality.with_section(text, section, quality.LOBO_BEGIN, quality.LOBO_END), encoding="utf-8")
     if args.lobo:
         grid = parse_grid(args.lobo)
         start = time.perf_counter()

@@ -139,6 +139,18 @@ def test_quality_section_replaces_itself_and_survives_a_full_rewrite(quality, tm
     assert text.startswith("# headline v2\n") and "## Generated\nnew" in text and "v1" not in text
 
 
+def test_the_leave_one_battery_out_section_survives_both_other_writers(quality, tmp_path):
+    report = tmp_path / "QUALITY.md"
+    report.write_text("# headline v1\n", encoding="utf-8")
+    text = quality.with_section(report.read_text(), "## Generated\ngen\n")
+    report.write_text(quality.with_section(text, "## LOBO\nheld out\n", quality.LOBO_BEGIN, quality.LOBO_END))
+    report.write_text(quality.with_section(report.read_text(), "## Generated\ngen2\n"))   # quality.py --generated
+    quality.write_keeping_section(report, "# headline v2\n")                            # quality.py
+    text = report.read_text()
+    assert text.startswith("# headline v2\n") and "gen2" in text and "## LOBO\nheld out" in text
+    assert text.count(quality.LOBO_BEGIN) == text.count(quality.GENERATED_BEGIN) == 1 and "v1" not in text
+
+
 # ---------------------------------------------------------------------------------------------
 # The cache and leave-one-battery-out, on hand-made candidates
 
