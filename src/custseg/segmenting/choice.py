@@ -60,7 +60,7 @@ def choose(candidates: list[Candidate], elbow: dict, n: int, k_range: tuple[int,
        that a Gaussian mixture separates (`two_groups`) are returned as the mixture's two
        components even when their silhouette is weak; a body beside small separated
        groups, density groups that are not found again, and a continuum (a weak cut) get
-       working segments (`working_partition`): a stable, balanced partition of 3 to 8
+       working segments (`working_partition`): a stable, balanced partition of `WORKING_K`
        segments that keeps the small groups whole, with the finding shown beside it.
 
     With ``density_evidence=False`` (clustered categoricals) step 1 is skipped, and a note
