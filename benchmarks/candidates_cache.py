@@ -835,10 +835,10 @@ def study_section(entries: list[CacheEntry], joint: list[str], key: str) -> str:
         f"{' --joint ' + ','.join(joint) if joint else ''} --write` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
         f"the choice at git `{code_key()}`, on the candidate cache of git `{key}` (each set run once as "
         f"`quality.py` runs it; the choice made again on the cached candidates, bodies divided again: at `{key}`, "
-        f"`--check` gives every run's own segments, and the ARI of each of the 69 sets equals the tables above). "
+        f"`--check` gives every run's own segments, and each set's ARI equals `quality.py`'s). "
         f"{len(entries)} sets in {len(batteries)} batteries: the 8 of the 45 sets and the generated battery "
         "as a 9th. For each battery, the value with the best mean ARI on the other 8 is scored on it "
-        "(ties: the better median, then the earlier value); \"in-sample\" is the value chosen on all 9. "
+        "(ties: the better median, then today's value); \"in-sample\" is the value chosen on all 9. "
         "Cells: median ARI / mean ARI / right k.",
         "",
         "### The thresholds of the choice",
