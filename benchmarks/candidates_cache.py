@@ -223,13 +223,17 @@ def run_search(name: str, data_dir: Path, options: dict | None = None, key: str 
     CacheEntry
     """
     from custseg import segment
+    from custseg.segmenting.stability import every_candidate_measured
 
     quality = sibling("quality")
     data = quality.load_set(name, data_dir)
     with tempfile.TemporaryDirectory(prefix="custseg-cache-") as folder:
         path = quality.write_csv(data.matrix, Path(folder) / f"{name.replace('/', '_')}.csv")
         start = time.perf_counter()
-        result = segment(str(path), random_state=SEED, report=False, **(options or {}))
+        # Every candidate's stability, not only that of the candidates today's rule looks at:
+        # a rule studied from the cache may look at others.
+        with every_candidate_measured():
+            result = segment(str(path), random_state=SEED, report=False, **(options or {}))
         seconds = time.perf_counter() - start
     return entry_from_result(data, result, seconds=seconds, options=options, key=key)
 

@@ -106,6 +106,26 @@ def outcome_separation(segments, outcome) -> float:
     return float(adjusted_mutual_info_score(np.asarray(segments), np.asarray(outcome)))
 
 
+def outcome_explained(segments, values) -> float:
+    """Share of the outcome's variance that the segments explain (eta squared, 0..1).
+
+    Each customer's outcome is predicted by its segment's mean; noise (-1) is one more group.
+    Unlike the AMI, it does not divide by the segments' own entropy, so a finer partition is
+    not marked down for being finer when it separates the outcome as well.
+
+    Examples
+    --------
+    >>> outcome_explained([0, 0, 1, 1], [1.0, 1.0, 3.0, 3.0])
+    1.0
+    >>> outcome_explained([0, 1, 0, 1], [1.0, 1.0, 3.0, 3.0])
+    0.0
+    """
+    frame = pd.DataFrame({"segment": np.asarray(segments), "value": np.asarray(values, dtype="float64")})
+    total = float(((frame["value"] - frame["value"].mean()) ** 2).sum())
+    within = float(((frame["value"] - frame.groupby("segment")["value"].transform("mean")) ** 2).sum())
+    return 0.0 if total == 0 else 1.0 - within / total
+
+
 def spend_bins(spend) -> np.ndarray:
     """Money binned for the AMI: 0 for no net spend (<= 0), else 1..5 by quintile of the positive spend.
 
@@ -188,6 +208,7 @@ class Outcome:
     groups: np.ndarray     # what the AMI compares the segments with
     values: np.ndarray     # what the per-segment range averages (a rate is a mean of 0/1)
     unit: str              # "rate" (shown as %) or "money" (shown as £)
+    explained: np.ndarray  # what the variance explained is measured on (money: log1p of spend >= 0)
 
 
 def churn_outcome(path: Path, ids: pd.Series) -> Outcome:
@@ -198,7 +219,7 @@ def churn_outcome(path: Path, ids: pd.Series) -> Outcome:
     if churn.isna().any():
         raise ValueError(f"{int(churn.isna().sum())} fitted customers have no Churn in {path.name}")
     return Outcome("Churn (Yes/No), excluded from the features", churn.to_numpy(),
-                   (churn == "Yes").to_numpy(dtype="float64"), "rate")
+                   (churn == "Yes").to_numpy(dtype="float64"), "rate", (churn == "Yes").to_numpy(dtype="float64"))
 
 
 def spend_outcome(path: Path, ids: pd.Series) -> Outcome:
@@ -207,7 +228,7 @@ def spend_outcome(path: Path, ids: pd.Series) -> Outcome:
     spend = future_spend(lines, FUTURE_START, FUTURE_END).reindex(ids.astype(str).to_numpy()).fillna(0.0)
     values = spend.to_numpy(dtype="float64")
     return Outcome(f"net spend {FUTURE_START}..{FUTURE_END} (cancellations netted), binned 0 + quintiles",
-                   spend_bins(values), values, "money")
+                   spend_bins(values), values, "money", np.log1p(np.clip(values, 0.0, None)))
 
 
 # --------------------------------------------------------------------------- the tables
@@ -292,6 +313,7 @@ class Row:
     extra: dict = field(default_factory=dict)     # custseg: algorithm, decided by, silhouette
     targets: dict = field(default_factory=dict)   # custseg: target -> "PASS" / "FAIL" / ""
     outcome_overall: float | None = None           # the outcome's rate or mean over all customers
+    explained: float | None = None                 # the outcome's variance the segments explain
 
 
 def shares(labels: np.ndarray) -> tuple[float, float]:
@@ -330,7 +352,8 @@ def make_row(table: Table, method: str, labels: np.ndarray, k: int, stability: d
                min(stability.values()) if stability else None, list(names),
                None if outcome is None else outcome_separation(labels, outcome.groups),
                low, high, None if outcome is None else outcome.unit, seconds,
-               outcome_overall=None if outcome is None else float(np.mean(outcome.values)))
+               outcome_overall=None if outcome is None else float(np.mean(outcome.values)),
+               explained=None if outcome is None else outcome_explained(labels, outcome.explained))
 
 
 def led_by_unknown(name: str) -> bool:
@@ -400,7 +423,7 @@ def measure(table: Table, data: Path = DATA, log=print) -> list[Row]:
 # --------------------------------------------------------------------------- output
 
 COLUMNS = ("table", "method", "k", "largest", "smallest", "least stability", "outcome AMI",
-           "outcome by segment", "seconds", "names", "k 3..8", "largest ≤ 55%",
+           "outcome R²", "outcome by segment", "seconds", "names", "k 3..8", "largest ≤ 55%",
            "stability ≥ 0.6", "no 'unknown' name", "AMI ≥ baseline")
 
 
@@ -431,7 +454,8 @@ def table_cells(row: Row) -> list[str]:
     """One Markdown row's cells, in the order of COLUMNS."""
     t = row.targets
     return [f"{row.table} ({row.customers:,})" if row.method == CUSTSEG else "", row.method, str(row.k), percent(row.largest),
-            percent(row.smallest), number(row.least_stability), number(row.ami, 3), outcome_text(row),
+            percent(row.smallest), number(row.least_stability), number(row.ami, 3), number(row.explained, 3),
+            outcome_text(row),
             f"{row.seconds:.1f}", "; ".join(short_name(n) for n in row.names),
             t.get("k", ""), t.get("largest", ""), t.get("stability", ""), t.get("names", ""), t.get("ami", "")]
 
@@ -489,7 +513,11 @@ Columns: **largest** and **smallest** are the segments' shares of the customers 
 is no segment); **least stability** is the least stable segment's mean Jaccard under 10 refits
 on 80% subsamples of a 1,000-customer sample (Hennig: below 0.6 unstable), the baseline's
 measured the same way with its own recipe as the refit; **outcome AMI** is the adjusted mutual
-information between the segments and the outcome (0: no better than chance); **outcome by
+information between the segments and the outcome (0: no better than chance); **outcome R²**
+the share of the outcome's variance the segments explain (each customer predicted by its
+segment's mean; future spend as log(1 + spend), spend below 0 as 0): the AMI divides by the
+segments' own entropy, so of two partitions that separate the outcome alike it favours the
+coarser one, which R² does not; **outcome by
 segment** the lowest..highest churn rate or mean future spend over the segments; **seconds**:
 custseg's whole `segment()` call, the baseline's k-sweep with silhouettes on custseg's matrix;
 **names**: custseg's segment names, largest segment first, first {NAME_WORDS} words (whole in

@@ -15,8 +15,12 @@ from custseg.segmenting.candidates import Candidate
 from custseg.segmenting.choice import choose
 from custseg.segmenting.options import SearchOptions
 from custseg.segmenting.search import search
+from custseg.segmenting.stability import (
+    best_jaccard,
+    every_candidate_measured,
+    segment_stability,
+)
 from custseg.settings import Settings
-from custseg.segmenting.stability import best_jaccard, segment_stability
 
 
 def _standardised(points: np.ndarray) -> np.ndarray:
@@ -91,15 +95,22 @@ def test_a_planted_unstable_segment_is_flagged():
     assert values[1] < 0.6 and values[2] < 0.6
 
 
-def test_every_candidate_that_can_be_chosen_gets_a_stability():
+def test_every_candidate_that_can_be_chosen_gets_a_stability_when_asked_for_all():
+    # The switch of benchmarks/candidates_cache.py: every candidate the rule could look at is
+    # measured (by default only those it does look at: see the lazy tests below).
     points, _ = make_moons(300, noise=0.05, random_state=1)
-    result = _search(points, k_max=5)
-    for candidate in result.candidates:
-        if candidate.algorithm == "gmm":          # a model-fit opinion only, by default
-            assert candidate.stability is None
-            continue
-        assert set(candidate.stability) == set(np.unique(candidate.labels[candidate.labels >= 0]))
-        assert all(0.0 <= v <= 1.0 for v in candidate.stability.values())
+    options = SearchOptions.from_settings(Settings(k_max=5))
+    result = search(_standardised(points), options, all_stability=True)
+    with every_candidate_measured():
+        in_context = search(_standardised(points), options)
+    for found in (result, in_context):
+        for candidate in found.candidates:
+            if candidate.algorithm == "gmm":          # a model-fit opinion only, by default
+                assert candidate.stability is None
+                continue
+            assert set(candidate.stability) == set(np.unique(candidate.labels[candidate.labels >= 0]))
+            assert all(0.0 <= v <= 1.0 for v in candidate.stability.values())
+    assert [c.stability for c in result.candidates] == [c.stability for c in in_context.candidates]
     # asked for alone, mixtures are chosen, and the chosen one is measured
     alone = _search(points, k_max=5, algorithms=("gmm",))
     assert alone.chosen.algorithm == "gmm" and alone.chosen.stability is not None

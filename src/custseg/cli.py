@@ -94,6 +94,9 @@ def _show_result(result, paths: dict) -> None:
                                + (f" ({detail} left out)" if detail else "")))
     out_console.print(Text(f"{'customer rows' if result.transactions is not None else 'rows'}: "
                            f"{_ledger_text(result.table.ledger)}"))
+    holdout = _holdout_line(result.summary.get("value"))
+    if holdout is not None:
+        out_console.print(holdout)
     repeated = repeated_ids_text(result.table.ledger.to_dict())
     if repeated:
         out_console.print(Text(f"warning: {repeated}", style="bold yellow"))
@@ -101,6 +104,22 @@ def _show_result(result, paths: dict) -> None:
         out_console.print(Text(f"warning: {warning}", style="bold yellow"))
     for kind, path in paths.items():
         out_console.print(Text(f"{kind + ':':9} {path}"))
+
+
+def _holdout_line(value: dict | None) -> Text | None:
+    """The value model's holdout check in one line: its verdict (yellow when it does not
+    fit) or why it was skipped; None without one."""
+    check = (value or {}).get("holdout")
+    if not check:
+        return None
+    if "skipped" in check:
+        return Text(f"value model: no holdout check ({check['skipped']})")
+    if check["fits"]:
+        return Text(f"value model: {check['verdict']}")
+    more = len(check["reasons"]) - 1
+    return Text(f"value model: the model does not fit: {check['reasons'][0]}"
+                + (f" (and {more} more reason{'s' if more > 1 else ''} in the report)" if more else ""),
+                style="bold yellow")
 
 
 def _ledger_text(ledger) -> str:
@@ -145,6 +164,8 @@ def run(
     value: Optional[str] = typer.Option(None, "--value", help="Transaction log: on (default) adds each customer's P(alive), expected purchases, expected value per purchase and CLV to segments.csv (MBG/NBD and Gamma-Gamma models); off skips it."),
     horizon: Optional[str] = typer.Option(None, "--horizon", help="Horizon of the expected purchases and CLV: weeks 26w, months 12m (default) or days 90d."),
     discount: Optional[float] = typer.Option(None, "--discount", help="Annual discount rate of the CLV (default 0.10)."),
+    value_model: Optional[str] = typer.Option(None, "--value-model", help="Repeat-purchase model of the customer value: mbgnbd (MBG/NBD, default), bgnbd (BG/NBD) or paretonbd (Pareto/NBD)."),
+    holdout: Optional[str] = typer.Option(None, "--holdout", help="Transaction log: check the value model on the last weeks of the log before refitting it on all of it: auto (default: a third of the log's span, at most 39w, when the log spans at least 24 weeks), a length such as 26w, 6m or 90d, or off."),
     no_report: bool = typer.Option(False, "--no-report", help="Skip report.html (for batch jobs)."),
     as_json: bool = typer.Option(False, "--json", help="Print summary.json to stdout instead of the table."),
 ) -> None:
@@ -170,7 +191,7 @@ def run(
         sentinels=tuple(sentinel) if sentinel else None,
         categoricals=categoricals, categorical_weight=categorical_weight,
         engine=engine, spark_master=spark_master, spark_executor_timeout=spark_executor_timeout,
-        value=value, horizon=horizon, discount=discount,
+        value=value, horizon=horizon, discount=discount, value_model=value_model, holdout=holdout,
     )
     with _progress() as progress:
         result = segment(data, settings, on_progress=progress)
@@ -294,19 +315,41 @@ def assign(
         note = f"; {rows - assigned:,} rows left out (no usable feature value, or no or a repeated id)" \
             if rows > assigned else ""
         out_console.print(Text(f"assigned {assigned:,} of {rows:,} customers to {path}{note}"))
+        if fitted.value is not None:
+            out_console.print(Text("customer value not scored on Spark: assign with --engine local to score it"))
         return
     out = out or Path("assigned.csv")
-    frame = fitted.customer_table(data, as_of, ReadOptions.from_settings(settings))
+    features = scores = None
+    if fitted.transactions is None:
+        frame = fitted.customer_table(data, as_of, ReadOptions.from_settings(settings))
+    else:
+        features = fitted.transaction_features(data, as_of, ReadOptions.from_settings(settings))
+        frame, scores = features.customers, fitted.value_scores(features)
     ids, labels, usable = fitted.assign(frame)
     result = pd.DataFrame({
         fitted.roles.id_name: ids.to_numpy(),
         "segment": labels,
         "segment_name": [fitted.name_of(s) for s in labels],
-    })[usable]
-    write_atomic(out, csv_text(result))
+    })
+    if scores is not None:
+        result = pd.concat([result, scores], axis=1)
+    write_atomic(out, csv_text(result[usable]))
     skipped = int((~usable).sum())
     note = f"; {skipped:,} rows with no usable feature value left out" if skipped else ""
     out_console.print(Text(f"assigned {int(usable.sum()):,} of {len(frame):,} customers to {out}{note}"))
+    if features is not None:
+        out_console.print(Text(_assign_value_note(fitted, features, model)), soft_wrap=True)
+
+
+def _assign_value_note(fitted, features, path: Path) -> str:
+    """One line on the customer value of an assigned log: scored with the model's parameters
+    as of the snapshot's date, or why not."""
+    if fitted.value is None:
+        return (f"customer value not scored: {path} has no fitted value parameters (a run with --value off, "
+                f"on Spark, one whose value models could not be fitted, or by a custseg before them); run custseg "
+                f"again to score value")
+    return (f"customer value scored with the model's {fitted.value.label} parameters as of "
+            f"{features.as_of.isoformat()}, without refitting")
 
 
 def _check_assign_reading(fitted, given: dict, engine: str) -> None:
@@ -367,6 +410,8 @@ def _show_tracking(tracked, paths: dict) -> None:
     out_console.print(table)
     for move in tracked.moves:
         out_console.print(Text(f"- {move['sentence']}"))
+    for line in (tracked.value or {}).get("sentences", []):
+        out_console.print(Text(f"value: {line}"))
     for warning in tracked.info.get("warnings", []):
         out_console.print(Text(f"warning: {warning}", style="yellow"))
     verdict = tracked.verdict or tracked.drift.get("note")

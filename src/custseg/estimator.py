@@ -70,7 +70,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         ``stability_resamples``, ``kind``, ``as_of``, ``window``, ``customers_file``, the
         transaction log columns, the reading options (``sheet``, ``member``, ``header``,
         ``date_format``, ``sentinels``) and the customer value (``value``, ``horizon``,
-        ``discount``) mean what they mean in `custseg.Settings`.
+        ``discount``, ``value_model``, ``holdout``) mean what they mean in `custseg.Settings`.
 
     Attributes
     ----------
@@ -126,7 +126,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                  member: str | None = None, header: str = "auto", date_format: str | None = None,
                  sentinels: tuple[str, ...] = (), categoricals: str = "describe", categorical_weight: float = 1.0,
                  engine: str = "auto", spark_master: str | None = None, spark_executor_timeout: float = 120.0,
-                 value: str = "on", horizon: str = "12m", discount: float = 0.10,
+                 value: str = "on", horizon: str = "12m", discount: float = 0.10, value_model: str = "mbgnbd",
+                 holdout: str = "auto",
                  on_progress: ProgressCallback | None = None):
         self.algorithms = algorithms
         self.k_min = k_min
@@ -170,6 +171,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.value = value
         self.horizon = horizon
         self.discount = discount
+        self.value_model = value_model
+        self.holdout = holdout
         self.on_progress = on_progress
 
     def settings(self) -> Settings:

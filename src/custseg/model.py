@@ -26,6 +26,7 @@ from .preparing.clean import CleaningParams, ColumnRoles, apply_cleaning
 from .preparing.features import FeaturePlan
 from .reading import ReadOptions, read_table
 from .segmenting.assign import Assigner
+from .valuing.stored import StoredValue
 
 MODEL_FORMAT = "custseg-model"
 #: Version 2 adds codes for missing, derived date features and indicators to the cleaning
@@ -38,6 +39,9 @@ MODEL_FORMAT_VERSION = 2
 WINDOW_FORMAT_VERSION = 3
 #: Versions this custseg reads (a version-1 model has none of the version-2 rules).
 READABLE_FORMAT_VERSIONS = (1, 2, 3)
+#: The fitted value models (``value``, `custseg.valuing.stored.StoredValue`) need no new
+#: version: a custseg that does not know them assigns the segments right and scores no value,
+#: and this custseg reads files without them (``assign`` then says that value is not scored).
 MODEL_FILENAME = "model.json"
 
 
@@ -72,6 +76,10 @@ class Model:
     #: Statistics of the fitted customers that `custseg.tracking.track.track` measures drift against
     #: (see `custseg.tracking.reference.reference_statistics`); None in models written before them.
     reference: dict | None = None
+    #: The fitted value models of a transaction log run (`custseg.valuing.stored.StoredValue`):
+    #: ``assign`` scores a new snapshot with them; None for a customer table, a run with
+    #: ``value="off"`` or a model written before them.
+    value: StoredValue | None = None
 
     def customer_table(self, data, as_of: str | None = None, read: ReadOptions | None = None) -> pd.DataFrame:
         """The customers to assign: ``data`` itself, a file read as a table, or, for a
@@ -102,11 +110,49 @@ class Model:
             if isinstance(data, pd.DataFrame):
                 return data
             return read_table(data, read)[0]
+        return self.transaction_features(data, as_of, read).customers
+
+    def transaction_features(self, data, as_of: str | None = None, read: ReadOptions | None = None):
+        """A new snapshot of the order lines of a model fitted on a transaction log: its
+        `custseg.logs.result.TransactionFeatures` (the customers and their purchase
+        histories), computed with the run's columns, date format and window (see
+        `customer_table` for ``as_of`` and ``read``).
+
+        Examples
+        --------
+        >>> from custseg import generate_transactions, segment
+        >>> lines = generate_transactions(200, 3, random_state=4)[0]
+        >>> model = segment(lines, algorithms=("kmeans",), k_max=4).model
+        >>> model.transaction_features(lines).history.columns.tolist()
+        ['CustomerID', 'purchase_days', 'repeat_spend', 'year_spend']
+        """
+        if self.transactions is None:
+            raise SettingsError("this model was fitted on a customer table: it has no order lines to read")
+        read = read or ReadOptions()
         columns = TransactionColumns.from_dict(self.transactions["columns"])
         if read.date_format is None and self.transactions.get("date_format"):
             read = dataclasses.replace(read, date_format=self.transactions["date_format"])
         return customers_from_transactions(data, columns, as_of=as_of or self.transactions["as_of"],
-                                           read=read, window=self.window).customers
+                                           read=read, window=self.window)
+
+    def value_scores(self, features) -> pd.DataFrame | None:
+        """Each customer's P(alive), expected purchases, expected value per purchase, CLV and
+        last-year spend (`custseg.valuing.stored.STORED_COLUMNS`) in a snapshot's ``features``
+        (`transaction_features`), row by row, with the run's fitted value parameters and as
+        of the snapshot's reference date, without refitting; None when the model has none.
+
+        Examples
+        --------
+        >>> from custseg import generate_transactions, segment
+        >>> lines = generate_transactions(200, 3, random_state=4)[0]
+        >>> result = segment(lines, algorithms=("kmeans",), k_max=4)
+        >>> scores = result.model.value_scores(result.model.transaction_features(lines))
+        >>> bool((scores["p_alive"].to_numpy() == result.segments_frame()["p_alive"].to_numpy()).all())
+        True
+        """
+        if self.value is None or features.history is None:
+            return None
+        return self.value.score(features.customers, features.history)
 
     @property
     def window(self) -> str | None:
@@ -256,6 +302,7 @@ class Model:
             "segments": [{"id": k, "name": v} for k, v in sorted(self.segment_names.items())],
             "transactions": self.transactions,
             "reference": self.reference,
+            "value": None if self.value is None else self.value.to_dict(),
         }
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -304,6 +351,7 @@ class Model:
                 segment_names={int(s["id"]): str(s["name"]) for s in data["segments"]},
                 transactions=data.get("transactions"),
                 reference=_checked_reference(data.get("reference")),
+                value=None if data.get("value") is None else StoredValue.from_dict(data["value"]),
             )
         except ModelError:
             raise

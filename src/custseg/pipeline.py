@@ -39,7 +39,7 @@ from .reading import ReadOptions, read_columns, read_table
 from .segmenting.options import SearchOptions
 from .segmenting.search import SearchResult, search
 from .segmenting.stability import UNSTABLE_BELOW, stability_word
-from .settings import Settings, parse_horizon
+from .settings import VALUE_MODELS, Settings, parse_holdout, parse_horizon
 from .tracking.reference import calendar_columns, reference_statistics
 from .valuing.customer_value import (
     CustomerValue,
@@ -47,6 +47,8 @@ from .valuing.customer_value import (
     history_from_features,
     value_customers,
 )
+from .valuing.holdout import holdout_check
+from .valuing.stored import stored_value
 
 #: Customers drawn (seeded) for the report's figures.
 PLOT_SAMPLE = 2000
@@ -136,6 +138,7 @@ class Result:
                 "as_of_used": self.transactions.as_of.isoformat(),
             },
             reference=self.reference,
+            value=None if self.value is None else self.value.stored,
         )
 
     @cached_property
@@ -588,8 +591,8 @@ def _check_window_applies(settings: Settings, source: dict, transactions) -> Non
 
 def _customer_value(transactions, ids: np.ndarray, settings: Settings, progress: ProgressCallback,
                     segments: list[dict], labels: np.ndarray) -> CustomerValue | None:
-    """A log's customer value, fitted on every customer of the log, its scores taken for the
-    used customers ``ids`` (in their order), with each segment's value-at-risk action put
+    """A log's customer value, checked on a holdout (`custseg.valuing.holdout`), fitted on every
+    customer of the log, its scores taken for the used customers ``ids`` (in their order), with each segment's value-at-risk action put
     first among its ``segments`` actions (``labels``: the used customers' segments); None
     when there is nothing to value."""
     if transactions is None or settings.value == "off" or transactions.history is None:
@@ -598,7 +601,8 @@ def _customer_value(transactions, ids: np.ndarray, settings: Settings, progress:
     if not customers.iloc[:, 0].astype(str).equals(history.iloc[:, 0].astype(str)):
         raise AssertionError("customer table and histories are not in the same order")
     options = ValueOptions(horizon=settings.horizon, horizon_days=parse_horizon(settings.horizon),
-                           discount=float(settings.discount), year_days=YEAR_DAYS)
+                           discount=float(settings.discount), model=VALUE_MODELS[settings.value_model],
+                           year_days=YEAR_DAYS, holdout=str(settings.holdout).strip().lower(), holdout_days=parse_holdout(settings.holdout))
     histories = history_from_features(customers, history)
     value = value_customers(histories, options, money=transactions.columns.has_money, on_progress=progress)
     position = pd.Index(customers.iloc[:, 0].astype(str)).get_indexer(pd.Index(ids).astype(str))
@@ -606,7 +610,13 @@ def _customer_value(transactions, ids: np.ndarray, settings: Settings, progress:
     scored = histories.iloc[position].reset_index(drop=True)
     known = pd.DataFrame({"id": ids, "x": scored["x"], "t_x": scored["t_x"], "T": scored["T"],
                           "year_spend": history["year_spend"].to_numpy(float)[position]})
-    value = CustomerValue(scores, value.fit, value.spend, value.options, known)
+    stored = stored_value(value, histories, money=transactions.columns.has_money)
+    holdout = None
+    if transactions.purchases is not None:
+        progress("checking the value model on a holdout", 0, 1)
+        holdout = holdout_check(transactions.purchases, transactions.as_of, option=options.holdout,
+                                length=options.holdout_days, model=options.model)
+    value = CustomerValue(scores, value.fit, value.spend, value.options, known, stored, holdout)
     with_value_actions(segments, value.segments(labels))
     return value
 

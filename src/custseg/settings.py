@@ -30,6 +30,11 @@ CATEGORICAL_CHOICES = ("describe", "cluster")
 ENGINES = ("auto", "local", "spark")
 #: ``on``: a transaction log's customers get their value (`custseg.valuing`); ``off`` skips it.
 VALUE_CHOICES = ("on", "off")
+#: ``--value-model`` words and the repeat-purchase model each names (`custseg.valuing.models`).
+VALUE_MODELS = {"mbgnbd": "mbg/nbd", "bgnbd": "bg/nbd", "paretonbd": "pareto/nbd"}
+#: Holdout words besides a length (``39w``): ``auto`` checks the value model on a holdout when
+#: the log spans enough time (`custseg.valuing.holdout`), ``off`` never does.
+HOLDOUT_WORDS = ("auto", "off")
 #: Days per unit of a horizon (``26w``, ``12m``, ``90d``): a month is a twelfth of 365.25 days.
 HORIZON_UNITS = {"d": 1.0, "w": 7.0, "m": 365.25 / 12.0}
 #: Spark master URLs: ``local``, ``local[*]``, ``local[N]`` or ``local[N,F]``; the default ports of
@@ -144,6 +149,13 @@ class Settings:
         Seconds a Spark run on a cluster master waits for an executor: at the start, for the
         probe job that checks the executors can run custseg, and during the run, while a
         job has no executor at all (a lost worker); then it stops with one line (default 120).
+    value_model : {"mbgnbd", "bgnbd", "paretonbd"}
+        Transaction logs: the repeat-purchase model of the customer value, MBG/NBD (default),
+        BG/NBD or Pareto/NBD (`VALUE_MODELS`); the summary's ``value.model`` names it.
+    holdout : str
+        Transaction logs: check the value model on the log's last weeks before refitting it on
+        all of it: ``auto`` (a third of the span, at most 39 weeks, when the log spans at least
+        24 weeks), a length (``26w``, ``6m``, ``90d``) or ``off`` (`custseg.valuing.holdout`).
     given : frozenset of str or None
         The settings the user gave, as opposed to those left at their default (which the run
         may then fit to the data: a small table's default k range stops at half its customers).
@@ -213,6 +225,8 @@ class Settings:
     value: str = "on"
     horizon: str = "12m"
     discount: float = 0.10
+    value_model: str = "mbgnbd"
+    holdout: str = "auto"
     command: str | None = field(default=None, compare=False)
     given: frozenset[str] | None = field(default=None, compare=False, repr=False)
 
@@ -458,6 +472,23 @@ def parse_horizon(text: str) -> float:
     return float(found.group(1)) * HORIZON_UNITS[found.group(2)]
 
 
+def parse_holdout(text: str) -> float | None:
+    """A holdout (``26w``, ``6m``, ``90d``) in days; None for ``auto`` and ``off``.
+
+    Examples
+    --------
+    >>> parse_holdout("39w"), parse_holdout("90d"), parse_holdout("auto"), parse_holdout("off")
+    (273.0, 90.0, None, None)
+    """
+    if str(text).strip().lower() in HOLDOUT_WORDS:
+        return None
+    try:
+        return parse_horizon(text)
+    except SettingsError:
+        raise SettingsError(f"--holdout must be auto, off or a positive number of weeks, months or days "
+                            f"such as 26w, 6m or 90d, got {text!r}") from None
+
+
 def _check_discount(value, settings: Settings) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
         raise SettingsError(f"--discount must be an annual rate from 0 to below 1 (0.10 for 10%), got {value!r}")
@@ -496,6 +527,8 @@ CONSTRAINTS = {
     "value": OneOf("--value", VALUE_CHOICES),
     "horizon": Rule(lambda value, settings: parse_horizon(value)),   # raises on a bad horizon
     "discount": Rule(_check_discount),
+    "value_model": OneOf("--value-model", tuple(VALUE_MODELS)),
+    "holdout": Rule(lambda value, settings: parse_holdout(value)),   # raises on a bad holdout
 }
 
 

@@ -45,7 +45,7 @@ from ..reading import ReadOptions, archive_kind, read_table, unpacked
 from ..reading.dates import strftime_pattern
 from .columns import TransactionColumns, detect_transaction_columns
 from .files import csv_layout, duckdb_encoding, file_kind, input_files
-from .result import TransactionFeatures, customer_table, history_table
+from .result import TransactionFeatures, customer_table, history_table, purchase_table
 from .rules import (
     MONEY,
     WIDE_MONEY,
@@ -449,23 +449,24 @@ def customers_from_transactions(
                 src, columns, fmt = _read_lines(con, local, columns, overrides, read, label)
                 progress("checking order lines", 1, _STEPS)
                 used_as_of = _reference_date(con, wanted_as_of, as_of_within_log, src.label)
-                check_names, row, table = _run_queries(con, columns, used_as_of, progress, window)
+                check_names, row, table, purchases = _run_queries(con, columns, used_as_of, progress, window)
         except duckdb.OutOfMemoryException as exc:
             label = "the DataFrame" if isinstance(source, pd.DataFrame) else os.fspath(source)
             raise _out_of_memory(label, exc) from None
     progress("customer features ready", 3, _STEPS)
-    return _features(src, columns, row, check_names, table, used_as_of, fmt, member, window)
+    return _features(src, columns, row, check_names, table, used_as_of, fmt, member, window, purchases)
 
 
 def _run_queries(con, columns: TransactionColumns, as_of: datetime.date, progress: ProgressCallback,
                  window: Window | None = None):
     """Run `customer_queries` on the table ``lines``: the check names, the row of the
-    ``checks`` query and the table of the ``features`` query."""
+    ``checks`` query, the table of the ``features`` query and that of the ``purchases`` query."""
     queries = customer_queries(columns, as_of, window=window)
     row = con.execute(queries["checks"]).fetch_df().iloc[0]
     progress("computing customer features", 2, _STEPS)
     table = con.execute(queries["features"]).fetch_df()
-    return queries["check_names"], row, table
+    purchases = con.execute(queries["purchases"]).fetch_df()
+    return queries["check_names"], row, table, purchases
 
 
 def _duckdb_config(spill: str) -> dict:
@@ -480,9 +481,10 @@ def _duckdb_config(spill: str) -> dict:
 
 def _features(src: _Source, columns: TransactionColumns, row: pd.Series, check_names: list[str],
               table: pd.DataFrame, as_of: datetime.date, fmt: str | None, member: str | None,
-              window: Window | None = None) -> TransactionFeatures:
-    """The result from the row of the ``checks`` query and the table of the ``features`` query
-    (``member``: the archive member read, or None; ``window``: the features' window, or None)."""
+              window: Window | None = None, purchases: pd.DataFrame | None = None) -> TransactionFeatures:
+    """The result from the row of the ``checks`` query, the table of the ``features`` query
+    and that of the ``purchases`` query (``member``: the archive member read, or None;
+    ``window``: the features' window, or None)."""
     ledger, checks = ledger_and_checks(row.to_dict(), columns, check_names, src.label)
     found = count_value(row["customers_found"])
     kept = table[table["drop_reason"].isna()]
@@ -494,4 +496,5 @@ def _features(src: _Source, columns: TransactionColumns, row: pd.Series, check_n
     return TransactionFeatures(customers, ledger, checks, found, dropped, as_of,
                                columns, None if fmt is None else fmt, reading,
                                window=None if window is None else window.text,
-                               history=history_table(kept, columns))
+                               history=history_table(kept, columns),
+                               purchases=None if purchases is None else purchase_table(purchases, customers.iloc[:, 0]))

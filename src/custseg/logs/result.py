@@ -15,7 +15,8 @@ from ..preparing.clean import Ledger
 from .columns import TransactionColumns
 from .rules import FEATURE_COLUMNS, HISTORY_COLUMNS
 
-__all__ = ["NO_MONEY_NOTE", "TransactionFeatures", "customer_table", "history_table", "longest_tenure"]
+__all__ = ["NO_MONEY_NOTE", "TransactionFeatures", "customer_table", "history_table", "longest_tenure",
+           "purchase_table"]
 
 #: The note of a log without money (no amount, no quantity and price).
 NO_MONEY_NOTE = (
@@ -65,6 +66,10 @@ class TransactionFeatures:
     history : DataFrame or None
         For the value models: the id and `HISTORY_COLUMNS` per customer, in the order of
         ``customers`` (`history_table`); None where the engine does not give it (Spark).
+    purchases : DataFrame or None
+        For the value models' holdout check: each kept customer's distinct purchase days,
+        ``row`` (the customer's position in ``customers``) and ``day`` (days since
+        1970-01-01), sorted (`purchase_table`); None where the engine does not give it (Spark).
     """
 
     customers: pd.DataFrame
@@ -80,6 +85,7 @@ class TransactionFeatures:
     window: str | None = field(default=None)
     history_days: int | None = field(default=None)
     history: pd.DataFrame | None = field(default=None, repr=False)
+    purchases: pd.DataFrame | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.customers_kept is None:
@@ -162,6 +168,22 @@ def history_table(kept: pd.DataFrame, columns: TransactionColumns) -> pd.DataFra
     {'client': ['9', '10'], 'purchase_days': [1.0, 3.0], 'repeat_spend': [0.0, 5.0], 'year_spend': [4.0, 9.0]}
     """
     return _numbers_by_id(kept, columns.customer, HISTORY_COLUMNS)[0]
+
+
+def purchase_table(pairs: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
+    """The ``purchases`` query's (customer_id, day) pairs of the customers in ``ids`` (the
+    customer table's ids) as ``row`` (position in ``ids``) and ``day``, sorted by both.
+
+    Examples
+    --------
+    >>> pairs = pd.DataFrame({"customer_id": ["10", "9", "10", "7"], "day": [5, 3, 2, 1]})
+    >>> purchase_table(pairs, pd.Series(["9", "10"])).to_dict("list")
+    {'row': [0, 1, 1], 'day': [3, 2, 5]}
+    """
+    rows = pd.Index(ids.astype(str)).get_indexer(pairs["customer_id"].astype(str))
+    keep = rows >= 0
+    out = pd.DataFrame({"row": rows[keep].astype(np.int64), "day": pairs["day"].to_numpy(np.int64)[keep]})
+    return out.sort_values(["row", "day"], kind="stable").reset_index(drop=True)
 
 
 def customer_table(kept: pd.DataFrame, columns: TransactionColumns) -> pd.DataFrame:

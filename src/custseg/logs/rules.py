@@ -369,7 +369,8 @@ def customer_queries(columns: TransactionColumns, as_of: datetime.date, lines: s
         ``"checks"`` (one row: lines read, exclusive drops, overlapping checks, customers
         found) and ``"features"`` (one row per customer with a used line, with the column
         ``drop_reason`` for customers left out), both standard SQL that SQLGlot transpiles
-        to Spark SQL; ``"check_names"`` lists the names of the ``check_N`` columns.
+        to Spark SQL; ``"check_names"`` lists the names of the ``check_N`` columns;
+        ``"purchases"`` (each customer's distinct purchase days, for the value models' holdout check).
 
     Examples
     --------
@@ -388,7 +389,19 @@ def customer_queries(columns: TransactionColumns, as_of: datetime.date, lines: s
         "checks": _checks_query(columns, check_sql, day, lines),
         "features": _features_query(columns, day, lines, start),
         "check_names": list(check_sql),
+        "purchases": _purchases_query(columns, day, lines),
     }
+
+
+def _purchases_query(columns: TransactionColumns, day: str, lines: str) -> str:
+    """The ``purchases`` query: each customer's distinct purchase days up to the reference
+    date (``day``, days since 1970-01-01), the purchase rule of the features query, for the
+    value models' holdout check (`custseg.valuing.holdout`)."""
+    return (_per_customer_ctes(columns, day, lines, None) + """
+SELECT customer_id, CAST(DATE_DIFF('day', DATE '1970-01-01', line_day) AS BIGINT) AS day
+FROM marked
+WHERE is_purchase
+GROUP BY customer_id, line_day""")
 
 
 def _check_conditions(columns: TransactionColumns, day: str) -> dict[str, str]:

@@ -47,6 +47,12 @@ FIGURE_TEXT = {
                       "and recency"),
     "value_purchases": ("Expected purchases matrix", "Heat map of the mean expected purchases by repeat "
                         "purchases and recency"),
+    "value_tracking_cumulative": ("Holdout: cumulative purchases", "Line chart of the cumulative repeat purchases "
+                                  "made and forecast by the model, the cut before the holdout marked"),
+    "value_tracking_weekly": ("Holdout: weekly purchases", "Line chart of the repeat purchases per week made and "
+                              "forecast by the model, the cut before the holdout marked"),
+    "value_by_frequency": ("Holdout by frequency", "Bar chart of the mean holdout purchases made and forecast, "
+                           "by repeat purchases before the cut"),
 }
 
 def render_figures(summary: dict) -> dict:

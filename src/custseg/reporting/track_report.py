@@ -121,6 +121,7 @@ def _track_context(summary: dict) -> dict:
         "sizes": sizes,
         "rfm_sizes": rfm_sizes,
         "moves": [m for m in tracking.get("moves") or [] if m.get("sentence")],
+        "value_lines": [str(line) for line in (tracking.get("value") or {}).get("sentences") or []],
         "drift": drift,
         "drift_rows": drift_rows,
         "refit": drift.get("refit"),

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from .formats import format_count, format_money, format_number
 
-__all__ = ["NO_DROPOUT_P_ALIVE", "value_view"]
+__all__ = ["NO_DROPOUT_P_ALIVE", "ROUGH", "holdout_view", "value_view"]
 
 #: Mean P(alive) from which the report says the model found almost no drop-out.
 NO_DROPOUT_P_ALIVE = 0.9
 #: How the report names the models and their parameters.
 _MODEL_NAMES = {"bg/nbd": "BG/NBD", "mbg/nbd": "MBG/NBD", "pareto/nbd": "Pareto/NBD", "gamma-gamma": "Gamma-Gamma"}
 _PARAM_NAMES = {"alpha": "α", "beta": "β", "gamma": "γ"}
+#: Added to the section's headings when the holdout check says the model does not fit.
+ROUGH = "rough: the model does not fit this log"
 
 
 def model_line(fit: dict | None) -> str | None:
@@ -76,7 +78,58 @@ def value_view(summary: dict, segments: list[dict]) -> dict | None:
         "segments": rows,
         "top": [_top_row(item, views.get(int(item["segment"]))) for item in value.get("top_at_risk") or []],
         "sentence": _lead(value, money),
+        "holdout": holdout_view(value.get("holdout")),
+        "rough": _rough(value),
+        "holdout_thresholds": (value.get("holdout") or {}).get("thresholds"),
     }
+
+
+def _rough(value: dict) -> bool:
+    """Whether the holdout check ran and says the model does not fit."""
+    return (value.get("holdout") or {}).get("fits") is False
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def holdout_view(block: dict | None) -> dict | None:
+    """The holdout check in words: the verdict as a sentence (or why there was no check), and
+    its numbers; None where the run had no purchase days to split (Spark).
+
+    Examples
+    --------
+    >>> holdout_view({"skipped": "--holdout off"})
+    {'skipped': 'No holdout check: --holdout off.'}
+    >>> view = holdout_view({"fits": True, "verdict": "the model forecast ... it fits", "holdout_days": 182,
+    ...                      "calibration_end": "1997-12-31", "observation_end": "1998-07-01", "customers": 23502,
+    ...                      "new_in_holdout": 0, "actual_purchases": 12265.0, "predicted_purchases": 11611.9,
+    ...                      "cumulative_error_pct": -1.1, "holdout_error_pct": -5.3, "correlation": 0.70,
+    ...                      "model": "mbg/nbd", "fit": None})
+    >>> view["verdict"], view["numbers"][0]
+    ('The model forecast ... it fits.', 'calibration up to 1997-12-31, holdout of 182 days to 1998-07-01')
+    """
+    if block is None:
+        return None
+    if "skipped" in block:
+        return {"skipped": _sentence(f"no holdout check: {block['skipped']}")}
+    numbers = [
+        f"calibration up to {block['calibration_end']}, holdout of {block['holdout_days']:,} days to "
+        f"{block['observation_end']}",
+        f"{format_count(block['customers'])} customers who bought before the cut "
+        f"({format_count(block['new_in_holdout'])} who first bought in the holdout are not forecast)",
+        f"holdout purchases: {format_count(block['actual_purchases'])} made, "
+        f"{format_number(block['predicted_purchases'])} forecast",
+        f"error of the cumulative forecast at the end of the holdout: {_percent(block['cumulative_error_pct'])}; "
+        f"of the holdout weeks alone: {_percent(block['holdout_error_pct'])}",
+        f"correlation of forecast and purchases per customer: {format_number(block['correlation'])}",
+    ]
+    return {"fits": bool(block.get("fits")), "verdict": _sentence(block["verdict"]), "numbers": numbers,
+            "model": model_line(block.get("fit"))}
+
+
+def _percent(value) -> str:
+    return "–" if value is None else f"{value:+.1f}%"
 
 
 def _segment_row(item: dict, view: dict | None, money: bool) -> dict:

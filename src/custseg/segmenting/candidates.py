@@ -47,10 +47,29 @@ class Candidate:
     density_smallest: int | None = None     # HDBSCAN: customers in its smallest segment of the fit
     stability: dict[int, float] | None = None
     refit: Callable | None = field(default=None, repr=False, compare=False)
+    #: Measures ``stability`` when it is first asked for (`measured_stability`); set by
+    #: `custseg.segmenting.stability.defer_stability`, cleared once used or when the search ends.
+    measure: Callable[[], dict[int, float] | None] | None = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict:
-        """Pickle without ``refit`` (a closure, used only while stability is measured)."""
-        return {**self.__dict__, "refit": None}
+        """Pickle without ``refit`` and ``measure`` (closures, used only during the search)."""
+        return {**self.__dict__, "refit": None, "measure": None}
+
+    def measured_stability(self) -> dict[int, float] | None:
+        """The per-segment stability, measured now if it was deferred and not yet measured
+        (then kept: each candidate is refitted at most once). None when it was not computed.
+
+        Examples
+        --------
+        >>> c = Candidate("kmeans", 2, np.array([0, 1]), None)
+        >>> c.measure = lambda: {0: 0.9, 1: 0.8}
+        >>> c.stability is None, c.measured_stability(), c.stability_min
+        (True, {0: 0.9, 1: 0.8}, 0.8)
+        """
+        if self.stability is None and self.measure is not None:
+            measure, self.measure = self.measure, None
+            self.stability = measure()
+        return self.stability
 
     @property
     def label(self) -> str:
@@ -59,13 +78,16 @@ class Candidate:
 
     @property
     def stability_min(self) -> float | None:
-        """Stability of the least stable segment."""
-        return min(self.stability.values()) if self.stability else None
+        """Stability of the least stable segment (measured on first request, see
+        `measured_stability`)."""
+        stability = self.measured_stability()
+        return min(stability.values()) if stability else None
 
     @property
     def stability_mean(self) -> float | None:
-        """Mean stability of the segments."""
-        return float(np.mean(list(self.stability.values()))) if self.stability else None
+        """Mean stability of the segments (measured on first request, see `measured_stability`)."""
+        stability = self.measured_stability()
+        return float(np.mean(list(stability.values()))) if stability else None
 
     def scores(self) -> dict:
         """The candidate as a plain dict for ``summary.json``."""

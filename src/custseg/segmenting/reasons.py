@@ -56,7 +56,7 @@ def _finding(found: Structure) -> str:
         return (f"one body of {natural.largest_share:.0%} of the customers beside a small separated group of "
                 f"{small} customers, kept as a segment of its own")
     if found.kind == "unstable":
-        unstable = sum(v < UNSTABLE_BELOW for v in natural.stability.values())
+        unstable = sum(v < UNSTABLE_BELOW for v in natural.measured_stability().values())
         return (f"{natural.label} found {natural.k} groups, but {unstable} of them "
                 f"{'is' if unstable == 1 else 'are'} not found again when refitted on subsamples: no natural "
                 "groups to rely on")
@@ -77,7 +77,7 @@ def why_not_natural(found: Structure) -> str:
     if found.kind == "body":
         return f"one segment holds {natural.largest_share:.0%} of the customers, too broad to act on"
     if found.kind == "unstable":
-        unstable = sum(v < UNSTABLE_BELOW for v in natural.stability.values())
+        unstable = sum(v < UNSTABLE_BELOW for v in natural.measured_stability().values())
         return (f"{unstable} of its segments {'is' if unstable == 1 else 'are'} not found again when refitted "
                 "on subsamples")
     return f"its silhouette is weak ({natural.silhouette:.2f}): a cut through a continuum, not natural groups"
@@ -175,9 +175,10 @@ def _between_groups(noise: float) -> str:
 
 def stability_sentence(chosen: Candidate) -> str:
     """How stable the chosen candidate's segments are, in one sentence (empty if not measured)."""
-    if not chosen.stability:
+    stability = chosen.measured_stability()
+    if not stability:
         return ""
-    values = list(chosen.stability.values())
+    values = list(stability.values())
     unstable = sum(v < UNSTABLE_BELOW for v in values)
     low, high = f"{min(values):.2f}", f"{max(values):.2f}"
     text = ("Refitted on subsamples, its segments are found again with a Jaccard agreement of "

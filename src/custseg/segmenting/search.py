@@ -47,7 +47,7 @@ from .options import SearchOptions
 from .reasons import stability_sentence
 from .rules import DENSITY_MAX_SEGMENTS, SILHOUETTE_ALGORITHMS
 from .scores import MIN_PER_SEGMENT, NeighbourSample, inertia_elbow, score_candidate
-from .stability import measure_stability
+from .stability import defer_stability, measure_stability, measuring_every_candidate
 from .structure import TWO_GROUPS_MIN_D, inner_separation, separation
 from .ward import ward_candidates
 
@@ -71,7 +71,7 @@ class SearchResult:
 
 
 def search(matrix: np.ndarray, options: SearchOptions, on_progress: ProgressCallback | None = None, *,
-           density_evidence: bool = True) -> SearchResult:
+           density_evidence: bool = True, all_stability: bool | None = None) -> SearchResult:
     """Fit every algorithm over the k range, score each candidate and choose one.
 
     Parameters
@@ -88,6 +88,11 @@ def search(matrix: np.ndarray, options: SearchOptions, on_progress: ProgressCall
         False when categoricals are clustered: customers with different levels are apart
         by construction, so every combination of levels looks like a dense group
         (``benchmarks/MIXED.md``). HDBSCAN is still fitted, scored and shown.
+    all_stability : bool, optional
+        Whether the stability of every candidate that can be chosen is measured. By default
+        (False, unless inside `custseg.segmenting.stability.every_candidate_measured`), only
+        the candidates the choice looks at are refitted, and the chosen one; the others keep
+        ``stability=None`` (not computed).
 
     Examples
     --------
@@ -104,17 +109,17 @@ def search(matrix: np.ndarray, options: SearchOptions, on_progress: ProgressCall
     progress = on_progress or (lambda step, done, total: None)
     fitted = _fit_and_score(matrix, ks, options, progress)
     candidates, sampling = fitted.candidates, fitted.sampling
+    _two_way_separations(candidates, matrix, options)
     # Stability is evidence only for candidates that can be chosen (mixtures, by default,
     # only give their BIC); the chosen one is measured below if it was not.
-    for candidate in candidates:
-        if candidate.k == 2 and candidate.algorithm in SILHOUETTE_ALGORITHMS and candidate.noise_share == 0:
-            candidate.separation = separation(matrix, candidate.labels, options.mixture_sample, options.random_state)
-            if candidate.separation is not None and candidate.separation >= TWO_GROUPS_MIN_D:
-                candidate.inner_separation = inner_separation(matrix, candidate.labels, options.mixture_sample,
-                                                              options.random_state)
     deciding = [c for c in candidates if c.algorithm in (*SILHOUETTE_ALGORITHMS, "hdbscan")] or candidates
-    progress("measuring stability", 0, len(deciding))
-    sampling["stability"] = measure_stability(deciding, matrix, options)
+    # Stability refits are the dearest scores: measured when the choice first asks for a
+    # candidate's (Candidate.measured_stability), so only the candidates it looks at pay.
+    sampling["stability"] = defer_stability(deciding, matrix, options)
+    measure_all = measuring_every_candidate() if all_stability is None else all_stability
+    progress("measuring stability", 0, len(deciding))     # (as the choice asks for it)
+    if measure_all:
+        measure_stability(deciding, matrix, options)
     sampling["fit"] = sample_note(n, options.fit_sample)
     sampling["silhouette"] = {**sample_note(n, options.silhouette_sample), "min_per_segment": MIN_PER_SEGMENT}
     elbow = {a: inertia_elbow([c for c in candidates if c.algorithm == a]) for a in ("kmeans", "hierarchical")
@@ -127,7 +132,7 @@ def search(matrix: np.ndarray, options: SearchOptions, on_progress: ProgressCall
         found = body_candidates(natural, matrix, options, range(totals[0], totals[1] + 1))
         for candidate in found:
             score_candidate(candidate, matrix, options, fitted.neighbours)
-        measure_stability(found, matrix, options)
+        defer_stability(found, matrix, options)
         divided.extend(found)
         return found
 
@@ -137,8 +142,23 @@ def search(matrix: np.ndarray, options: SearchOptions, on_progress: ProgressCall
     if choice.chosen.stability is None:
         measure_stability([choice.chosen], matrix, options)
         choice.reason = " ".join(filter(None, [choice.reason, stability_sentence(choice.chosen)]))
+    if measure_all:
+        measure_stability(divided, matrix, options)
+    for candidate in candidates:
+        candidate.measure = None        # not asked for: shown as not computed, never measured later
     return SearchResult(candidates, choice.chosen, choice.reason, choice.disagreements, elbow, sampling,
                         fitted.dendrogram, fitted.k_distance, choice.decided_by, choice.natural, choice.structure, choice.natural_why)
+
+
+def _two_way_separations(candidates: list[Candidate], matrix: np.ndarray, options: SearchOptions) -> None:
+    """Ashman's D along every two-way cut that can be chosen, and inside its two segments
+    where the cut separates two groups (`custseg.segmenting.structure.two_groups`)."""
+    for candidate in candidates:
+        if candidate.k == 2 and candidate.algorithm in SILHOUETTE_ALGORITHMS and candidate.noise_share == 0:
+            candidate.separation = separation(matrix, candidate.labels, options.mixture_sample, options.random_state)
+            if candidate.separation is not None and candidate.separation >= TWO_GROUPS_MIN_D:
+                candidate.inner_separation = inner_separation(matrix, candidate.labels, options.mixture_sample,
+                                                              options.random_state)
 
 
 @dataclass

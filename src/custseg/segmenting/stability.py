@@ -15,6 +15,9 @@ fills in the stability of the search's candidates.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -35,23 +38,82 @@ Refit = Callable[[np.ndarray, int], np.ndarray]
 
 
 def measure_stability(candidates: list[Candidate], matrix: np.ndarray, options: SearchOptions) -> dict:
-    """Fill in the per-segment stability of ``candidates`` (`segment_stability` of each).
+    """Fill in the per-segment stability of ``candidates`` now (`segment_stability` of each).
 
     All candidates are measured on the same seeded sample of ``stability_sample``
     customers and the same subsamples, so their figures compare. Returns the note on
     sampling for ``summary.json``.
     """
-    index = seeded_sample(len(matrix), options.stability_sample, options.random_state)
-    points = matrix[index]
+    note = defer_stability(candidates, matrix, options)
     for candidate in candidates:
+        candidate.measured_stability()
+    return note
+
+
+def defer_stability(candidates: list[Candidate], matrix: np.ndarray, options: SearchOptions) -> dict:
+    """Make the stability of ``candidates`` measured when first asked for
+    (`Candidate.measured_stability`), on the sample and subsamples `measure_stability` uses:
+    a rule pays for the refits of the candidates it looks at, and only those, whatever it
+    looks at. Returns the note on sampling for ``summary.json``.
+
+    Examples
+    --------
+    >>> from custseg.settings import Settings
+    >>> from custseg.segmenting.centres import kmeans_refit
+    >>> points = np.r_[np.zeros((20, 1)), np.full((20, 1), 10.0)]
+    >>> c = Candidate("kmeans", 2, np.repeat([0, 1], 20), None, refit=kmeans_refit(2, 1))
+    >>> note = defer_stability([c], points, SearchOptions.from_settings(Settings()))
+    >>> c.stability is None, c.stability_min
+    (True, 1.0)
+    """
+    sample: list[tuple[np.ndarray, np.ndarray]] = []     # (index, points), drawn once when first needed
+
+    def measure(candidate: Candidate) -> dict[int, float] | None:
+        if not sample:
+            index = seeded_sample(len(matrix), options.stability_sample, options.random_state)
+            sample.append((index, matrix[index]))
+        index, points = sample[0]
         if candidate.refit is None or candidate.k < 1 or candidate.k >= round(STABILITY_FRACTION * len(points)):
-            continue
-        candidate.stability = segment_stability(
+            return None
+        return segment_stability(
             points, candidate.labels[index], candidate.refit, resamples=options.stability_resamples,
             fraction=STABILITY_FRACTION, random_state=options.random_state,
         )
+
+    for candidate in candidates:
+        if candidate.stability is None:
+            candidate.measure = partial(measure, candidate)
     return {**sample_note(len(matrix), options.stability_sample), "resamples": options.stability_resamples,
             "fraction": STABILITY_FRACTION}
+
+
+_EVERY_CANDIDATE: ContextVar[bool] = ContextVar("measure_every_candidate", default=False)
+
+
+@contextmanager
+def every_candidate_measured():
+    """Inside this block, searches measure the stability of every candidate that can be
+    chosen, not only of those the choice looks at (for studies of the choice rule, e.g.
+    ``benchmarks/candidates_cache.py``). Outside it, stability is measured lazily.
+
+    Examples
+    --------
+    >>> with every_candidate_measured():
+    ...     measuring_every_candidate()
+    True
+    >>> measuring_every_candidate()
+    False
+    """
+    token = _EVERY_CANDIDATE.set(True)
+    try:
+        yield
+    finally:
+        _EVERY_CANDIDATE.reset(token)
+
+
+def measuring_every_candidate() -> bool:
+    """Whether the search runs inside `every_candidate_measured`."""
+    return _EVERY_CANDIDATE.get()
 
 
 def segment_stability(points: np.ndarray, labels: np.ndarray, refit: Refit, *, resamples: int,

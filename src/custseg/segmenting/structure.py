@@ -182,8 +182,8 @@ def working_partition(structure: Structure, pool: list[Candidate], k_range: tupl
     usable = [
         c for c in pool
         if low <= c.k <= high and c.noise_share == 0 and c.silhouette is not None
-        and c.stability_min is not None and c.largest_share <= MAX_SEGMENT_SHARE
-        and _keeps(c, structure)
+        and c.largest_share <= MAX_SEGMENT_SHARE and _keeps(c, structure)
+        and c.stability_min is not None        # last: measured on first request, refits are dear
     ]
     for floor in (STABLE_FROM, UNSTABLE_BELOW):
         stable = [c for c in usable if c.stability_min >= floor]

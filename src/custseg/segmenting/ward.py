@@ -43,12 +43,13 @@ def ward_candidates(matrix: np.ndarray, ks: list[int], options: SearchOptions):
 
 
 def _ward_refit(k: int, trees: dict):
-    """Ward on the subsample, cut at ``k``; one tree per subsample serves every k."""
+    """Ward on the subsample, cut at ``k``; one tree per subsample serves every k, in
+    whatever order the candidates are measured (the subsample of a seed is the same for all:
+    `custseg.segmenting.stability.segment_stability`)."""
     def refit(points: np.ndarray, seed: int) -> np.ndarray:
         from scipy.cluster.hierarchy import fcluster, linkage
 
         if seed not in trees:
-            trees.clear()
             trees[seed] = linkage(points, method="ward")
         return fcluster(trees[seed], k, criterion="maxclust").astype("int64") - 1
     return refit

@@ -58,6 +58,10 @@ class Tracking:
         The moves that matter for marketing, worded.
     info : dict
         Where the snapshots came from and the customer counts.
+    value : dict or None
+        The value moved between segments, lost to lapsing segments and gained by loyal ones
+        (`custseg.tracking.value_moves.value_block`); None when the two snapshots do not
+        both have a value.
 
     Examples
     --------
@@ -80,6 +84,7 @@ class Tracking:
     rfm_transition_shares: pd.DataFrame | None = None
     rfm_sizes: pd.DataFrame | None = None
     shifts: pd.DataFrame | None = None
+    value: dict | None = None
 
     @property
     def verdict(self) -> str | None:
@@ -136,6 +141,7 @@ class Tracking:
                 "transitions": _matrix_dict(self.transitions, self.transition_shares),
                 "rfm": rfm,
                 "moves": self.moves,
+                "value": self.value,
                 "drift": self.drift,
                 "verdict": self.verdict,
             },

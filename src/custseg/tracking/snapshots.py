@@ -18,6 +18,7 @@ from ..outputs import FORMULA_PREFIXES, safe_cell
 from ..preparing.clean import customer_ids, duplicated_ids
 from ..progress import ProgressCallback
 from ..reading import read_table
+from .value_moves import VALUE_BASES
 
 
 def before_state(model, previous):
@@ -71,6 +72,7 @@ def _read_previous(path: Path, id_name: str) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"{path} is not a segments.csv written by custseg ({exc})") from None
     wanted = [c for c in (id_name, "segment", "segment_name", "rfm_segment") if c in header]
+    numbers = [c for c in VALUE_BASES if c in header]
     _check_previous_columns(header, id_name, str(path))
     import pyarrow as pa
     from pyarrow import csv as arrow_csv
@@ -79,7 +81,9 @@ def _read_previous(path: Path, id_name: str) -> pd.DataFrame:
     # (no value is read as missing), the segment as an integer.
     types = {c: pa.string() for c in wanted}
     types["segment"] = pa.int64()
-    options = arrow_csv.ConvertOptions(include_columns=wanted, column_types=types, strings_can_be_null=False)
+    types.update({c: pa.float64() for c in numbers})          # the value columns: empty is missing
+    options = arrow_csv.ConvertOptions(include_columns=wanted + numbers, column_types=types,
+                                       strings_can_be_null=False)
     try:
         table = arrow_csv.read_csv(path, convert_options=options)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -97,7 +101,8 @@ def _read_previous_parquet(path: Path, id_name: str) -> pd.DataFrame:
         raise InputError(f"{path} is not a segments.parquet written by custseg ({exc})") from None
     _check_previous_columns(table.column_names, id_name, str(path))
     wanted = [c for c in (id_name, "segment", "segment_name", "rfm_segment") if c in table.column_names]
-    frame = table.select(wanted).to_pandas()
+    numbers = [c for c in VALUE_BASES if c in table.column_names]
+    frame = table.select(wanted + numbers).to_pandas()
     return frame.astype({c: "string" for c in wanted if c != "segment"})
 
 
@@ -111,7 +116,8 @@ def _check_previous_columns(columns: list, id_name: str, label: str) -> None:
 
 
 def _before_from_frame(frame: pd.DataFrame, id_name: str, label: str, *, written: bool = False) -> dict:
-    """Ids (as arrow text), segments, segment names and RFM segments of the previous run.
+    """Ids (as arrow text), segments, segment names, RFM segments and the value columns
+    (``clv``, ``year_spend``, where the run wrote them) of the previous run.
 
     ``written``: the ids come from a segments.csv, so they are already as custseg writes them.
     """
@@ -130,7 +136,9 @@ def _before_from_frame(frame: pd.DataFrame, id_name: str, label: str, *, written
         values, first = np.unique(labels, return_index=True)
         names = {int(v): str(frame["segment_name"].iloc[i]) for v, i in zip(values, first)}
     rfm = frame["rfm_segment"].astype(str).to_numpy(dtype=object) if "rfm_segment" in frame.columns else None
-    return {"ids": ids, "labels": labels, "names": names, "rfm": rfm}
+    value = {c: pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float) for c in VALUE_BASES
+             if c in frame.columns}
+    return {"ids": ids, "labels": labels, "names": names, "rfm": rfm, "value": value}
 
 
 def id_text(ids: pd.Series, *, written: bool = False):
@@ -168,11 +176,13 @@ def after_state(fitted, data, as_of, progress: ProgressCallback) -> dict:
     (a log's features over the model's window, and the history its lines cover)."""
     data = frame_from_array(data)
     used_as_of = history_days = None
+    value = {}
     if fitted.transactions is not None:
         columns = TransactionColumns.from_dict(fitted.transactions["columns"])
         found = customers_from_transactions(data, columns, as_of=as_of, as_of_within_log=True,
                                             on_progress=progress, window=fitted.window)
         frame, used_as_of, history_days = found.customers, found.as_of.isoformat(), found.history_days
+        value = _snapshot_value(fitted, found)
         source = source_of(data, "transactions")
     else:
         if as_of is not None:
@@ -208,4 +218,18 @@ def after_state(fitted, data, as_of, progress: ProgressCallback) -> dict:
         "ids": id_text(ids[keep]), "labels": labels,
         "matrix": matrix, "rfm": rfm, "source": source, "rows_read": int(len(frame)), "left_out": left_out,
         "as_of": used_as_of, "history_days": history_days,
+        "value": {name: values[keep] for name, values in value.items()},
     }
+
+
+def _snapshot_value(fitted, found) -> dict:
+    """A log snapshot's value per customer (row of ``found.customers``): the CLV and P(alive)
+    scored with the model's fitted value parameters (none in a model without them) and the
+    spend of the last year."""
+    if found.history is None:
+        return {}
+    scores = fitted.value_scores(found)
+    value = {"year_spend": found.history["year_spend"].to_numpy(dtype=float)}
+    if scores is not None:
+        value.update(clv=scores["clv"].to_numpy(dtype=float), p_alive=scores["p_alive"].to_numpy(dtype=float))
+    return value

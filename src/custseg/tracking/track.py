@@ -53,6 +53,7 @@ from .transitions import (
     transition_counts,
     transition_frames,
 )
+from .value_moves import rfm_move_values, segment_move_values, value_block
 
 
 def track(model, data, *, previous=None, as_of=None, random_state: int = 0,
@@ -122,15 +123,32 @@ def track(model, data, *, previous=None, as_of=None, random_state: int = 0,
         rfm = rfm_transitions(before, after, joined, migration)
     progress("measuring drift", 2, 4)
     drift, shifts = measure_drift(fitted, after["matrix"], after["labels"], random_state)
-    moves = (largest_moves(rfm[0], kind="rfm") if rfm is not None else []) or largest_moves(transitions, kind="segment")
+    value = value_block(joined, states, before, after)
+    moves = _moves(transitions, rfm, value, joined, states, before, migration)
     info = _info(fitted, before, after, before_info, states, joined)
     progress("done", 4, 4)
     return Tracking(
         migration=migration, transitions=transitions, transition_shares=shares, sizes=sizes, drift=drift,
         moves=moves, info=info,
         rfm_transitions=None if rfm is None else rfm[0], rfm_transition_shares=None if rfm is None else rfm[1],
-        rfm_sizes=None if rfm is None else rfm[2], shifts=shifts,
+        rfm_sizes=None if rfm is None else rfm[2], shifts=shifts, value=value,
     )
+
+
+def _moves(transitions, rfm, value: dict | None, joined: dict, states: dict, before: dict, migration) -> list[dict]:
+    """The moves that matter: between RFM segments for a log (between segments where none
+    differs in value), ranked by the value they carried when both snapshots have one
+    (`custseg.tracking.value_moves`), else by customers."""
+    basis = None if value is None else value["basis"]
+    moves = []
+    if rfm is not None:
+        values = None if basis is None else rfm_move_values(
+            migration, len(before["ids"]), before["value"][basis], [str(n) for n in rfm[0].columns[:-1]])
+        moves = largest_moves(rfm[0], kind="rfm", values=values, basis=basis)
+    if not moves:
+        values = None if basis is None else segment_move_values(joined, states, before["value"][basis])
+        moves = largest_moves(transitions, kind="segment", values=values, basis=basis)
+    return moves
 
 
 def _info(fitted, before: dict, after: dict, before_info: dict, states: dict, joined: dict) -> dict:

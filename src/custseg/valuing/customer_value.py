@@ -46,14 +46,17 @@ CUSTOMER_COLUMNS = ("id", "x", "t_x", "T", "year_spend")
 @dataclass(frozen=True)
 class ValueOptions:
     """What the value step needs: the horizon (its text and days), the annual discount rate,
-    the repeat-purchase model, and the days of spend the value at risk counts (the log's
-    ``year_spend``, `custseg.logs.rules.YEAR_DAYS`)."""
+    the repeat-purchase model, the days of spend the value at risk counts (the log's
+    ``year_spend``, `custseg.logs.rules.YEAR_DAYS`), and the holdout check (``--holdout`` as
+    given and its length in days, None for auto and off; `custseg.valuing.holdout`)."""
 
     horizon: str = "12m"
     horizon_days: float = 365.25
     discount: float = 0.10
     model: str = DEFAULT_MODEL
     year_days: int = 365
+    holdout: str = "auto"
+    holdout_days: float | None = None
 
 
 def history_from_features(customers: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
@@ -100,6 +103,11 @@ class CustomerValue:
         `CUSTOMER_COLUMNS` per row of ``scores``: the id, the history (x, t_x, T in weeks)
         and the purchase spend of the last year (``year_spend``, NaN without money), for the
         value at risk and the matrices.
+    stored : StoredValue, optional
+        What the model file keeps of the fits (`custseg.valuing.stored`), for ``assign``.
+    holdout : dict, optional
+        The holdout check (`custseg.valuing.holdout.holdout_check`), or None where the run has
+        no purchase days to split (a customer table, Spark).
     """
 
     scores: pd.DataFrame
@@ -107,13 +115,15 @@ class CustomerValue:
     spend: Fit | None
     options: ValueOptions
     customers: pd.DataFrame | None = None
+    stored: object | None = None
+    holdout: dict | None = None
 
     def summary(self, labels) -> dict:
         """The ``value`` block of summary.json for the customers scored with segment ``labels``
         (one per row of ``scores``): model, parameters, fit flags, horizon, discount, totals,
         per segment its share of the expected value, mean P(alive) and value at risk
         (`custseg.valuing.at_risk`), the customers with the most value at risk and the
-        frequency x recency matrices (the last two need `customers`)."""
+        frequency x recency matrices (the last two need `customers`) and the holdout check."""
         money = self._valued()
         frame = self.frame(labels)
         total_clv = float(frame["clv"].sum()) if money else None
@@ -140,6 +150,7 @@ class CustomerValue:
             "top_at_risk": top_at_risk(frame, money) if known else [],
             "matrix": None if not known else value_matrix(
                 frame["x"], frame["t_x"], frame["T"], frame["p_alive"], frame["expected_purchases"]),
+            "holdout": self.holdout,
         }
 
     def segments(self, labels) -> list[dict]:

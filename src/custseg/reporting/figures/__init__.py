@@ -33,7 +33,14 @@ Examples
 
 from __future__ import annotations
 
-from .catalog import FIGURE_ALIASES, FIGURES, RFM_FIGURES, TRACK_FIGURES, VALUE_FIGURES
+from .catalog import (
+    FIGURE_ALIASES,
+    FIGURES,
+    HOLDOUT_FIGURES,
+    RFM_FIGURES,
+    TRACK_FIGURES,
+    VALUE_FIGURES,
+)
 from .choice import (
     plot_dendrogram,
     plot_elbow,
@@ -60,6 +67,11 @@ from .columns import (
 )
 from .exploration import plot_correlation, plot_distributions, plot_pairs
 from .features import plot_loadings, plot_scree
+from .holdout import (
+    plot_value_by_frequency,
+    plot_value_tracking_cumulative,
+    plot_value_tracking_weekly,
+)
 from .layout import PNG_COMPRESSION, figure_to_png
 from .notes import figure_notes
 from .parts import kernel_density
@@ -112,6 +124,7 @@ __all__ = [
     "PNG_COMPRESSION",
     "RFM_FIGURES",
     "VALUE_FIGURES",
+    "HOLDOUT_FIGURES",
     "RFM_PALETTE",
     "RFM_SEGMENT_ORDER",
     "SEGMENT_PALETTE",
@@ -137,8 +150,11 @@ __all__ = [
     "plot_profile_lines",
     "plot_rfm_crosswalk",
     "plot_rfm_sizes",
+    "plot_value_by_frequency",
     "plot_value_p_alive",
     "plot_value_purchases",
+    "plot_value_tracking_cumulative",
+    "plot_value_tracking_weekly",
     "plot_scores",
     "plot_scree",
     "plot_segment_map",

@@ -14,6 +14,11 @@ from .choice import (
 )
 from .exploration import plot_correlation, plot_distributions, plot_pairs
 from .features import plot_loadings, plot_scree
+from .holdout import (
+    plot_value_by_frequency,
+    plot_value_tracking_cumulative,
+    plot_value_tracking_weekly,
+)
 from .rfm import plot_rfm_crosswalk, plot_rfm_sizes
 from .segments import (
     plot_boxplots,
@@ -54,6 +59,9 @@ FIGURES = (
     ("rfm_crosswalk", plot_rfm_crosswalk),
     ("value_p_alive", plot_value_p_alive),
     ("value_purchases", plot_value_purchases),
+    ("value_tracking_cumulative", plot_value_tracking_cumulative),
+    ("value_tracking_weekly", plot_value_tracking_weekly),
+    ("value_by_frequency", plot_value_by_frequency),
 )
 #: Short names accepted by ``Result.plot`` for the figures most often asked for.
 FIGURE_ALIASES = {"pca_map": "segment_map", "map": "segment_map", "heatmap": "profile_heatmap",
@@ -61,7 +69,10 @@ FIGURE_ALIASES = {"pca_map": "segment_map", "map": "segment_map", "heatmap": "pr
 #: Figures that only transaction-log runs (with ``rfm`` in the summary) have.
 RFM_FIGURES = ("rfm_sizes", "rfm_crosswalk")
 #: Figures that only transaction-log runs with a customer value (``value`` in the summary) have.
-VALUE_FIGURES = ("value_p_alive", "value_purchases")
+VALUE_FIGURES = ("value_p_alive", "value_purchases", "value_tracking_cumulative", "value_tracking_weekly",
+                 "value_by_frequency")
+#: Value figures of the holdout check: only where it ran (``value.holdout`` not skipped).
+HOLDOUT_FIGURES = ("value_tracking_cumulative", "value_tracking_weekly", "value_by_frequency")
 #: Figures of the ``custseg track`` page, in page order: (key, function).
 TRACK_FIGURES = (
     ("track_flow", plot_track_flow),
