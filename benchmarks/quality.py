@@ -949,28 +949,37 @@ GENERATED_BEGIN = "<!-- generated battery: begin (python benchmarks/quality.py -
 GENERATED_END = "<!-- generated battery: end -->"
 
 
-def with_section(text: str, section: str) -> str:
-    """``text`` with its generated-battery section (between the markers) replaced by
-    ``section``, or ``section`` appended when it has none.
+#: The leave-one-battery-out section (``python benchmarks/candidates_cache.py --study --write``).
+LOBO_BEGIN = "<!-- leave-one-battery-out: begin (python benchmarks/candidates_cache.py --generated --study --write) -->"
+LOBO_END = "<!-- leave-one-battery-out: end -->"
+#: The sections other scripts write into QUALITY.md, kept when quality.py rewrites it.
+SECTIONS = ((GENERATED_BEGIN, GENERATED_END), (LOBO_BEGIN, LOBO_END))
+
+
+def with_section(text: str, section: str, begin: str = GENERATED_BEGIN, end: str = GENERATED_END) -> str:
+    """``text`` with its section between ``begin`` and ``end`` (by default the generated
+    battery's) replaced by ``section``, or ``section`` appended when it has none.
 
     Examples
     --------
     >>> with_section("# Q\\n", "new\\n")
     '# Q\\n\\n<!-- generated battery: begin (python benchmarks/quality.py --generated) -->\\nnew\\n<!-- generated battery: end -->\\n'
     """
-    block = f"{GENERATED_BEGIN}\n{section.rstrip()}\n{GENERATED_END}\n"
-    if GENERATED_BEGIN in text and GENERATED_END in text:
-        head, _, rest = text.partition(GENERATED_BEGIN)
-        return head + block + rest.partition(GENERATED_END)[2].lstrip("\n")
+    block = f"{begin}\n{section.rstrip()}\n{end}\n"
+    if begin in text and end in text:
+        head, _, rest = text.partition(begin)
+        return head + block + rest.partition(end)[2].lstrip("\n")
     return text.rstrip("\n") + "\n\n" + block
 
 
 def write_keeping_section(out: Path, text: str) -> None:
-    """Write the 45-set report, keeping the generated-battery section ``out`` already has."""
+    """Write the 45-set report, keeping the sections (`SECTIONS`: the generated battery's,
+    leave-one-battery-out) that ``out`` already has."""
     old = out.read_text(encoding="utf-8") if out.exists() else ""
-    if GENERATED_BEGIN in old and GENERATED_END in old:
-        section = old.partition(GENERATED_BEGIN)[2].partition(GENERATED_END)[0].strip("\n")
-        text = with_section(text, section)
+    for begin, end in SECTIONS:
+        if begin in old and end in old:
+            section = old.partition(begin)[2].partition(end)[0].strip("\n")
+            text = with_section(text, section, begin, end)
     out.write_text(text, encoding="utf-8")
 
 

@@ -216,3 +216,20 @@ def test_generated_customers_give_the_planted_k(planted):
     result = segment(customers, report=False)
     assert result.found.chosen.k == planted
     assert adjusted_rand_score(truth, result.labels) >= 0.99
+
+
+def test_a_coarser_strong_cut_inside_the_range_overrides_density_that_cut_skewed_groups():
+    """Density cuts three skewed groups into five (a core apart from its tail); K-Means' three
+    have a strong silhouette and keep near neighbours together better: the three win. At the
+    range's first or last k the silhouette's peak is the range's, and density stays."""
+    density = _cand("hdbscan", k=5, sil=0.44, wcnn=0.9913, density_noise=0.26, density_smallest=211)
+    three = _cand(k=3, sil=0.56, wcnn=0.9934)
+    choice = choose([three, density], {}, 3000, (2, 10))
+    assert choice.chosen is three and choice.decided_by == "silhouette"
+    assert any("joins them into fewer, well separated groups" in note and "simpler partition" in note
+               for note in choice.disagreements)
+    assert choose([three, density], {}, 3000, (3, 10)).chosen is density        # k = 3 is the range's first
+    weak = _cand(k=3, sil=0.45, wcnn=0.9934)                                     # below WEAK_SILHOUETTE
+    assert choose([weak, density], {}, 3000, (2, 10)).chosen is density
+    apart = _cand(k=3, sil=0.56, wcnn=0.985)                                     # neighbours cut apart more
+    assert choose([apart, density], {}, 3000, (2, 10)).chosen is density

@@ -139,6 +139,18 @@ def test_quality_section_replaces_itself_and_survives_a_full_rewrite(quality, tm
     assert text.startswith("# headline v2\n") and "## Generated\nnew" in text and "v1" not in text
 
 
+def test_the_leave_one_battery_out_section_survives_both_other_writers(quality, tmp_path):
+    report = tmp_path / "QUALITY.md"
+    report.write_text("# headline v1\n", encoding="utf-8")
+    text = quality.with_section(report.read_text(), "## Generated\ngen\n")
+    report.write_text(quality.with_section(text, "## LOBO\nheld out\n", quality.LOBO_BEGIN, quality.LOBO_END))
+    report.write_text(quality.with_section(report.read_text(), "## Generated\ngen2\n"))   # quality.py --generated
+    quality.write_keeping_section(report, "# headline v2\n")                            # quality.py
+    text = report.read_text()
+    assert text.startswith("# headline v2\n") and "gen2" in text and "## LOBO\nheld out" in text
+    assert text.count(quality.LOBO_BEGIN) == text.count(quality.GENERATED_BEGIN) == 1 and "v1" not in text
+
+
 # ---------------------------------------------------------------------------------------------
 # The cache and leave-one-battery-out, on hand-made candidates
 
@@ -241,6 +253,7 @@ def test_patching_reaches_copies_and_refuses_unknown_names(cache):
 def test_parse_grid(cache):
     assert cache.parse_grid(["DENSITY_WCNN_TOLERANCE=0,0.005", "DENSITY_MIN_SEGMENT=10,25"]) == {
         "DENSITY_WCNN_TOLERANCE": [0, 0.005], "DENSITY_MIN_SEGMENT": [10, 25]}
+    assert cache.parse_grid(["WORKING_K=3:8,4:6"]) == {"WORKING_K": [(3, 8), (4, 6)]}
     with pytest.raises(ValueError):
         cache.parse_grid(["WEAK_SILHOUETTE"])
 
@@ -301,3 +314,60 @@ def test_the_docstring_examples_hold(cache, generated):
     for module in (cache, generated):
         failed, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert tried > 3 and failed == 0, module.__name__
+
+
+# ---------------------------------------------------------------------------------------------
+# Choosing again on the cache is the run's own choice, bodies and every module's thresholds too
+
+
+@pytest.mark.parametrize("name, divided", [("wut/x3", False), ("graves/line", True)])
+def test_choosing_again_on_the_cache_is_the_runs_choice(quality, cache, shared_data, name, divided):
+    """Two small labelled sets run as quality.py runs them: today's choose on the cache gives
+    every row the run's segment. On graves/line the run divides a body beside a small group:
+    the cache holds only the candidates the choice was given, and its body_divider builds the
+    body candidates again from the cached matrix."""
+    from custseg.segmenting.choice import choose
+
+    entry = cache.run_search(name, shared_data / "clustering-benchmarks")
+    assert "body" not in {c.algorithm for c in entry.candidates}
+    assert (entry.chosen is None) == divided          # the run chose a candidate built during the choice
+    labels, k = cache.rechoose(entry, choose)
+    assert np.array_equal(labels[entry.rows], entry.chosen_labels)
+    assert k == len(np.unique(entry.chosen_labels[entry.chosen_labels >= 0]))
+    assert cache.same_as_run(entry)
+    if divided:
+        # without the body divider no candidate keeps the small group: the choice differs
+        without, _ = cache.rechoose(entry, choose, divide_body=lambda natural, totals: [])
+        assert not np.array_equal(without[entry.rows], entry.chosen_labels)
+
+
+def test_every_threshold_of_the_choice_can_be_patched(cache):
+    from custseg.segmenting import rules, stability, structure
+
+    names = cache.choice_thresholds()
+    assert {"WEAK_SILHOUETTE", "DENSITY_MIN_SEGMENT", "MAX_SEGMENT_SHARE", "WORKING_K", "TWO_GROUPS_MIN_D",
+            "KEEP_GROUP_JACCARD", "UNSTABLE_BELOW", "STABLE_FROM"} <= set(names)
+    assert set(cache.STUDY_GRID) | set(cache.NOT_VARIED) == set(names)   # every one studied or said why not
+    for name, values in cache.STUDY_GRID.items():
+        assert names[name] in values, name                               # today's value is in its grid
+    before = (structure.MAX_SEGMENT_SHARE, structure.WORKING_K, stability.UNSTABLE_BELOW, structure.UNSTABLE_BELOW)
+    with cache.patched_constants({"MAX_SEGMENT_SHARE": 0.7, "WORKING_K": (4, 6), "UNSTABLE_BELOW": 0.5}):
+        assert (structure.MAX_SEGMENT_SHARE, structure.WORKING_K) == (0.7, (4, 6))
+        assert stability.UNSTABLE_BELOW == structure.UNSTABLE_BELOW == 0.5   # the copy in structure too
+        assert structure.working_range((2, 10)) == (4, 6)
+    assert (structure.MAX_SEGMENT_SHARE, structure.WORKING_K, stability.UNSTABLE_BELOW,
+            structure.UNSTABLE_BELOW) == before
+    assert rules.WEAK_SILHOUETTE is structure.WEAK_SILHOUETTE
+
+
+def test_a_structure_threshold_changes_the_choice_on_the_cache(cache):
+    """A weak three-way cut whose largest segment holds 70% beside a stable balanced four-way
+    one: under MAX_SEGMENT_SHARE = 0.55 the 70% segment makes it a continuum to divide (four
+    working segments), at 0.8 the three groups stand."""
+    cut = np.r_[np.zeros(42, dtype=int), np.ones(9, dtype=int), np.full(9, 2)]
+    three = cache.fake_candidate("kmeans", cut, silhouette=0.45, stability=0.9)
+    four = cache.fake_candidate("kmeans", np.repeat([0, 1, 2, 3], 15), silhouette=0.40, stability=0.9)
+    three.largest_share, four.largest_share = 0.7, 0.25
+    entry = cache.make_entry("a/s", [three, four], [cut + 1])
+    assert cache.rechoose(entry, cache.threshold_choose({"MAX_SEGMENT_SHARE": 0.55}))[1] == 4
+    assert cache.rechoose(entry, cache.threshold_choose({"MAX_SEGMENT_SHARE": 0.8}))[1] == 3

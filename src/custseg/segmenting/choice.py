@@ -12,6 +12,7 @@ from .rules import (
     SILHOUETTE_ALGORITHMS,
     best_density,
     best_silhouette,
+    coarser_and_as_separated,
     density_admissible,
     eligible,
     finer_and_as_separated,
@@ -44,7 +45,9 @@ def choose(candidates: list[Candidate], elbow: dict, n: int, k_range: tuple[int,
        (customers' near neighbours in their own segment; near-ties within
        `DENSITY_WCNN_TOLERANCE` go to the one with the least noise), unless step 2's choice
        has more segments, a silhouette of at least `WEAK_SILHOUETTE` and a wcnn at most
-       `DENSITY_OVERRIDE_TOLERANCE` lower: the same groups, where density merged two that touch.
+       `DENSITY_OVERRIDE_TOLERANCE` lower: the same groups, where density merged two that touch;
+       or it has fewer segments (a k strictly inside the range) on the same terms: density cut
+       skewed groups apart (`coarser_and_as_separated`).
        Density results may have up to ``density_k_max`` segments when it is given (the
        default k range lets density find more natural groups than the sweeps try).
     2. **Silhouette.** Otherwise, among eligible candidates (`eligible`) of
@@ -57,7 +60,7 @@ def choose(candidates: list[Candidate], elbow: dict, n: int, k_range: tuple[int,
        that a Gaussian mixture separates (`two_groups`) are returned as the mixture's two
        components even when their silhouette is weak; a body beside small separated
        groups, density groups that are not found again, and a continuum (a weak cut) get
-       working segments (`working_partition`): a stable, balanced partition of 3 to 8
+       working segments (`working_partition`): a stable, balanced partition of `WORKING_K`
        segments that keeps the small groups whole, with the finding shown beside it.
 
     With ``density_evidence=False`` (clustered categoricals) step 1 is skipped, and a note
@@ -78,7 +81,7 @@ def choose(candidates: list[Candidate], elbow: dict, n: int, k_range: tuple[int,
     decided_by, natural = "silhouette", None
     if density:
         dense = best_density(density)
-        if not finer_and_as_separated(chosen, dense):
+        if not (finer_and_as_separated(chosen, dense) or coarser_and_as_separated(chosen, dense, k_range)):
             chosen, near, decided_by = dense, [], "density"
     found = None
     if not fallback:

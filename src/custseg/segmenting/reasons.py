@@ -229,9 +229,11 @@ def disagreements(chosen: Candidate, candidates: list[Candidate], pool: list[Can
             notes.append(f"As a model fit, Gaussian mixtures are best (lowest BIC) with {best_bic.k} components.")
     if decided_by != "density" and density:
         best = best_density(density)
-        notes.append(f"Density (HDBSCAN) found {best.k} natural groups; {chosen.label} splits them further "
+        how = "splits them further" if chosen.k > best.k else "joins them into fewer, well separated groups"
+        kept = "finer" if chosen.k > best.k else "simpler"
+        notes.append(f"Density (HDBSCAN) found {best.k} natural groups; {chosen.label} {how} "
                      f"with as clean a separation between near neighbours ({chosen.wcnn:.1%} against "
-                     f"{best.wcnn:.1%}), so the finer partition was kept.")
+                     f"{best.wcnn:.1%}), so the {kept} partition was kept.")
     elif decided_by != "density" and density_evidence:
         tried = [c for c in candidates if c.algorithm == "hdbscan" and c.density_noise is not None]
         if tried:

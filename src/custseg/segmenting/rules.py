@@ -99,6 +99,22 @@ def finer_and_as_separated(candidate: Candidate, density: Candidate) -> bool:
     )
 
 
+def coarser_and_as_separated(candidate: Candidate, density: Candidate, k_range: tuple[int, int] | None) -> bool:
+    """Whether the silhouette's choice joins the density groups into fewer, well separated
+    ones that keep near neighbours together at least as well: then density cut skewed groups
+    (a dense core apart from its tail). Only a silhouette peak inside the k range counts: at
+    the range's first or last k the peak is the range's, not the data's (the labelled sets
+    a1 and s1, where K-Means' best is its largest k, 10, beside 15-20 density groups).
+    Labelled sets: customers_k3_d4 (three skewed customer groups) 5 -> 3 groups, ARI 0.81 ->
+    0.97; no other of the 69 sets moves (``benchmarks/QUALITY.md``, Leave-one-battery-out)."""
+    low, high = k_range if k_range is not None else (2, np.inf)
+    return (
+        low < candidate.k < min(high, density.k)
+        and candidate.silhouette is not None and candidate.silhouette >= WEAK_SILHOUETTE
+        and candidate.wcnn is not None and candidate.wcnn >= density.wcnn - DENSITY_OVERRIDE_TOLERANCE
+    )
+
+
 def best_silhouette(pool: list[Candidate]) -> tuple[Candidate, list[Candidate]]:
     """The silhouette rule of `choose` (step 2): the winner and its near-ties."""
     best = max(c.silhouette if c.silhouette is not None else -1.0 for c in pool)
