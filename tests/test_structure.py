@@ -128,4 +128,4 @@ def test_separation_along_a_two_way_cut():
 
 
 def test_working_range_follows_the_k_asked_for():
-    assert working_range((2, 10)) == (3, 10) and working_range((4, 6)) == (4, 6)
+    assert working_range((2, 10)) == (3, 8) and working_range((4, 6)) == (4, 6)
