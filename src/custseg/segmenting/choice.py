@@ -60,8 +60,8 @@ def choose(candidates: list[Candidate], elbow: dict, n: int, k_range: tuple[int,
        that a Gaussian mixture separates (`two_groups`) are returned as the mixture's two
        components even when their silhouette is weak; a body beside small separated
        groups, density groups that are not found again, and a continuum (a weak cut) get
-       working segments (`working_partition`): a stable, balanced partition of `WORKING_K`
-       segments that keeps the small groups whole, with the finding shown beside it.
+       working segments (`working_partition`): a stable, balanced partition of
+       `custseg.segmenting.structure.WORKING_K` segments (`BODY_K` for a divided body) that keeps the small groups whole, with the finding shown beside it.
 
     With ``density_evidence=False`` (clustered categoricals) step 1 is skipped, and a note
     says why. ``divide_body(natural, (k_min, k_max))`` builds the candidates that keep a
@@ -107,7 +107,7 @@ def _working(found: Structure, chosen: Candidate, decided_by: str, pool: list[Ca
     if found.kind == "two groups":
         return found.natural, "two groups", None
     if found.kind == "body" and divide_body is not None:
-        pool = divide_body(found.natural, working_range(k_range))
+        pool = divide_body(found.natural, working_range(k_range, found.kind))
     work = working_partition(found, pool, k_range)
     if work is not None and work is not chosen:
         return work, "working", found.natural

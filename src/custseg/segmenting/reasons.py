@@ -17,7 +17,7 @@ from .rules import (
     best_density,
 )
 from .stability import UNSTABLE_BELOW
-from .structure import MAX_SEGMENT_SHARE, TWO_GROUPS_MIN_D, WORKING_K, Structure
+from .structure import MAX_SEGMENT_SHARE, TWO_GROUPS_MIN_D, Structure, working_bounds
 
 
 def structure_sentence(chosen: Candidate, decided_by: str, natural: Candidate | None,
@@ -127,6 +127,7 @@ def reason_text(chosen: Candidate, candidates: list[Candidate], near: list[Candi
         )
     elif decided_by == "working":
         keep = " that keep the small group whole" if found.kind == "body" else ""
+        bounds = working_bounds(found.kind)
         if found.kind == "continuum":
             lead = (f"The strongest cut, {natural.label}, has a weak silhouette ({natural.silhouette:.2f}): "
                     f"{_finding(found)}.")
@@ -134,8 +135,8 @@ def reason_text(chosen: Candidate, candidates: list[Candidate], near: list[Candi
             lead = f"The natural finding is {natural.label}: {_finding(found)}."
         parts.append(
             f"{lead} As segments to act on, {chosen.label} is "
-            f"recommended instead: the best silhouette ({sil:.2f}) among partitions into {WORKING_K[0]} to "
-            f"{WORKING_K[1]} segments with every customer placed, every segment stable when refitted on subsamples "
+            f"recommended instead: the best silhouette ({sil:.2f}) among partitions into {bounds[0]} to "
+            f"{bounds[1]} segments with every customer placed, every segment stable when refitted on subsamples "
             f"and none above {MAX_SEGMENT_SHARE:.0%} of the customers{keep}. The finding is shown beside it."
         )
     elif decided_by == "two groups":

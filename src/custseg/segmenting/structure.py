@@ -11,7 +11,7 @@ it is not usable as it is, picks **working segments** from the same candidates:
 - **A body and a small separated group**: one segment holds more than `MAX_SEGMENT_SHARE`
   of the customers beside one small group that density separated (a 95% / 5% split). The
   small group is kept as its own segment and the body is divided further
-  (`custseg.segmenting.body`). Beside several groups, a body is named, not divided: the
+  (`custseg.segmenting.body`), into `BODY_K` segments in all. Beside several groups, a body is named, not divided: the
   natural groups are already segments to act on.
 - **Unstable groups**: one of the groups found is not found again when refitted on
   subsamples (stability below `custseg.segmenting.stability.UNSTABLE_BELOW`).
@@ -34,14 +34,16 @@ from .stability import STABLE_FROM, UNSTABLE_BELOW
 #: A segment holding more than this share of the customers is a body to divide further
 #: (unless density shows it beside small separated groups that are then kept whole).
 MAX_SEGMENT_SHARE = 0.55
-#: The number of working segments recommended for a continuum or a body: enough to act on
-#: differently, few enough to act on at all (issue 19: 3 to 8). Leave-one-battery-out
-#: (benchmarks/QUALITY.md) would take 3..10 on all 9 held-out batteries, for labelled sets
-#: whose body holds 9 more natural groups (generated blobs_k10_d8: ARI 0.78 at 8 segments,
-#: 0.98 at 10); no real table of benchmarks/REAL.md moves either way. Working segments are a
-#: marketer's plan, not a finding, so the bound stays where a marketer can act; natural groups
-#: (density, a strong silhouette) are not bounded by it.
+#: The number of working segments recommended for a continuum (or segments not found again
+#: when refitted): enough to act on differently, few enough to act on at all (issue 19: 3 to
+#: 8). They are a plan for a marketer, not a finding.
 WORKING_K = (3, 8)
+#: The number of segments, the separated group(s) included, when a body beside a small
+#: separated group is divided: the body may hold natural groups of its own, so up to the
+#: default k range's top. Leave-one-battery-out (benchmarks/QUALITY.md) chose 3..10 on all 9
+#: held-out batteries (generated blobs_k10_d8: ARI 0.78 at 8 segments, 0.98 at 10;
+#: speck_blobs9_d4: 0.58 at 6, 0.99 at 10); no real table of benchmarks/REAL.md moves.
+BODY_K = (3, 10)
 #: Two components along a two-way cut are two natural groups when Ashman's D, the distance
 #: between their means in units of their pooled spread, is at least 2: below it an equal
 #: mixture of two Gaussians has no dip between them (Ashman, Bird & Zepeda 1994).
@@ -175,11 +177,11 @@ def read_structure(chosen: Candidate, decided_by: str, near: list[Candidate] | N
 def working_partition(structure: Structure, pool: list[Candidate], k_range: tuple[int, int] | None
                       ) -> Candidate | None:
     """Working segments for a structure that is not usable as it is: among ``pool``'s
-    candidates with `WORKING_K` segments (inside ``k_range``), every customer placed, every
+    candidates with `working_bounds` segments (inside ``k_range``), every customer placed, every
     segment stable (`STABLE_FROM`; failing any, `UNSTABLE_BELOW`), no segment above
     `MAX_SEGMENT_SHARE` and the structure's small groups kept whole, the best silhouette
     (near-ties: fewer segments, the simpler algorithm). None when no candidate qualifies."""
-    low, high = working_range(k_range)
+    low, high = working_range(k_range, structure.kind)
     usable = [
         c for c in pool
         if low <= c.k <= high and c.noise_share == 0 and c.silhouette is not None
@@ -193,15 +195,28 @@ def working_partition(structure: Structure, pool: list[Candidate], k_range: tupl
     return None
 
 
-def working_range(k_range: tuple[int, int] | None) -> tuple[int, int]:
-    """The numbers of working segments allowed: `WORKING_K` inside ``k_range``.
+def working_bounds(kind: str) -> tuple[int, int]:
+    """The numbers of working segments for a structure of this ``kind``: `BODY_K` for a body
+    beside a small separated group, else `WORKING_K`.
 
     Examples
     --------
-    >>> working_range((2, 10)), working_range((2, 5)), working_range(None)
-    ((3, 8), (3, 5), (3, 8))
+    >>> working_bounds("body"), working_bounds("continuum")
+    ((3, 10), (3, 8))
     """
-    low, high = WORKING_K
+    return BODY_K if kind == "body" else WORKING_K
+
+
+def working_range(k_range: tuple[int, int] | None, kind: str = "continuum") -> tuple[int, int]:
+    """The numbers of working segments allowed for a structure of this ``kind``
+    (`working_bounds`) inside ``k_range``.
+
+    Examples
+    --------
+    >>> working_range((2, 10)), working_range((2, 5)), working_range(None), working_range((2, 10), "body")
+    ((3, 8), (3, 5), (3, 8), (3, 10))
+    """
+    low, high = working_bounds(kind)
     if k_range is not None:
         low, high = max(low, k_range[0]), min(high, k_range[1])
     return low, high
