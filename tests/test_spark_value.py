@@ -76,6 +76,30 @@ def test_where_gamma_gamma_does_not_fit_each_customer_s_own_mean_stands_in():
     assert scored["expected_value_per_purchase"].tolist() == [50.0, 30.0, 15.0, 40.0, 33.0, 30.0]
 
 
+@pytest.mark.parametrize("spend", [{"p": 6.25, "q": 3.74, "gamma": 15.44}, None])
+def test_a_batch_scored_with_a_model_file_s_parameters_equals_assign_on_one_machine(spend):
+    """`custseg assign --engine spark` scores each batch with `StoredValue.score`: any split
+    gives the one-machine scores exactly, with Gamma-Gamma or with each customer's own mean."""
+    from custseg.engines.spark.value import score_stored_batch
+    from custseg.valuing.stored import STORED_COLUMNS, StoredValue
+
+    stored = StoredValue("mbg/nbd", {"r": 0.8, "alpha": 9.0, "a": 0.3, "b": 4.0}, money=True, spend=spend,
+                         observed_value=None if spend else 33.0, horizon="6m", horizon_days=182.625, discount=0.2)
+    batch = _batch()
+    whole = stored.score(batch, batch)
+    parts = pd.concat([score_stored_batch(batch.iloc[:4].reset_index(drop=True), stored),
+                       score_stored_batch(batch.iloc[4:].reset_index(drop=True), stored)], ignore_index=True)
+    assert parts.columns.tolist() == ["id", *STORED_COLUMNS]
+    assert parts["id"].tolist() == list("abcdef")
+    assert parts["year_spend"].tolist() == [300.0, 80.0, 25.0, 0.0, 12.0, 120.0]
+    for name in STORED_COLUMNS:
+        np.testing.assert_array_equal(parts[name].to_numpy(), whole[name].to_numpy(), err_msg=name)
+    if spend is None:   # own mean repeat value (repeat_spend / x); the one-time buyer "e" gets the stored mean
+        assert parts["expected_value_per_purchase"].tolist() == [50.0, 30.0, 15.0, 40.0, 33.0, 30.0]
+    # five repeat purchases long ago and none for 40 weeks: probably gone; the same recently: alive
+    assert parts.loc[3, "p_alive"] < 0.5 < parts.loc[0, "p_alive"]
+
+
 def test_fit_with_counts_equals_the_fit_on_every_customer():
     """The driver's weighted fit on distinct histories is the fit on the expanded customers."""
     rng = np.random.default_rng(3)

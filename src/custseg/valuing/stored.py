@@ -196,7 +196,7 @@ def stored_fits(fit, spend, options, *, money: bool, observed: float | None) -> 
     >>> from custseg.valuing.customer_value import ValueOptions, value_customers
     >>> history = pd.DataFrame({"x": [0.0, 2.0, 5.0, 1.0, 0.0, 3.0], "t_x": [0.0, 30.0, 5.0, 10.0, 0.0, 20.0],
     ...                         "T": [38.0, 38.0, 39.0, 20.0, 10.0, 25.0]})
-    >>> value = value_customers(history)
+    >>> value = value_customers(history, money=False)
     >>> stored_fits(value.fit, None, ValueOptions(), money=False, observed=None).spend is None
     True
     """

@@ -41,11 +41,12 @@ from ...valuing.customer_value import (
 )
 from ...valuing.fitting import Fit, fit_gamma_gamma, fit_transactions
 from ...valuing.scores import SCORE_COLUMNS, observed_value_per_purchase, value_scores
-from ...valuing.stored import stored_fits
+from ...valuing.stored import STORED_COLUMNS, StoredValue, stored_fits
 from .session import quiet_pyspark
 
 __all__ = ["GAMMA_GAMMA_SAMPLE", "SCORED_COLUMNS", "DriverFit", "PopulationValue", "fit_on_driver",
-           "score_batch", "score_on_executors", "value_everyone", "value_on_spark"]
+           "score_batch", "score_on_executors", "score_stored_batch", "score_stored_on_executors", "value_everyone",
+           "value_on_spark"]
 
 #: Most repeat buyers whose (x, mean value) come to the driver for the Gamma-Gamma fit.
 GAMMA_GAMMA_SAMPLE = 1_000_000
@@ -199,6 +200,43 @@ def score_on_executors(history, fitted: DriverFit):
     def run(batches):
         for batch in batches:
             yield score_batch(batch.reset_index(drop=True), fitted)
+
+    with quiet_pyspark():
+        return history.mapInPandas(run, schema)
+
+
+def score_stored_batch(batch: pd.DataFrame, stored: StoredValue) -> pd.DataFrame:
+    """One batch of customers (`HISTORY_FRAME_COLUMNS`) scored with a model file's value
+    parameters: ``id`` and `custseg.valuing.stored.STORED_COLUMNS`, by
+    `custseg.valuing.stored.StoredValue.score` (the code of ``custseg assign`` on one machine).
+
+    Examples
+    --------
+    >>> stored = StoredValue("bg/nbd", {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, money=True,
+    ...                      spend={"p": 6.25, "q": 3.74, "gamma": 15.44})
+    >>> batch = pd.DataFrame({"id": ["a", "b"], "recency_days": [266.0, 56.0], "tenure_days": [266.0, 266.0],
+    ...                       "purchase_days": [1.0, 3.0], "repeat_spend": [0.0, 80.0], "year_spend": [30.0, 110.0]})
+    >>> scored = score_stored_batch(batch, stored)
+    >>> scored["id"].tolist(), scored["p_alive"].round(4).tolist(), scored["year_spend"].tolist()
+    (['a', 'b'], [1.0, 0.73], [30.0, 110.0])
+    """
+    scores = stored.score(batch, batch)
+    out = pd.DataFrame({"id": batch["id"].to_numpy()})
+    for name in STORED_COLUMNS:
+        out[name] = scores[name].to_numpy(float)
+    return out
+
+
+def score_stored_on_executors(history, stored: StoredValue):
+    """Every customer of a Spark table of histories (`HISTORY_FRAME_COLUMNS`) scored on the
+    executors with a model file's value parameters (``mapInPandas`` of `score_stored_batch`,
+    nothing refitted): a Spark DataFrame of ``id`` (string) and `STORED_COLUMNS` (double).
+    Only ``stored`` (a few numbers) travels to the executors."""
+    schema = ", ".join(["`id` string", *(f"`{name}` double" for name in STORED_COLUMNS)])
+
+    def run(batches):
+        for batch in batches:
+            yield score_stored_batch(batch.reset_index(drop=True), stored)
 
     with quiet_pyspark():
         return history.mapInPandas(run, schema)
