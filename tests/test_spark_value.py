@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from test_value_holdout import cdnow_sample_lines  # noqa: F401  (a fixture)
 
+from custseg.engines.spark.value import SPARK_HOLDOUT_SKIPPED
 from custseg.logs.duckdb_engine import customers_from_transactions
 from custseg.valuing.customer_value import (
     ValueOptions,
@@ -202,3 +204,44 @@ def test_a_log_without_money_gets_purchases_and_p_alive_without_value(spark, ord
     scored = score_batch(history.limit(40).toPandas(), fitted)
     assert scored["p_alive"].between(0, 1).all() and (scored["expected_purchases"] > 0).all()
     assert scored["expected_value_per_purchase"].isna().all() and scored["clv"].isna().all()
+
+
+# --------------------------------------------------------------------------- the holdout check on Spark
+
+
+def _purchases_on_spark(spark, found, extra: list[tuple[str, int]] = ()):
+    """The local engine's purchase days (`TransactionFeatures.purchases`) as the Spark table
+    the ``purchases`` query gives (customer_id, day), plus ``extra`` rows."""
+    ids = found.customers.iloc[:, 0].astype(str).to_numpy()
+    pairs = pd.DataFrame({"customer_id": ids[found.purchases["row"].to_numpy()],
+                          "day": found.purchases["day"].to_numpy(np.int64)})
+    pairs = pd.concat([pairs, pd.DataFrame(extra, columns=["customer_id", "day"])], ignore_index=True)
+    history = spark.createDataFrame(pd.DataFrame({"id": ids}), "`id` string")
+    return spark.createDataFrame(pairs.sample(frac=1.0, random_state=1), "customer_id string, day long"), history
+
+
+@pytest.mark.parametrize("which", ["hand", "cdnow"])
+def test_the_holdout_check_from_spark_s_group_bys_equals_the_local_check(spark, which, request):
+    """Spark's counts (distinct histories at the cut, repeat purchases per day) feed the local
+    check's own computation: the same block, number for number, in any row order; purchases
+    of customers the run left out do not count."""
+    from test_value_holdout import HAND_AS_OF, _hand_log
+    from test_value_models import OBSERVATION_END
+
+    from custseg.engines.spark.value import holdout_on_spark
+    from custseg.settings import Settings, parse_holdout
+    from custseg.valuing.holdout import holdout_check
+
+    if which == "hand":
+        found, holdout, model = customers_from_transactions(_hand_log(), as_of=HAND_AS_OF), "4w", "mbgnbd"
+    else:
+        lines = request.getfixturevalue("cdnow_sample_lines")
+        found, holdout, model = customers_from_transactions(lines, as_of=OBSERVATION_END), "39w", "bgnbd"
+    options = ValueOptions.from_settings(Settings(holdout=holdout, value_model=model))
+    local = holdout_check(found.purchases, found.as_of, option=options.holdout, length=parse_holdout(holdout),
+                          model=options.model)
+    assert "skipped" not in local and local["customers"] > 0
+    # a customer outside the run, first buying long before everyone: counted only if not left out
+    purchases, history = _purchases_on_spark(spark, found, extra=[("not-a-customer", 1000)])
+    assert holdout_on_spark(options, purchases, found.as_of, history) == local
+    assert holdout_on_spark(options, None, found.as_of, history) == {"skipped": SPARK_HOLDOUT_SKIPPED}

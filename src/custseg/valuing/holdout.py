@@ -172,8 +172,9 @@ class HoldoutCounts:
 HISTORY_KEY = ("first", "last", "days", "holdout")
 
 
-def distinct_histories(per_customer: pd.DataFrame) -> pd.DataFrame:
-    """`HoldoutCounts.histories` from one row per customer (`HISTORY_KEY` columns): the
+def distinct_histories(histories: pd.DataFrame) -> pd.DataFrame:
+    """`HoldoutCounts.histories` from rows of `HISTORY_KEY` columns, one per customer or, with
+    a ``count`` column, already counted in any order and grouping (an engine's group-by): the
     customers per distinct history, sorted, as int64.
 
     Examples
@@ -181,10 +182,13 @@ def distinct_histories(per_customer: pd.DataFrame) -> pd.DataFrame:
     >>> per = pd.DataFrame({"first": [3, 0, 0], "last": [3, 7, 7], "days": [1, 2, 2], "holdout": [0, 1, 1]})
     >>> distinct_histories(per).to_dict("list")
     {'first': [0, 3], 'last': [7, 3], 'days': [2, 1], 'holdout': [1, 0], 'count': [2, 1]}
+    >>> distinct_histories(per.assign(count=[4, 1, 2])).to_dict("list")["count"]
+    [3, 4]
     """
     key = list(HISTORY_KEY)
-    counts = per_customer[key].astype(np.int64).value_counts(sort=False).rename("count").reset_index()
-    return counts.sort_values(key, kind="stable").reset_index(drop=True).astype(np.int64)
+    count = histories["count"].to_numpy(np.int64) if "count" in histories else np.ones(len(histories), np.int64)
+    counted = histories[key].astype(np.int64).assign(count=count)
+    return counted.groupby(key, sort=True)["count"].sum().reset_index().astype(np.int64)
 
 
 def purchase_counts(rows: np.ndarray, days: np.ndarray, cut: int, end: int) -> HoldoutCounts:
