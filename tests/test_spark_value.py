@@ -245,3 +245,25 @@ def test_the_holdout_check_from_spark_s_group_bys_equals_the_local_check(spark, 
     purchases, history = _purchases_on_spark(spark, found, extra=[("not-a-customer", 1000)])
     assert holdout_on_spark(options, purchases, found.as_of, history) == local
     assert holdout_on_spark(options, None, found.as_of, history) == {"skipped": SPARK_HOLDOUT_SKIPPED}
+
+
+def test_value_on_spark_checks_the_holdout_where_the_purchase_days_are_on_spark(spark, orders):
+    """`value_on_spark` (a run with every customer on the driver) puts the check from Spark's
+    counts into ``value.holdout``: the local run's block; without purchase days on Spark it
+    says why it skipped."""
+    import dataclasses
+
+    from custseg.engines.spark.value import value_on_spark
+    from custseg.valuing.holdout import holdout_check
+
+    local, history = orders
+    options = ValueOptions()
+    expected = holdout_check(local.purchases, local.as_of, option=options.holdout, length=options.holdout_days,
+                             model=options.model)
+    assert expected["holdout_days"] > 0 and expected["customers"] > 0
+    purchases, _ = _purchases_on_spark(spark, local, extra=[("not-a-customer", 1000)])
+    ids = local.customers.iloc[:, 0].to_numpy()
+    on_spark = dataclasses.replace(local, history=history.select("*"), purchases=purchases)
+    assert value_on_spark(on_spark, ids, options).holdout == expected
+    without = dataclasses.replace(local, history=history.select("*"), purchases=None)
+    assert value_on_spark(without, ids, options).holdout == {"skipped": SPARK_HOLDOUT_SKIPPED}
