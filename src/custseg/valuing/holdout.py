@@ -331,10 +331,11 @@ def _fit_and_forecast(table: pd.DataFrame, model: str, weeks: float):
     """The calibration fit (on a seeded sample of at most `FIT_SAMPLE` customers, drawn from
     the counts) and the expected purchases in the ``weeks`` after the cut of each history."""
     count = table["count"].to_numpy(np.int64)
-    weights = count
+    fitted, weights = table, count
     if count.sum() > FIT_SAMPLE:
-        weights = np.random.default_rng(SAMPLE_SEED).multivariate_hypergeometric(count, FIT_SAMPLE)
-    fit = fit_transactions(model, table["x"], table["t_x"], table["T"], weights=weights)
+        drawn = np.random.default_rng(SAMPLE_SEED).multivariate_hypergeometric(count, FIT_SAMPLE)
+        fitted, weights = table[drawn > 0], drawn[drawn > 0]      # the histories not drawn cost nothing
+    fit = fit_transactions(model, fitted["x"], fitted["t_x"], fitted["T"], weights=weights)
     predicted = fit.params.expected_purchases(weeks, table["x"].to_numpy(), table["t_x"].to_numpy(),
                                               table["T"].to_numpy())
     return fit, np.asarray(predicted, dtype=float)
