@@ -23,6 +23,11 @@ skipped, with the reason, when the calibration period has fewer than `MIN_REPEAT
 customers with a repeat purchase or the holdout fewer than `MIN_HOLDOUT_PURCHASES` purchases
 by the customers of the check. The calibration fit takes a seeded sample of at most
 `FIT_SAMPLE` customers. The verdict is `custseg.valuing.verdict`'s.
+
+The check is computed from counts (`HoldoutCounts`: the customers per distinct history at the
+cut and the repeat purchases per day), never a row per purchase: one machine gets them from
+its purchase table (`purchase_counts`), the Spark engine from group-bys
+(`custseg.engines.spark.value.holdout_on_spark`), and both run `holdout_from_counts`.
 """
 
 from __future__ import annotations

@@ -19,6 +19,12 @@ Gamma-Gamma on the repeat buyers' (x, mean value). On Spark:
 * **scoring** runs on the executors (``mapInPandas``): each batch of customers goes through
   `custseg.valuing.scores.value_scores`, the local engine's vectorised formulas, with only the
   fitted parameters shipped.
+* **assign** (``custseg assign --engine spark``) scores each batch with a model file's
+  parameters by `custseg.valuing.stored.StoredValue.score`, the code of ``custseg assign`` on
+  one machine (`score_stored_on_executors`).
+* **the holdout check** takes Spark's counts of the purchase days at the cut
+  (`holdout_counts_on_spark`) into the local check's computation
+  (`custseg.valuing.holdout.holdout_from_counts`).
 """
 
 from __future__ import annotations
