@@ -346,7 +346,7 @@ def _assign_value_note(fitted, as_of, path: Path) -> str:
     as of the snapshot's date, or why not."""
     if fitted.value is None:
         return (f"customer value not scored: {path} has no fitted value parameters (a run with --value off, "
-                f"on Spark, one whose value models could not be fitted, or by a custseg before them); run custseg "
+                f"one whose value models could not be fitted, or by a custseg before them); run custseg "
                 f"again to score value")
     return (f"customer value scored with the model's {fitted.value.label} parameters as of "
             f"{as_of.isoformat()}, without refitting")
