@@ -508,6 +508,7 @@ def test_assign_on_spark_with_a_model_from_either_engine(spark, capsys, mall, tm
     from test_cli import cli, one_line_error
 
     from custseg import generate_transactions
+    from custseg.model import load_model
 
     code, _, err = cli(capsys, "run", mall, "--out", tmp_path / "run", "--algorithms", "kmeans", "--k", "2..4",
                        "--no-report")
@@ -520,20 +521,26 @@ def test_assign_on_spark_with_a_model_from_either_engine(spark, capsys, mall, tm
     assert code == 0, err
     for model, data, key in ((tmp_path / "run" / "model.json", mall, "CustomerID"),
                              (tmp_path / "log" / "model.json", log, "CustomerID")):
-        code, out, err = cli(capsys, "assign", model, data, "--out", tmp_path / "local.csv")
+        code, local_out, err = cli(capsys, "assign", model, data, "--out", tmp_path / "local.csv")
         assert code == 0, err
         code, out, err = cli(capsys, "assign", model, data, "--out", tmp_path / "spark.parquet", "--engine", "spark")
         assert code == 0, err
         expected = pd.read_csv(tmp_path / "local.csv", dtype={key: str})
         said = f"assigned {len(expected):,} of {len(expected):,} customers to {tmp_path / 'spark.parquet'}"
-        if data == log:     # the log's value is scored on one machine only (for now), and Spark says so
+        if data == log:     # the log's value is scored on the executors too, with the same note
             assert set(STORED_COLUMNS) <= set(expected.columns)
-            expected = expected.drop(columns=list(STORED_COLUMNS))
-            said += " customer value not scored on Spark: assign with --engine local to score it"
+            assert expected["p_alive"].notna().all() and expected["clv"].notna().all()
+            note = " ".join(local_out.split()).split(f"{tmp_path / 'local.csv'} ", 1)[1]
+            label = load_model(model).value.label          # this log's Gamma-Gamma does not fit: own means
+            assert note.startswith(f"customer value scored with the model's {label} parameters as of ")
+            said += " " + note
         assert " ".join(out.split()) == said
         found = _read_parquet(spark, str(tmp_path / "spark.parquet"))
+        assert found.columns.tolist() == expected.columns.tolist()
+        # the same formulas on the same floats: equal to the last digit (the CSV keeps every digit)
         pd.testing.assert_frame_equal(found.sort_values(key).reset_index(drop=True),
-                                      expected.sort_values(key).reset_index(drop=True), check_dtype=False)
+                                      expected.sort_values(key).reset_index(drop=True), check_dtype=False,
+                                      check_exact=True)
     pd.read_csv(mall).drop(columns="Age").to_csv(tmp_path / "no_age.csv", index=False)
     message = one_line_error(capsys, "assign", tmp_path / "run" / "model.json", tmp_path / "no_age.csv",
                              "--engine", "spark")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from test_value_holdout import cdnow_sample_lines  # noqa: F401  (a fixture)
 
+from custseg.engines.spark.value import SPARK_HOLDOUT_SKIPPED
 from custseg.logs.duckdb_engine import customers_from_transactions
 from custseg.valuing.customer_value import (
     ValueOptions,
@@ -74,6 +76,30 @@ def test_where_gamma_gamma_does_not_fit_each_customer_s_own_mean_stands_in():
     scored = score_batch(_batch(), _fitted(spend_ok=False, fill=33.0))
     # own mean repeat value (repeat_spend / x); the one-time buyer "e" gets the fill
     assert scored["expected_value_per_purchase"].tolist() == [50.0, 30.0, 15.0, 40.0, 33.0, 30.0]
+
+
+@pytest.mark.parametrize("spend", [{"p": 6.25, "q": 3.74, "gamma": 15.44}, None])
+def test_a_batch_scored_with_a_model_file_s_parameters_equals_assign_on_one_machine(spend):
+    """`custseg assign --engine spark` scores each batch with `StoredValue.score`: any split
+    gives the one-machine scores exactly, with Gamma-Gamma or with each customer's own mean."""
+    from custseg.engines.spark.value import score_stored_batch
+    from custseg.valuing.stored import STORED_COLUMNS, StoredValue
+
+    stored = StoredValue("mbg/nbd", {"r": 0.8, "alpha": 9.0, "a": 0.3, "b": 4.0}, money=True, spend=spend,
+                         observed_value=None if spend else 33.0, horizon="6m", horizon_days=182.625, discount=0.2)
+    batch = _batch()
+    whole = stored.score(batch, batch)
+    parts = pd.concat([score_stored_batch(batch.iloc[:4].reset_index(drop=True), stored),
+                       score_stored_batch(batch.iloc[4:].reset_index(drop=True), stored)], ignore_index=True)
+    assert parts.columns.tolist() == ["id", *STORED_COLUMNS]
+    assert parts["id"].tolist() == list("abcdef")
+    assert parts["year_spend"].tolist() == [300.0, 80.0, 25.0, 0.0, 12.0, 120.0]
+    for name in STORED_COLUMNS:
+        np.testing.assert_array_equal(parts[name].to_numpy(), whole[name].to_numpy(), err_msg=name)
+    if spend is None:   # own mean repeat value (repeat_spend / x); the one-time buyer "e" gets the stored mean
+        assert parts["expected_value_per_purchase"].tolist() == [50.0, 30.0, 15.0, 40.0, 33.0, 30.0]
+    # five repeat purchases long ago and none for 40 weeks: probably gone; the same recently: alive
+    assert parts.loc[3, "p_alive"] < 0.5 < parts.loc[0, "p_alive"]
 
 
 def test_fit_with_counts_equals_the_fit_on_every_customer():
@@ -178,3 +204,66 @@ def test_a_log_without_money_gets_purchases_and_p_alive_without_value(spark, ord
     scored = score_batch(history.limit(40).toPandas(), fitted)
     assert scored["p_alive"].between(0, 1).all() and (scored["expected_purchases"] > 0).all()
     assert scored["expected_value_per_purchase"].isna().all() and scored["clv"].isna().all()
+
+
+# --------------------------------------------------------------------------- the holdout check on Spark
+
+
+def _purchases_on_spark(spark, found, extra: list[tuple[str, int]] = ()):
+    """The local engine's purchase days (`TransactionFeatures.purchases`) as the Spark table
+    the ``purchases`` query gives (customer_id, day), plus ``extra`` rows."""
+    ids = found.customers.iloc[:, 0].astype(str).to_numpy()
+    pairs = pd.DataFrame({"customer_id": ids[found.purchases["row"].to_numpy()],
+                          "day": found.purchases["day"].to_numpy(np.int64)})
+    pairs = pd.concat([pairs, pd.DataFrame(extra, columns=["customer_id", "day"])], ignore_index=True)
+    history = spark.createDataFrame(pd.DataFrame({"id": ids}), "`id` string")
+    return spark.createDataFrame(pairs.sample(frac=1.0, random_state=1), "customer_id string, day long"), history
+
+
+@pytest.mark.parametrize("which", ["hand", "cdnow"])
+def test_the_holdout_check_from_spark_s_group_bys_equals_the_local_check(spark, which, request):
+    """Spark's counts (distinct histories at the cut, repeat purchases per day) feed the local
+    check's own computation: the same block, number for number, in any row order; purchases
+    of customers the run left out do not count."""
+    from test_value_holdout import HAND_AS_OF, _hand_log
+    from test_value_models import OBSERVATION_END
+
+    from custseg.engines.spark.value import holdout_on_spark
+    from custseg.settings import Settings, parse_holdout
+    from custseg.valuing.holdout import holdout_check
+
+    if which == "hand":
+        found, holdout, model = customers_from_transactions(_hand_log(), as_of=HAND_AS_OF), "4w", "mbgnbd"
+    else:
+        lines = request.getfixturevalue("cdnow_sample_lines")
+        found, holdout, model = customers_from_transactions(lines, as_of=OBSERVATION_END), "39w", "bgnbd"
+    options = ValueOptions.from_settings(Settings(holdout=holdout, value_model=model))
+    local = holdout_check(found.purchases, found.as_of, option=options.holdout, length=parse_holdout(holdout),
+                          model=options.model)
+    assert "skipped" not in local and local["customers"] > 0
+    # a customer outside the run, first buying long before everyone: counted only if not left out
+    purchases, history = _purchases_on_spark(spark, found, extra=[("not-a-customer", 1000)])
+    assert holdout_on_spark(options, purchases, found.as_of, history) == local
+    assert holdout_on_spark(options, None, found.as_of, history) == {"skipped": SPARK_HOLDOUT_SKIPPED}
+
+
+def test_value_on_spark_checks_the_holdout_where_the_purchase_days_are_on_spark(spark, orders):
+    """`value_on_spark` (a run with every customer on the driver) puts the check from Spark's
+    counts into ``value.holdout``: the local run's block; without purchase days on Spark it
+    says why it skipped."""
+    import dataclasses
+
+    from custseg.engines.spark.value import value_on_spark
+    from custseg.valuing.holdout import holdout_check
+
+    local, history = orders
+    options = ValueOptions()
+    expected = holdout_check(local.purchases, local.as_of, option=options.holdout, length=options.holdout_days,
+                             model=options.model)
+    assert expected["holdout_days"] > 0 and expected["customers"] > 0
+    purchases, _ = _purchases_on_spark(spark, local, extra=[("not-a-customer", 1000)])
+    ids = local.customers.iloc[:, 0].to_numpy()
+    on_spark = dataclasses.replace(local, history=history.select("*"), purchases=purchases)
+    assert value_on_spark(on_spark, ids, options).holdout == expected
+    without = dataclasses.replace(local, history=history.select("*"), purchases=None)
+    assert value_on_spark(without, ids, options).holdout == {"skipped": SPARK_HOLDOUT_SKIPPED}

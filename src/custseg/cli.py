@@ -310,13 +310,13 @@ def assign(
 
         with _progress() as progress:
             progress("assigning customers on Spark", 0, 1)
-            path, assigned, rows = assign_file_spark(fitted, data, out or Path("assigned.parquet"), as_of=as_of,
-                                                     master=spark_master)
+            path, assigned, rows, used_as_of = assign_file_spark(fitted, data, out or Path("assigned.parquet"),
+                                                                 as_of=as_of, master=spark_master)
         note = f"; {rows - assigned:,} rows left out (no usable feature value, or no or a repeated id)" \
             if rows > assigned else ""
         out_console.print(Text(f"assigned {assigned:,} of {rows:,} customers to {path}{note}"))
-        if fitted.value is not None:
-            out_console.print(Text("customer value not scored on Spark: assign with --engine local to score it"))
+        if used_as_of is not None:
+            out_console.print(Text(_assign_value_note(fitted, used_as_of, model)), soft_wrap=True)
         return
     out = out or Path("assigned.csv")
     features = scores = None
@@ -338,18 +338,18 @@ def assign(
     note = f"; {skipped:,} rows with no usable feature value left out" if skipped else ""
     out_console.print(Text(f"assigned {int(usable.sum()):,} of {len(frame):,} customers to {out}{note}"))
     if features is not None:
-        out_console.print(Text(_assign_value_note(fitted, features, model)), soft_wrap=True)
+        out_console.print(Text(_assign_value_note(fitted, features.as_of, model)), soft_wrap=True)
 
 
-def _assign_value_note(fitted, features, path: Path) -> str:
+def _assign_value_note(fitted, as_of, path: Path) -> str:
     """One line on the customer value of an assigned log: scored with the model's parameters
     as of the snapshot's date, or why not."""
     if fitted.value is None:
         return (f"customer value not scored: {path} has no fitted value parameters (a run with --value off, "
-                f"on Spark, one whose value models could not be fitted, or by a custseg before them); run custseg "
+                f"one whose value models could not be fitted, or by a custseg before them); run custseg "
                 f"again to score value")
     return (f"customer value scored with the model's {fitted.value.label} parameters as of "
-            f"{features.as_of.isoformat()}, without refitting")
+            f"{as_of.isoformat()}, without refitting")
 
 
 def _check_assign_reading(fitted, given: dict, engine: str) -> None:

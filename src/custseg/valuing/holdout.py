@@ -23,12 +23,18 @@ skipped, with the reason, when the calibration period has fewer than `MIN_REPEAT
 customers with a repeat purchase or the holdout fewer than `MIN_HOLDOUT_PURCHASES` purchases
 by the customers of the check. The calibration fit takes a seeded sample of at most
 `FIT_SAMPLE` customers. The verdict is `custseg.valuing.verdict`'s.
+
+The check is computed from counts (`HoldoutCounts`: the customers per distinct history at the
+cut and the repeat purchases per day), never a row per purchase: one machine gets them from
+its purchase table (`purchase_counts`), the Spark engine from group-bys
+(`custseg.engines.spark.value.holdout_on_spark`), and both run `holdout_from_counts`.
 """
 
 from __future__ import annotations
 
 import datetime
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -45,9 +51,15 @@ __all__ = [
     "MIN_HOLDOUT_WEEKS",
     "MIN_REPEAT_CUSTOMERS",
     "MIN_SPAN_FACTOR",
+    "HISTORY_KEY",
+    "HoldoutCounts",
     "calibration_histories",
+    "distinct_histories",
     "holdout_check",
     "holdout_days",
+    "holdout_from_counts",
+    "holdout_window",
+    "purchase_counts",
 ]
 
 #: The automatic holdout: this share of the log's span ...
@@ -113,18 +125,87 @@ def holdout_days(option: str, length: float | None, span_days: int) -> tuple[int
     return days, None
 
 
-def calibration_histories(rows: np.ndarray, days: np.ndarray, cut: int, end: int) -> pd.DataFrame:
-    """Per customer whose first purchase is on or before ``cut``: the history at the cut
-    (x, t_x, T in weeks), the first purchase day and the purchases in (cut, end].
+def holdout_window(log_start: int | None, as_of: datetime.date, option: str,
+                   length: float | None) -> tuple[tuple[int, int] | None, str | None]:
+    """The cut and the end (days since 1970-01-01) of the holdout of a log whose first purchase
+    is on day ``log_start`` (None: no purchase), or None and why not (`holdout_days`).
 
-    ``rows`` and ``days`` are one entry per distinct purchase day, sorted by customer then
-    day (`custseg.logs.result.purchase_table`); days are whole days.
+    Examples
+    --------
+    >>> holdout_window(19000, datetime.date(2023, 3, 1), "auto", None)   # 417 days: a third is 19 whole weeks
+    ((19284, 19417), None)
+    >>> holdout_window(None, datetime.date(2023, 3, 1), "auto", None)[1]
+    'the log spans 0 days (0 weeks); the automatic holdout needs at least 24 weeks'
+    """
+    end = (as_of - datetime.date(1970, 1, 1)).days
+    span = int(end - log_start) if log_start is not None else 0
+    length_days, why = holdout_days(option, length, span)
+    if why is not None:
+        return None, why
+    return (end - length_days, end), None
+
+
+@dataclass(frozen=True)
+class HoldoutCounts:
+    """What the holdout check needs of a log's purchases at a cut: counts, never a row per
+    customer or per purchase, so that an engine can compute them where the data lives.
+
+    Attributes
+    ----------
+    histories : DataFrame
+        Per distinct history of the customers whose first purchase is on or before the cut:
+        ``first`` (day of the first purchase), ``last`` (day of the last purchase on or before
+        the cut), ``days`` (distinct purchase days on or before the cut), ``holdout`` (distinct
+        purchase days in (cut, end]) and ``count`` (customers with that history), integers,
+        sorted by the first four (`HISTORY_KEY`).
+    repeat_days : DataFrame
+        ``day`` and ``count``: the repeat purchases (purchase days after each such customer's
+        first) made on each day, sorted by day.
+    customers : int
+        Customers with a purchase (those who arrive after the cut included).
+    log_start : int
+        The log's first purchase day.
+    """
+
+    histories: pd.DataFrame
+    repeat_days: pd.DataFrame
+    customers: int
+    log_start: int
+
+
+#: The columns that identify a distinct history at the cut (`HoldoutCounts.histories`).
+HISTORY_KEY = ("first", "last", "days", "holdout")
+
+
+def distinct_histories(histories: pd.DataFrame) -> pd.DataFrame:
+    """`HoldoutCounts.histories` from rows of `HISTORY_KEY` columns, one per customer or, with
+    a ``count`` column, already counted in any order and grouping (an engine's group-by): the
+    customers per distinct history, sorted, as int64.
+
+    Examples
+    --------
+    >>> per = pd.DataFrame({"first": [3, 0, 0], "last": [3, 7, 7], "days": [1, 2, 2], "holdout": [0, 1, 1]})
+    >>> distinct_histories(per).to_dict("list")
+    {'first': [0, 3], 'last': [7, 3], 'days': [2, 1], 'holdout': [1, 0], 'count': [2, 1]}
+    >>> distinct_histories(per.assign(count=[4, 1, 2])).to_dict("list")["count"]
+    [3, 4]
+    """
+    key = list(HISTORY_KEY)
+    count = histories["count"].to_numpy(np.int64) if "count" in histories else np.ones(len(histories), np.int64)
+    counted = histories[key].astype(np.int64).assign(count=count)
+    return counted.groupby(key, sort=True)["count"].sum().reset_index().astype(np.int64)
+
+
+def purchase_counts(rows: np.ndarray, days: np.ndarray, cut: int, end: int) -> HoldoutCounts:
+    """`HoldoutCounts` of a log's purchases on one machine: ``rows`` and ``days`` one entry
+    per distinct purchase day, sorted by customer then day (`custseg.logs.result.purchase_table`).
 
     Examples
     --------
     >>> rows, days = np.array([0, 0, 0, 1, 2]), np.array([0, 7, 20, 3, 16])
-    >>> calibration_histories(rows, days, cut=14, end=28).to_dict("list")
-    {'row': [0, 1], 'first': [0, 3], 'x': [1.0, 0.0], 't_x': [1.0, 0.0], 'T': [2.0, 1.5714285714285714], 'x_holdout': [1.0, 0.0]}
+    >>> counts = purchase_counts(rows, days, cut=14, end=28)
+    >>> counts.histories.to_dict("list"), counts.repeat_days.to_dict("list"), counts.customers
+    ({'first': [0, 3], 'last': [7, 3], 'days': [2, 1], 'holdout': [1, 0], 'count': [1, 1]}, {'day': [7, 20], 'count': [1, 1]}, 3)
     """
     starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else np.empty(0, np.int64)
     first = days[starts]
@@ -133,14 +214,35 @@ def calibration_histories(rows: np.ndarray, days: np.ndarray, cut: int, end: int
     in_holdout = np.add.reduceat(((days > cut) & (days <= end)).astype(np.int64), starts) if len(rows) else starts
     # Days are sorted within a customer: the last calibration day is the n-th from the first.
     last = days[np.maximum(starts + in_calibration - 1, starts)]
-    starts, first, last = starts[member], first[member], last[member]
+    per_customer = pd.DataFrame({"first": first[member], "last": last[member], "days": in_calibration[member],
+                                 "holdout": in_holdout[member]})
+    # Each purchase day's customer's first day, or -1 when the customer is not one of the check.
+    first_of_purchase = np.repeat(np.where(member, first, -1), np.diff(np.r_[starts, len(rows)]))
+    repeat = days[(first_of_purchase >= 0) & (days > first_of_purchase)]
+    repeat_day, repeat_count = np.unique(repeat, return_counts=True)
+    return HoldoutCounts(distinct_histories(per_customer),
+                         pd.DataFrame({"day": repeat_day.astype(np.int64), "count": repeat_count.astype(np.int64)}),
+                         int(len(starts)), int(days.min()) if len(days) else 0)
+
+
+def calibration_histories(histories: pd.DataFrame, cut: int) -> pd.DataFrame:
+    """The models' histories at the cut (x, t_x, T in weeks) and the holdout purchase days
+    ``x_holdout`` of `HoldoutCounts.histories`, with their ``first`` and ``count``.
+
+    Examples
+    --------
+    >>> histories = pd.DataFrame({"first": [0, 3], "last": [7, 3], "days": [2, 1], "holdout": [1, 0], "count": [1, 1]})
+    >>> calibration_histories(histories, cut=14).to_dict("list")
+    {'first': [0, 3], 'x': [1.0, 0.0], 't_x': [1.0, 0.0], 'T': [2.0, 1.5714285714285714], 'x_holdout': [1.0, 0.0], 'count': [1, 1]}
+    """
+    first = histories["first"].to_numpy(np.int64)
     return pd.DataFrame({
-        "row": rows[starts],
         "first": first,
-        "x": (in_calibration[member] - 1).astype(float),
-        "t_x": (last - first) / WEEK_DAYS,
+        "x": (histories["days"].to_numpy(np.int64) - 1).astype(float),
+        "t_x": (histories["last"].to_numpy(np.int64) - first) / WEEK_DAYS,
         "T": (cut - first) / WEEK_DAYS,
-        "x_holdout": in_holdout[member].astype(float),
+        "x_holdout": histories["holdout"].to_numpy(np.int64).astype(float),
+        "count": histories["count"].to_numpy(np.int64),
     })
 
 
@@ -153,23 +255,20 @@ def _week_ends(start: int, cut: int, end: int) -> np.ndarray:
     return np.minimum(ends, end)
 
 
-def _tracking(params, table: pd.DataFrame, rows, days, cut: int, end: int) -> dict:
+def _tracking(params, table: pd.DataFrame, repeat_days: pd.DataFrame, cut: int, end: int) -> dict:
     """Weekly and cumulative repeat purchases of the customers of the check, made and
     forecast, at each week's end (`_week_ends`), and how their pace changed during the
     holdout (`custseg.valuing.verdict.holdout_purchase_change`)."""
     start = int(table["first"].min())
     ends = _week_ends(start, cut, end)
-    # Per customer row (rows are positions in the customer table): its first day, or -1 when
-    # it is not a customer of the check.
-    first_of_row = np.full(int(rows.max()) + 1, -1, dtype=np.int64)
-    first_of_row[table["row"].to_numpy()] = table["first"].to_numpy()
-    first = first_of_row[rows]
-    # Repeat purchases made up to each day from the first (a running count: no sort).
-    by_day = np.cumsum(np.bincount(days[(first >= 0) & (days > first)] - start, minlength=end - start + 1))
+    # Repeat purchases made up to each day from the first (a running count).
+    day = repeat_days["day"].to_numpy(np.int64)
+    by_day = np.cumsum(np.bincount(day - start, weights=repeat_days["count"].to_numpy(np.int64),
+                                   minlength=end - start + 1).astype(np.int64))
     made = by_day[ends - start].astype(float)
     # E[X(t)] once per whole day of age, then summed over the first-purchase days (cohorts).
     expected = np.asarray(params.expected_purchases_new(np.arange(end - start + 1) / WEEK_DAYS), dtype=float)
-    size = np.bincount(table["first"].to_numpy() - start)
+    size = np.bincount(table["first"].to_numpy() - start, weights=table["count"].to_numpy(np.int64)).astype(np.int64)
     cohort = np.flatnonzero(size) + start
     size = size[size > 0]
     age = ends[:, None] - cohort[None, :]
@@ -184,13 +283,14 @@ def _tracking(params, table: pd.DataFrame, rows, days, cut: int, end: int) -> di
     }, holdout_purchase_change(by_day, start, cut, end)
 
 
-def _by_frequency(x: np.ndarray, actual: np.ndarray, predicted: np.ndarray) -> dict:
-    """Mean holdout purchases made and forecast per calibration frequency 0, 1, ..., 7+."""
+def _by_frequency(x: np.ndarray, actual: np.ndarray, predicted: np.ndarray, count: np.ndarray) -> dict:
+    """Mean holdout purchases made and forecast per calibration frequency 0, 1, ..., 7+, over
+    the customers (``count`` per row)."""
     group = np.minimum(x, FREQUENCY_CAP).astype(int)
-    size = np.bincount(group, minlength=FREQUENCY_CAP + 1)
+    size = np.bincount(group, weights=count, minlength=FREQUENCY_CAP + 1).astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        made = np.bincount(group, weights=actual, minlength=FREQUENCY_CAP + 1) / size
-        forecast = np.bincount(group, weights=predicted, minlength=FREQUENCY_CAP + 1) / size
+        made = np.bincount(group, weights=actual * count, minlength=FREQUENCY_CAP + 1) / size
+        forecast = np.bincount(group, weights=predicted * count, minlength=FREQUENCY_CAP + 1) / size
     shown = size > 0
     labels = [str(k) for k in range(FREQUENCY_CAP)] + [f"{FREQUENCY_CAP}+"]
     return {
@@ -199,6 +299,15 @@ def _by_frequency(x: np.ndarray, actual: np.ndarray, predicted: np.ndarray) -> d
         "actual": made[shown].tolist(),
         "predicted": forecast[shown].tolist(),
     }
+
+
+def _correlation(predicted: np.ndarray, actual: np.ndarray, count: np.ndarray) -> float | None:
+    """The correlation across customers (``count`` per row) of forecast and made purchases;
+    None when either is constant."""
+    covariance = np.cov(predicted, actual, fweights=count)
+    if not (covariance[0, 0] > 0 and covariance[1, 1] > 0):
+        return None
+    return float(covariance[0, 1] / math.sqrt(covariance[0, 0] * covariance[1, 1]))
 
 
 def _iso(day: int) -> str:
@@ -211,11 +320,12 @@ def _percent_error(predicted: float, actual: float) -> float | None:
 
 def _skip_for_data(table: pd.DataFrame, cut: int) -> str | None:
     """Why the split leaves too little to fit or to judge, or None."""
-    repeaters = int((table["x"] > 0).sum())
+    count = table["count"].to_numpy(np.int64)
+    repeaters = int(count[table["x"].to_numpy() > 0].sum())
     if repeaters < MIN_REPEAT_CUSTOMERS:
         return (f"only {repeaters:,} customers bought again before the cut on {_iso(cut)} "
                 f"(at least {MIN_REPEAT_CUSTOMERS} are needed to fit the model)")
-    purchases = int(table["x_holdout"].sum())
+    purchases = int((table["x_holdout"].to_numpy() * count).sum())
     if purchases < MIN_HOLDOUT_PURCHASES:
         return (f"the customers who bought before the cut on {_iso(cut)} made only {purchases:,} purchases "
                 f"in the holdout (at least {MIN_HOLDOUT_PURCHASES} are needed to judge the forecast)")
@@ -223,13 +333,14 @@ def _skip_for_data(table: pd.DataFrame, cut: int) -> str | None:
 
 
 def _fit_and_forecast(table: pd.DataFrame, model: str, weeks: float):
-    """The calibration fit (on a seeded sample of at most `FIT_SAMPLE` histories) and each
-    customer's expected purchases in the ``weeks`` after the cut."""
-    fitted = table
-    if len(table) > FIT_SAMPLE:
-        keep = np.sort(np.random.default_rng(SAMPLE_SEED).choice(len(table), FIT_SAMPLE, replace=False))
-        fitted = table.iloc[keep]
-    fit = fit_transactions(model, fitted["x"], fitted["t_x"], fitted["T"])
+    """The calibration fit (on a seeded sample of at most `FIT_SAMPLE` customers, drawn from
+    the counts) and the expected purchases in the ``weeks`` after the cut of each history."""
+    count = table["count"].to_numpy(np.int64)
+    fitted, weights = table, count
+    if count.sum() > FIT_SAMPLE:
+        drawn = np.random.default_rng(SAMPLE_SEED).multivariate_hypergeometric(count, FIT_SAMPLE)
+        fitted, weights = table[drawn > 0], drawn[drawn > 0]      # the histories not drawn cost nothing
+    fit = fit_transactions(model, fitted["x"], fitted["t_x"], fitted["T"], weights=weights)
     predicted = fit.params.expected_purchases(weeks, table["x"].to_numpy(), table["t_x"].to_numpy(),
                                               table["T"].to_numpy())
     return fit, np.asarray(predicted, dtype=float)
@@ -237,7 +348,8 @@ def _fit_and_forecast(table: pd.DataFrame, model: str, weeks: float):
 
 def holdout_check(purchases: pd.DataFrame, as_of: datetime.date, *, option: str = "auto",
                   length: float | None = None, model: str = "mbg/nbd") -> dict:
-    """The ``value.holdout`` block of summary.json for a log's purchases.
+    """The ``value.holdout`` block of summary.json for a log's purchases (on one machine;
+    `holdout_from_counts` computes it).
 
     Parameters
     ----------
@@ -270,42 +382,56 @@ def holdout_check(purchases: pd.DataFrame, as_of: datetime.date, *, option: str 
     {'skipped': '--holdout off'}
     """
     rows, days = purchases["row"].to_numpy(np.int64), purchases["day"].to_numpy(np.int64)
-    end = (as_of - datetime.date(1970, 1, 1)).days
-    span = int(end - days.min()) if len(days) else 0
-    length_days, why = holdout_days(option, length, span)
+    window, why = holdout_window(int(days.min()) if len(days) else None, as_of, option, length)
     if why is not None:
         return {"skipped": why}
-    cut = end - length_days
-    table = calibration_histories(rows, days, cut, end)
+    cut, end = window
+    return holdout_from_counts(purchase_counts(rows, days, cut, end), as_of, cut, option=option, model=model)
+
+
+def holdout_from_counts(counts: HoldoutCounts, as_of: datetime.date, cut: int, *, option: str = "auto",
+                        model: str = "mbg/nbd") -> dict:
+    """The ``value.holdout`` block from a log's `HoldoutCounts` at the ``cut`` of its
+    `holdout_window` (any engine: one machine's `purchase_counts`, or Spark's group-bys).
+
+    Examples
+    --------
+    >>> histories = pd.DataFrame({"first": [0], "last": [7], "days": [2], "holdout": [1], "count": [5]})
+    >>> counts = HoldoutCounts(histories, pd.DataFrame({"day": [7, 20], "count": [5, 5]}), 5, 0)
+    >>> holdout_from_counts(counts, datetime.date(1970, 1, 29), 14)["skipped"]
+    'only 5 customers bought again before the cut on 1970-01-15 (at least 20 are needed to fit the model)'
+    """
+    end = (as_of - datetime.date(1970, 1, 1)).days
+    table = calibration_histories(counts.histories, cut)
     why = _skip_for_data(table, cut)
     if why is not None:
         return {"skipped": why}
-    fit, predicted = _fit_and_forecast(table, model, length_days / WEEK_DAYS)
-    x, actual = table["x"].to_numpy(), table["x_holdout"].to_numpy()
-    tracking, change = _tracking(fit.params, table, rows, days, cut, end)
+    fit, predicted = _fit_and_forecast(table, model, (end - cut) / WEEK_DAYS)
+    x, actual, count = table["x"].to_numpy(), table["x_holdout"].to_numpy(), table["count"].to_numpy(np.int64)
+    tracking, change = _tracking(fit.params, table, counts.repeat_days, cut, end)
     if not (np.isfinite(predicted).all() and np.isfinite(tracking["cumulative_predicted"]).all()):
         problem = fit.warnings[-1] if fit.warnings else "its forecasts are not numbers"
         return {"skipped": f"the {fit.model.upper()} fit on the calibration period up to {_iso(cut)} "
                            f"is degenerate ({problem}): no forecast to check"}
-    correlation = float(np.corrcoef(predicted, actual)[0, 1]) if predicted.std() > 0 and actual.std() > 0 else None
-    made, forecast = float(actual.sum()), float(predicted.sum())
-    trend = new_customer_trend(table["first"].to_numpy(), int(days.min()), cut)
+    made, forecast = float((actual * count).sum()), float((predicted * count).sum())
+    members = int(count.sum())
+    trend = new_customer_trend(np.repeat(table["first"].to_numpy(), count), counts.log_start, cut)
     block = {
         "holdout": option,
-        "holdout_days": int(length_days),
+        "holdout_days": int(end - cut),
         "calibration_end": _iso(cut),
         "observation_end": as_of.isoformat(),
         "model": fit.model,
         "fit": fit.to_dict(),
-        "customers": int(len(table)),
-        "new_in_holdout": int(np.count_nonzero(np.diff(rows)) + 1 - len(table)),
+        "customers": members,
+        "new_in_holdout": int(counts.customers - members),
         "actual_purchases": made,
         "predicted_purchases": forecast,
         "holdout_error_pct": _percent_error(forecast, made),
         "cumulative_error_pct": _percent_error(tracking["cumulative_predicted"][-1], tracking["cumulative_actual"][-1]),
-        "correlation": correlation,
+        "correlation": _correlation(predicted, actual, count),
         "weeks": tracking,
-        "by_frequency": _by_frequency(x, actual, predicted),
+        "by_frequency": _by_frequency(x, actual, predicted, count),
         "new_customers": trend,
         "holdout_purchases_per_week": change,
     }

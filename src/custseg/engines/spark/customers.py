@@ -22,6 +22,7 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -38,8 +39,14 @@ from ...preparing.clean import check_columns
 from ...settings import Settings
 from ...valuing.customer_value import ValueOptions
 from ...valuing.scores import SCORE_COLUMNS
+from ...valuing.stored import STORED_COLUMNS
 from .session import DEFAULT_MASTER, SIZED_BY_CUSTSEG, quiet_pyspark, spark_session
-from .value import fit_on_driver, score_on_executors, value_everyone
+from .value import (
+    fit_on_driver,
+    score_on_executors,
+    score_stored_on_executors,
+    value_everyone,
+)
 from .watchdog import watched
 
 #: Rows of a file the Spark engine looks at to tell a log by its shape (an id that repeats on
@@ -419,13 +426,17 @@ def assign_spark(model, frame, *, one_row_per_id: bool = False):
     return assigned, with_id
 
 
-def assign_file_spark(model, data, out, *, as_of: str | None = None, master: str | None = None) -> tuple[Path, int, int]:
+def assign_file_spark(model, data, out, *, as_of: str | None = None,
+                      master: str | None = None) -> tuple[Path, int, int, date | None]:
     """``custseg assign --engine spark``: the customers of ``data`` (or, for a model fitted on a
     transaction log, its order lines' customers) put into the model's segments on Spark, and
     written as a Parquet folder (id, segment, segment_name; rows with no usable feature value
-    left out).
+    left out). For a log's model with value parameters (``model.value``) each customer's
+    value (`custseg.valuing.stored.STORED_COLUMNS`) follows, scored on the executors as of
+    the snapshot's reference date, as ``custseg assign`` scores it on one machine.
 
-    Returns the folder, the customers assigned and the rows read.
+    Returns the folder, the customers assigned, the rows read and, for a log, the snapshot's
+    reference date (else None).
     """
     settings = Settings(spark_master=master)
     spark = session_for(data, settings)
@@ -433,14 +444,18 @@ def assign_file_spark(model, data, out, *, as_of: str | None = None, master: str
         return _assign_file(spark, model, data, out, as_of)
 
 
-def _assign_file(spark, model, data, out, as_of: str | None) -> tuple[Path, int, int]:
+def _assign_file(spark, model, data, out, as_of: str | None) -> tuple[Path, int, int, date | None]:
     from .transactions import customers_from_transactions_spark, open_lines
 
+    history, used_as_of = None, None
     if model.transactions is not None:
         columns = TransactionColumns.from_dict(model.transactions["columns"])
         features = customers_from_transactions_spark(spark, data, columns, as_of=as_of or model.transactions["as_of"],
                                                      window=model.transactions.get("window"))
-        features.history.unpersist()          # assigning does not value the customers
+        history, used_as_of = features.history, features.as_of
+        if model.value is None:
+            history.unpersist()               # nothing to value the customers with
+            history = None
         frame, rows, one_row_per_id = features.customers, features.customers_kept, True
     else:
         frame, label = open_lines(spark, data)
@@ -453,10 +468,25 @@ def _assign_file(spark, model, data, out, as_of: str | None) -> tuple[Path, int,
     assigned, _ = assign_spark(model, frame, one_row_per_id=one_row_per_id)
     try:
         usable = assigned.where("usable").drop("usable")
+        if history is not None:
+            usable = _with_value(usable, history, model)
         path = write_parquet_folder(usable, out, rows=rows)
-        return path, usable.count(), rows
+        return path, usable.count(), rows, used_as_of
     finally:
         assigned.unpersist()
+        if history is not None:
+            history.unpersist()
+
+
+def _with_value(assigned, history, model):
+    """The assigned customers with their value (`custseg.valuing.stored.STORED_COLUMNS`),
+    scored on the executors with the model file's parameters as of the snapshot's date
+    (`score_stored_on_executors`): the columns of ``custseg assign`` on one machine."""
+    key = model.roles.id
+    scored = score_stored_on_executors(history, model.value).withColumnRenamed("id", key)
+    with quiet_pyspark():
+        return assigned.join(scored, on=key, how="left").select(
+            f"`{key}`", "segment", "segment_name", *STORED_COLUMNS)
 
 
 def _assigning(model, key: str):

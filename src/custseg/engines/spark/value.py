@@ -19,11 +19,18 @@ Gamma-Gamma on the repeat buyers' (x, mean value). On Spark:
 * **scoring** runs on the executors (``mapInPandas``): each batch of customers goes through
   `custseg.valuing.scores.value_scores`, the local engine's vectorised formulas, with only the
   fitted parameters shipped.
+* **assign** (``custseg assign --engine spark``) scores each batch with a model file's
+  parameters by `custseg.valuing.stored.StoredValue.score`, the code of ``custseg assign`` on
+  one machine (`score_stored_on_executors`).
+* **the holdout check** takes Spark's counts of the purchase days at the cut
+  (`holdout_counts_on_spark`) into the local check's computation
+  (`custseg.valuing.holdout.holdout_from_counts`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 from dataclasses import dataclass
 
@@ -40,12 +47,20 @@ from ...valuing.customer_value import (
     history_from_features,
 )
 from ...valuing.fitting import Fit, fit_gamma_gamma, fit_transactions
+from ...valuing.holdout import (
+    HISTORY_KEY,
+    HoldoutCounts,
+    distinct_histories,
+    holdout_from_counts,
+    holdout_window,
+)
 from ...valuing.scores import SCORE_COLUMNS, observed_value_per_purchase, value_scores
-from ...valuing.stored import stored_fits
+from ...valuing.stored import STORED_COLUMNS, StoredValue, stored_fits
 from .session import quiet_pyspark
 
 __all__ = ["GAMMA_GAMMA_SAMPLE", "SCORED_COLUMNS", "DriverFit", "PopulationValue", "fit_on_driver",
-           "score_batch", "score_on_executors", "value_everyone", "value_on_spark"]
+           "holdout_counts_on_spark", "holdout_on_spark", "score_batch", "score_on_executors", "score_stored_batch", "score_stored_on_executors", "value_everyone",
+           "value_on_spark"]
 
 #: Most repeat buyers whose (x, mean value) come to the driver for the Gamma-Gamma fit.
 GAMMA_GAMMA_SAMPLE = 1_000_000
@@ -204,16 +219,112 @@ def score_on_executors(history, fitted: DriverFit):
         return history.mapInPandas(run, schema)
 
 
-def holdout_on_spark(options: ValueOptions) -> dict:
-    """The summary's ``value.holdout`` on Spark: skipped, and why (the check splits each
-    customer's purchase days, which the Spark engine does not bring to the driver).
+def score_stored_batch(batch: pd.DataFrame, stored: StoredValue) -> pd.DataFrame:
+    """One batch of customers (`HISTORY_FRAME_COLUMNS`) scored with a model file's value
+    parameters: ``id`` and `custseg.valuing.stored.STORED_COLUMNS`, by
+    `custseg.valuing.stored.StoredValue.score` (the code of ``custseg assign`` on one machine).
+
+    Examples
+    --------
+    >>> stored = StoredValue("bg/nbd", {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, money=True,
+    ...                      spend={"p": 6.25, "q": 3.74, "gamma": 15.44})
+    >>> batch = pd.DataFrame({"id": ["a", "b"], "recency_days": [266.0, 56.0], "tenure_days": [266.0, 266.0],
+    ...                       "purchase_days": [1.0, 3.0], "repeat_spend": [0.0, 80.0], "year_spend": [30.0, 110.0]})
+    >>> scored = score_stored_batch(batch, stored)
+    >>> scored["id"].tolist(), scored["p_alive"].round(4).tolist(), scored["year_spend"].tolist()
+    (['a', 'b'], [1.0, 0.73], [30.0, 110.0])
+    """
+    scores = stored.score(batch, batch)
+    out = pd.DataFrame({"id": batch["id"].to_numpy()})
+    for name in STORED_COLUMNS:
+        out[name] = scores[name].to_numpy(float)
+    return out
+
+
+def score_stored_on_executors(history, stored: StoredValue):
+    """Every customer of a Spark table of histories (`HISTORY_FRAME_COLUMNS`) scored on the
+    executors with a model file's value parameters (``mapInPandas`` of `score_stored_batch`,
+    nothing refitted): a Spark DataFrame of ``id`` (string) and `STORED_COLUMNS` (double).
+    Only ``stored`` (a few numbers) travels to the executors."""
+    schema = ", ".join(["`id` string", *(f"`{name}` double" for name in STORED_COLUMNS)])
+
+    def run(batches):
+        for batch in batches:
+            yield score_stored_batch(batch.reset_index(drop=True), stored)
+
+    with quiet_pyspark():
+        return history.mapInPandas(run, schema)
+
+
+def holdout_on_spark(options: ValueOptions, purchases=None, as_of: datetime.date | None = None,
+                     history=None) -> dict:
+    """The summary's ``value.holdout`` on Spark: the local engine's check
+    (`custseg.valuing.holdout.holdout_from_counts`) from Spark's group-bys of the customers'
+    purchase days (`holdout_counts_on_spark`); only counts come to the driver.
+
+    Parameters
+    ----------
+    options : ValueOptions
+    purchases : pyspark.sql.DataFrame, optional
+        ``customer_id`` and ``day`` (days since 1970-01-01), one row per customer's distinct
+        purchase day up to ``as_of`` (`custseg.logs.rules.customer_queries`' ``purchases``);
+        None: the check is skipped, and the summary says why (`SPARK_HOLDOUT_SKIPPED`).
+    as_of : datetime.date, optional
+        The reference date (the end of the holdout).
+    history : pyspark.sql.DataFrame, optional
+        The customers of the run (``id``, `HISTORY_FRAME_COLUMNS`): the purchases of other
+        customers are left out, as on one machine (`custseg.logs.result.purchase_table`).
 
     Examples
     --------
     >>> holdout_on_spark(ValueOptions(holdout="off"))
     {'skipped': '--holdout off'}
     """
-    return {"skipped": "--holdout off" if options.holdout == "off" else SPARK_HOLDOUT_SKIPPED}
+    if options.holdout == "off":
+        return {"skipped": "--holdout off"}
+    if purchases is None:
+        return {"skipped": SPARK_HOLDOUT_SKIPPED}
+    from pyspark.sql import functions as F
+
+    if history is not None:
+        kept = history.select(F.col("id").alias("customer_id"))
+        purchases = purchases.withColumn("customer_id", F.col("customer_id").cast("string")).join(
+            kept, on="customer_id", how="left_semi")
+    with quiet_pyspark():
+        log_start = purchases.agg(F.min("day")).first()[0]
+    window, why = holdout_window(None if log_start is None else int(log_start), as_of, options.holdout,
+                                 options.holdout_days)
+    if why is not None:
+        return {"skipped": why}
+    cut, end = window
+    counts = holdout_counts_on_spark(purchases, cut, end, int(log_start))
+    return holdout_from_counts(counts, as_of, cut, option=options.holdout, model=options.model)
+
+
+def holdout_counts_on_spark(purchases, cut: int, end: int, log_start: int) -> HoldoutCounts:
+    """`custseg.valuing.holdout.HoldoutCounts` of a Spark table of purchase days
+    (``customer_id``, ``day``) at the ``cut``, by group-bys: per customer its first day, last
+    and number of purchase days up to the cut and its purchase days in (cut, end]; then the
+    customers per distinct such history, and the repeat purchases per day."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    day = F.col("day")
+    per = purchases.groupBy("customer_id").agg(
+        F.min(day).alias("first"), F.max(F.when(day <= cut, day)).alias("last"),
+        F.count(F.when(day <= cut, day)).alias("days"),
+        F.count(F.when((day > cut) & (day <= end), day)).alias("holdout")).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        members = per.where(F.col("first") <= cut)
+        with quiet_pyspark():
+            customers = per.count()
+            histories = members.groupBy(*HISTORY_KEY).count().toPandas()
+            repeat = purchases.join(members.select("customer_id", F.col("first").alias("_first")), on="customer_id")
+            days = repeat.where(day > F.col("_first")).groupBy("day").count().toPandas()
+    finally:
+        per.unpersist()
+    days = days.astype("int64").sort_values("day").reset_index(drop=True)[["day", "count"]]
+    return HoldoutCounts(distinct_histories(histories), days, int(customers), int(log_start))
 
 
 def stored_of(fitted: DriverFit):
@@ -228,20 +339,21 @@ def value_on_spark(transactions, ids, options: ValueOptions, *, random_state: in
     """A log's customer value with every customer on the driver (at most ``fit_sample``):
     fitted on the driver from aggregates, scored on the executors, the scores of the used
     customers ``ids`` brought back in their order, as the local engine's `CustomerValue`.
-    The cached histories (``transactions.history``) are let go."""
+    The cached histories (``transactions.history``) are let go. The holdout check runs where
+    the log's purchase days are on Spark (``transactions.purchases``), else says why not."""
     history = transactions.history
     try:
         fitted = fit_on_driver(history, transactions.columns, options, money=transactions.columns.has_money,
                                random_state=random_state)
         with quiet_pyspark():
             scored = score_on_executors(history, fitted).toPandas()
+        holdout = holdout_on_spark(options, transactions.purchases, transactions.as_of, history)
     finally:
         history.unpersist()
     scored = scored.set_index("id").loc[pd.Index(ids).astype(str)]
     known = pd.DataFrame({"id": ids, **{name: scored[name].to_numpy(float) for name in ("x", "t_x", "T", "year_spend")}})
     scores = pd.DataFrame({name: scored[name].to_numpy(float) for name in SCORE_COLUMNS})
-    return CustomerValue(scores, fitted.fit, fitted.spend, options, known, stored_of(fitted),
-                         holdout_on_spark(options))
+    return CustomerValue(scores, fitted.fit, fitted.spend, options, known, stored_of(fitted), holdout)
 
 
 # --------------------------------------------------------------------------- every customer on Spark
