@@ -327,9 +327,8 @@ def test_run_on_spark_equals_the_local_run(spark, capsys, tmp_path):
         assert (tmp_path / "spark" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
     summaries = [json.loads((tmp_path / side / "summary.json").read_text()) for side in ("local", "spark")]
     assert summaries[1]["source"]["spark_master"] == "local[2]"
-    # The holdout check needs each customer's purchase days, which Spark keeps on the executors.
-    assert summaries[0]["value"].pop("holdout")["holdout_days"] > 0
-    assert summaries[1]["value"].pop("holdout") == {"skipped": SPARK_HOLDOUT_SKIPPED}
+    # The holdout check too, from Spark's counts of the purchase days: the same numbers.
+    assert summaries[1]["value"]["holdout"]["holdout_days"] > 0
     _same_summary(*summaries)
     parquet = _read_parquet(spark, str(tmp_path / "spark" / "segments.parquet"))
     segments = pd.read_csv(tmp_path / "local" / "segments.csv", dtype={"CustomerID": str, "rfm_score": str})

@@ -183,7 +183,7 @@ def _customer_table(spark, data, settings: Settings, progress):
         progress("computing customer features from order lines on Spark", 0, 1)
         features = customers_from_transactions_spark(
             spark, raw, overrides=overrides, as_of=settings.as_of, on_progress=progress, label=label,
-            window=settings.window,
+            window=settings.window, purchase_days=settings.value != "off" and str(settings.holdout).lower() != "off",
         )
         rows = features.customers_kept
         population = None
@@ -196,6 +196,8 @@ def _customer_table(spark, data, settings: Settings, progress):
             population = Population(features.customers, rows, label, transactions=True,
                                     executor_timeout=settings.spark_executor_timeout,
                                     history=None if settings.value == "off" else features.history)
+            if features.purchases is not None:     # the holdout check runs on the driver's customers only
+                features.purchases.unpersist()
         size = min(rows, settings.fit_sample)
         try:
             customers = sample_customers(features, size, random_state=settings.random_state)

@@ -256,6 +256,7 @@ def customers_from_transactions_spark(
     on_progress: ProgressCallback | None = None,
     label: str | None = None,
     window=None,
+    purchase_days: bool = False,
 ) -> TransactionFeatures:
     """Build one row of behaviour features per customer from a transaction log, on Spark.
 
@@ -274,12 +275,16 @@ def customers_from_transactions_spark(
     label : str, optional
         The input's name in messages when ``source`` is a DataFrame already opened from a
         path (default: "the Spark DataFrame").
+    purchase_days : bool
+        Also keep each customer's distinct purchase days (the rule's ``purchases`` query,
+        cached) for the value models' holdout check (`custseg.engines.spark.value.holdout_on_spark`).
 
     Returns
     -------
     TransactionFeatures
         ``customers`` is a Spark DataFrame (cached; ``unpersist()`` it when done), unordered;
         ``history`` the same customers' `HISTORY_FRAME_COLUMNS` (cached, as ``customers``);
+        ``purchases`` the purchase days when asked for (cached), else None;
         ``customers_kept`` its number of rows.
 
     Raises
@@ -313,12 +318,14 @@ def customers_from_transactions_spark(
         found = count_value(row["customers_found"])
         progress("computing customer features", 2, total_steps)
         customers, dropped, kept, history, histories = _customers(views, queries["features"], columns, found, label)
+        purchases = _cached(views, queries["purchases"], label) if purchase_days else None
     finally:
         lines.unpersist()
     progress("customer features ready", 3, total_steps)
     return TransactionFeatures(customers, ledger, checks, found, dropped, used_as_of,
                                columns, fmt, customers_kept=kept, history_days=history,
-                               window=None if window is None else window.text, history=histories)
+                               window=None if window is None else window.text, history=histories,
+                               purchases=purchases)
 
 
 def _checked_lines(views, label, names, types, columns, fmt, wanted_as_of, window=None):
@@ -380,6 +387,18 @@ def _customers(views, features_sql: str, columns: TransactionColumns, found: int
     finally:
         features.unpersist()
     return customers, dropped, kept, history, histories
+
+
+def _cached(views, sql: str, label: str):
+    """A query's result, cached and counted while the lines it reads are still cached."""
+    from pyspark import StorageLevel
+
+    try:
+        frame = views.sql(sql).persist(StorageLevel.MEMORY_AND_DISK)
+        frame.count()
+    except _spark_errors() as exc:
+        raise _failed(label, exc) from None
+    return frame
 
 
 def _columns(label: str, names: list[str], columns: TransactionColumns | None, overrides: dict | None):

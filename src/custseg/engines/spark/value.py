@@ -69,9 +69,10 @@ SCORED_COLUMNS = ("id", "x", "t_x", "T", "year_spend", *SCORE_COLUMNS)
 _KEY = ("purchase_days", "recency_days", "tenure_days")
 
 
-#: The holdout check on Spark (`holdout_on_spark`).
-SPARK_HOLDOUT_SKIPPED = ("the Spark engine does not check the value model on a holdout yet "
-                         "(run with --engine local for the check)")
+#: Why a Spark run has no holdout check: its customers are more than the driver takes
+#: (``fit_sample``), and the check is made for a run whose customers are all on the driver.
+SPARK_HOLDOUT_SKIPPED = ("the Spark engine checks the value model on a holdout only when every customer "
+                         "is fitted on the driver (at most fit_sample); run with --engine local for the check")
 
 
 @dataclass(frozen=True)
@@ -350,6 +351,8 @@ def value_on_spark(transactions, ids, options: ValueOptions, *, random_state: in
         holdout = holdout_on_spark(options, transactions.purchases, transactions.as_of, history)
     finally:
         history.unpersist()
+        if transactions.purchases is not None:
+            transactions.purchases.unpersist()
     scored = scored.set_index("id").loc[pd.Index(ids).astype(str)]
     known = pd.DataFrame({"id": ids, **{name: scored[name].to_numpy(float) for name in ("x", "t_x", "T", "year_spend")}})
     scores = pd.DataFrame({name: scored[name].to_numpy(float) for name in SCORE_COLUMNS})
