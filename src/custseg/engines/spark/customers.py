@@ -183,7 +183,8 @@ def _customer_table(spark, data, settings: Settings, progress):
         progress("computing customer features from order lines on Spark", 0, 1)
         features = customers_from_transactions_spark(
             spark, raw, overrides=overrides, as_of=settings.as_of, on_progress=progress, label=label,
-            window=settings.window, purchase_days=settings.value != "off" and str(settings.holdout).lower() != "off",
+            window=settings.window,
+            purchase_days=settings.value != "off" and ValueOptions.from_settings(settings).holdout != "off",
         )
         rows = features.customers_kept
         population = None
