@@ -238,6 +238,7 @@ def work_spark(source: str, master: str, driver_memory: str, export: str | None,
         open_lines,
     )
 
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)    # the executors' Python (see the README)
     start = time.perf_counter()
     spark = spark_session(master, app_name="custseg-bench",
                           config={"spark.driver.memory": driver_memory, **(config or {})})

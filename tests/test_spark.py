@@ -186,6 +186,19 @@ def test_date_format_decided_by_the_whole_column_on_spark(spark, tmp_path):
     pd.testing.assert_frame_equal(found.customers, local.customers, check_exact=True)
 
 
+def test_reference_date_without_as_of_is_the_local_engines(spark, tmp_path):
+    # Without --as-of each partition starts from its own last usable day (2024-03-11 for 101's,
+    # 2024-04-02 for 105's); the log's last line has no customer id: the reference date is the
+    # day after the last usable line, 2024-04-02, in both engines, and the features agree.
+    path = tmp_path / "orders.csv"
+    path.write_text(HAND_LOG + "7001,P1,ITEM ONE,1,2024-05-01 10:00:00,5.00,,United Kingdom\n")
+    local = customers_from_transactions(path)
+    found = _on_spark(spark, path)
+    assert found.as_of == local.as_of == datetime.date(2024, 4, 2)
+    pd.testing.assert_frame_equal(found.customers, local.customers, check_exact=True)
+    assert (found.ledger.rows_dropped, found.checks) == (local.ledger.rows_dropped, local.checks)
+
+
 def test_input_spark_cannot_read(spark, tmp_path):
     from custseg.engines.spark.transactions import customers_from_transactions_spark
 

@@ -68,7 +68,7 @@ from .typed_lines import (
 )
 from .window import Window, parse_window
 
-__all__ = ["DUCKDB_MEMORY_LIMIT", "DUCKDB_THREADS", "customers_from_transactions"]
+__all__ = ["DUCKDB_MEMORY_LIMIT", "DUCKDB_THREADS", "create_lines", "customers_from_transactions", "duckdb_config"]
 
 #: DuckDB settings: set deliberately (two cores; do not compete with scikit-learn).
 DUCKDB_THREADS = 2
@@ -278,24 +278,49 @@ def _out_of_memory(label: str, exc: Exception) -> InputError:
 
 
 def _materialise_lines(con, src: _Source, columns: TransactionColumns, fmt: str | None, names: list[str]) -> None:
-    """Create the temporary table ``lines`` (`custseg.logs.rules.lines_query`), with line values as `MONEY`, or
-    as `WIDE_MONEY` when a line is worth too much for it; bad values become an InputError."""
+    """Create the temporary table ``lines`` (`create_lines`); bad values become an InputError."""
     import duckdb
 
-    def create(money: str) -> None:
-        con.execute(f"CREATE TEMP TABLE lines AS {lines_query(columns, names, money=money)}")
-
     try:
-        try:
-            create(MONEY)
-        except duckdb.ConversionException as exc:
-            if "DECIMAL" not in str(exc) or _diagnose(con, src, columns, fmt) is not None:
-                raise
-            create(WIDE_MONEY)
+        create_lines(con, columns, names, bad_values=lambda: _diagnose(con, src, columns, fmt) is not None)
     except duckdb.OutOfMemoryException:
         raise
     except duckdb.Error as exc:
         raise (_diagnose(con, src, columns, fmt) or _duck_error(src.label, exc)) from None
+
+
+def create_lines(con, columns: TransactionColumns, names: list[str], source: str = "source_lines",
+                 bad_values=lambda: False) -> str:
+    """Create the temporary table ``lines`` (`custseg.logs.rules.lines_query` on ``source``),
+    with line values as `MONEY`, or as `WIDE_MONEY` when a line is worth too much for it.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+    columns : TransactionColumns
+    names : list of str
+        Every column of ``source``.
+    source : str
+        The typed lines (`custseg.logs.typed_lines.typed_lines_query`).
+    bad_values : callable
+        Whether ``source`` has values that do not convert (then a conversion error is theirs,
+        not a line worth too much).
+
+    Returns
+    -------
+    str
+        The type of line values used. DuckDB's errors propagate.
+    """
+    import duckdb
+
+    try:
+        con.execute(f"CREATE TEMP TABLE lines AS {lines_query(columns, names, source, money=MONEY)}")
+        return MONEY
+    except duckdb.ConversionException as exc:
+        if "DECIMAL" not in str(exc) or bad_values():
+            raise
+    con.execute(f"CREATE TEMP TABLE lines AS {lines_query(columns, names, source, money=WIDE_MONEY)}")
+    return WIDE_MONEY
 
 
 def _read_lines(con, source, columns: TransactionColumns | None, overrides: dict | None,
@@ -445,7 +470,7 @@ def customers_from_transactions(
     with tempfile.TemporaryDirectory(prefix="custseg-duckdb-") as spill, \
             _local_input(source, read) as (local, label, member):
         try:
-            with duckdb.connect(config=_duckdb_config(spill)) as con:
+            with duckdb.connect(config=duckdb_config(spill)) as con:
                 src, columns, fmt = _read_lines(con, local, columns, overrides, read, label)
                 progress("checking order lines", 1, _STEPS)
                 used_as_of = _reference_date(con, wanted_as_of, as_of_within_log, src.label)
@@ -469,10 +494,10 @@ def _run_queries(con, columns: TransactionColumns, as_of: datetime.date, progres
     return queries["check_names"], row, table, purchases
 
 
-def _duckdb_config(spill: str) -> dict:
-    """DuckDB's settings: `DUCKDB_THREADS`, `DUCKDB_MEMORY_LIMIT`, spilling to ``spill``."""
+def duckdb_config(spill: str, threads: int = DUCKDB_THREADS) -> dict:
+    """DuckDB's settings: ``threads``, `DUCKDB_MEMORY_LIMIT`, spilling to ``spill``."""
     return {
-        "threads": DUCKDB_THREADS,
+        "threads": threads,
         "memory_limit": DUCKDB_MEMORY_LIMIT,
         "temp_directory": spill,
         "preserve_insertion_order": False,

@@ -126,6 +126,7 @@ __all__ = [
     "as_of_after",
     "count_value",
     "customer_queries",
+    "customer_id_sql",
     "customers_dropped",
     "last_day_query",
     "ledger_and_checks",
@@ -205,6 +206,19 @@ def _code_expr(text: str) -> str:
         f"THEN REGEXP_REPLACE({text}, '[.]0+$', '') "
         f"ELSE {text} END"
     )
+
+
+def customer_id_sql(columns: TransactionColumns) -> str:
+    """SQL of a line's customer id as `lines_query` normalises it, from the line's own columns:
+    lines with one customer id have one value of it (an engine can send each customer's lines
+    to one place by it).
+
+    Examples
+    --------
+    >>> "TRIM(" in customer_id_sql(TransactionColumns(customer="customer", date="date"))
+    True
+    """
+    return _code_expr(f"({trimmed_text(columns.customer)})")
 
 
 def _starts_with_letter_digit(column: str, letter: str) -> str:

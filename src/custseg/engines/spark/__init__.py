@@ -9,11 +9,12 @@ for a local or standalone session). Nothing here imports PySpark until it is use
   turns what is missing (PySpark, Java 17+, a master that does not answer) into one
   `custseg.errors.EngineError` line.
 * `custseg.engines.spark.sql`: `to_spark`, the DuckDB SQL of the local engine as Spark SQL (SQLGlot):
-  the rules are written once.
+  the rules are written once (the date format's sample, the diagnosis of bad values).
 * `custseg.engines.spark.transactions`: `customers_from_transactions_spark`, the ledger, checks and
-  per-customer features of a transaction log computed in Spark SQL, the customer table
-  staying a Spark DataFrame; `sample_customers` brings a bounded, seeded sample of it to
-  the driver.
+  per-customer features of a transaction log, each customer's lines sent to one partition
+  and computed there by the local engine's DuckDB SQL (`custseg.engines.spark.partitions`),
+  the customer table staying a Spark DataFrame; `sample_customers` brings a bounded, seeded
+  sample of it to the driver.
 * `custseg.engines.spark.value`: a log's customer value, the models fitted on the driver from
   aggregates (`fit_on_driver`) and every customer scored on the executors
   (`score_on_executors`).

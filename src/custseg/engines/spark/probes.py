@@ -36,9 +36,13 @@ CANCEL_GRACE_S = 10.0
 #: What the README and the messages offer as the ways to get custseg onto the executors.
 SHIP_HINT = "or ship it with --py-files / a packed environment"
 #: What the executors import to run custseg's work (`custseg.engines.spark.customers` hands them
-#: `custseg.model.Model.assign` through ``mapInPandas``, which needs pyarrow): the probe
-#: imports them too, so that a Python with custseg's source but not its packages fails there.
-EXECUTOR_MODULES = ("custseg.model", "pyarrow")
+#: `custseg.model.Model.assign` through ``mapInPandas``, which needs pyarrow; a log's features
+#: are computed there by DuckDB, `custseg.engines.spark.partitions`): the probe imports them
+#: too, so that a Python with custseg's source but not its packages fails there.
+EXECUTOR_MODULES = ("custseg.model", "custseg.engines.spark.partitions", "duckdb", "pyarrow")
+#: The last line of a Python traceback (``RuntimeError: ...``), and Spark's suffix to it.
+_PYTHON_RAISED = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)(: |$)")
+_SQLSTATE = re.compile(r"\s*SQLSTATE: \w+\.?$")
 _MISSING_MODULE = re.compile(r"(ModuleNotFoundError|ImportError): ([^\n\r]+)")
 _NOT_CUSTSEG = re.compile(r"No module named '(?!custseg\b)")
 _PYTHON_MISMATCH = re.compile(r"Python in worker has different version:? \(?(\d+\.\d+)\)? than that in driver:? "
@@ -233,4 +237,7 @@ def root_cause(exc: BaseException) -> str:
         message = root.getMessage()
         return f"{name}: {message}" if message else name
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    raised = [line for line in lines if _PYTHON_RAISED.match(line)]
+    if lines and "Python worker" in lines[0] and raised:       # an executor's Python traceback: its error
+        return _SQLSTATE.sub("", raised[-1])
     return lines[0] if lines else type(exc).__name__

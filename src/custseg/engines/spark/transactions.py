@@ -2,8 +2,8 @@
 
 `customers_from_transactions_spark` is `custseg.logs.duckdb_engine.customers_from_transactions`
 run by Spark: every rule comes from `custseg.logs`, as the DuckDB SQL it writes
-(`typed_lines_query`, `lines_query`, `customer_queries`), transpiled to Spark SQL by
-`custseg.engines.spark.sql.to_spark`. Nothing here restates a cleaning or feature rule.
+(`typed_lines_query`, `lines_query`, `customer_queries`). Nothing here restates a cleaning or
+feature rule.
 
 Reading
 -------
@@ -19,31 +19,42 @@ Reading
   is read through Spark from the first lines.
 * A Spark DataFrame is used as it is.
 
-The lines are then typed by `custseg.logs.typed_lines.typed_lines_query` (numbers as DOUBLE, the
-date parsed with the format found on a sample of at most 20,000 values, by the same rule as
-the DuckDB path: when day-first and month-first both fit, the whole column decides). Values
-that do not parse stop the run with the same `InputError` as the DuckDB path (this relies on
-Spark's ANSI mode, on by default in Spark 4; with it off they count as missing).
+The date format is found on a sample of at most 20,000 values, by the same rule as the DuckDB
+path (when day-first and month-first both fit, the whole column decides), in Spark SQL
+(`custseg.engines.spark.sql.to_spark`).
 
 Computing
 ---------
-The typed lines (one row per distinct line) are cached (memory and disk) while the last day,
-the checks and the per-customer table are computed; then only the customer table and the
-customers' value histories stay cached (``result.customers.unpersist()`` and
-``result.history.unpersist()`` let them go). Only one-row aggregates come back to
-the driver: the last day, the checks, and the number of customers per drop reason. The
-customer table is a Spark DataFrame (id as string, `FEATURE_COLUMNS` as double, attributes
-as string), unordered; `sample_customers` brings at most a given number of its rows to the
-driver, as the local engine's pandas table.
+Every customer's lines are sent to one partition (one shuffle of the lines, by
+`custseg.logs.rules.customer_id_sql`), and each executor computes its partitions' lines,
+checks, features and purchase days with DuckDB, running the local engine's own SQL
+(`custseg.engines.spark.partitions`); the checks are summed on the driver. Without a given
+``as_of``, each partition works as of the day after its own last usable line (rules 1-5); when
+one partition's day is not the log's (the day after the last usable line of all), the pass
+runs again as of the log's day. On a large log every partition holds customers who bought on
+its last day, and one pass is enough. Values that do not convert stop the run with the same
+`InputError` as the DuckDB path.
+
+Exact duplicates share their customer, so they meet in one partition; the features are the
+DuckDB path's value for value. The executors need custseg with DuckDB and pyarrow (the
+probe of `custseg.engines.spark.probes` checks it before any work). Only the checks (a row per
+partition) and the number of customers per drop reason come back to the driver. The customer
+table is a Spark DataFrame (id as string, `FEATURE_COLUMNS` as double, attributes as string),
+cached, unordered; so are the customers' value histories and, when asked for, their purchase
+days (``unpersist()`` them when done). `sample_customers` brings at most a given number of
+rows to the driver, as the local engine's pandas table.
 
 Dates: custseg's sessions (`custseg.engines.spark.session`) work in UTC as DuckDB does; in a session
-with another time zone, timestamps stored with a zone (Parquet instants) fall on the days of
-that zone. Text dates are unaffected. Two-digit years (``%y``) read as 2000-2099 on Spark,
-as 1969-2068 on DuckDB.
+with another time zone, timestamps stored with a zone (Parquet instants) still fall on their UTC
+days (Spark hands them to the executors' DuckDB as UTC instants).
 """
 
 from __future__ import annotations
 
+import collections
+import datetime
+import functools
+import json
 import os
 import uuid
 from pathlib import Path
@@ -58,26 +69,23 @@ from ...logs.rfm import RFM_HIGHER_IS_BETTER, rfm_from_worse
 from ...logs.rules import (
     FEATURE_COLUMNS,
     HISTORY_COLUMNS,
-    MONEY,
-    WIDE_MONEY,
     as_date,
     as_of_after,
     count_value,
+    customer_id_sql,
     customer_queries,
     customers_dropped,
-    last_day_query,
     ledger_and_checks,
-    lines_query,
 )
 from ...logs.typed_lines import (
     detect_date_format,
     diagnose_values,
     is_date_type,
-    typed_lines_query,
 )
 from ...logs.window import parse_window
 from ...progress import ProgressCallback
 from ...reading import choose_delimiter, sample_rows, text_names
+from .partitions import BAD_VALUES, output_schema, partition_features
 from .probes import root_cause
 from .session import quiet_pyspark
 from .sql import to_spark
@@ -91,10 +99,8 @@ HISTORY_FRAME_COLUMNS = ("id", "recency_days", "tenure_days", *HISTORY_COLUMNS)
 #: Spark's names for the encodings that `custseg.reading` finds.
 _ENCODINGS = {"utf-8": "UTF-8", "latin-1": "ISO-8859-1", "utf-16": "UTF-16"}
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
-#: Error conditions of values that do not convert (then diagnosed) and of a line value too
-#: large for `MONEY` (then read again with `WIDE_MONEY`).
+#: Error conditions of values that do not convert on Spark (then diagnosed).
 _BAD_VALUE = ("CAST_INVALID_INPUT", "CANNOT_PARSE_TIMESTAMP", "CANNOT_PARSE_DATETIME")
-_OVERFLOW = ("NUMERIC_VALUE_OUT_OF_RANGE", "CAST_OVERFLOW", "DECIMAL_PRECISION_EXCEEDS_MAX_PRECISION")
 #: Error conditions of an input that Spark cannot read (an InputError, not an EngineError).
 _UNREADABLE = ("FAILED_READ_FILE", "PATH_NOT_FOUND", "UNABLE_TO_INFER_SCHEMA", "CANNOT_READ_FILE_FOOTER")
 
@@ -213,7 +219,7 @@ def _failed(label: str, exc: BaseException) -> InputError | EngineError:
 def _condition(exc: BaseException) -> str:
     """The error condition of a Spark error (``CAST_INVALID_INPUT``, ...), or ''."""
     text = str(exc)
-    for name in _BAD_VALUE + _OVERFLOW:
+    for name in _BAD_VALUE:
         if name in text:
             return name
     getter = getattr(exc, "getCondition", None) or getattr(exc, "getErrorClass", None)
@@ -312,15 +318,15 @@ def customers_from_transactions_spark(
     except _spark_errors() as exc:
         raise _read_error(label, exc) from None
     progress("checking order lines", 1, total_steps)
-    lines, used_as_of, queries, row = _checked_lines(views, label, names, types, columns, fmt, wanted_as_of, window)
+    progress("computing customer features", 2, total_steps)
+    out, row, used_as_of = _Lines(views, label, names, types, columns, fmt).rows(wanted_as_of, window, purchase_days)
     try:
-        ledger, checks = ledger_and_checks(row, columns, queries["check_names"], label)
+        check_names = customer_queries(columns, used_as_of, window=window)["check_names"]
+        ledger, checks = ledger_and_checks(row, columns, check_names, label)
         found = count_value(row["customers_found"])
-        progress("computing customer features", 2, total_steps)
-        customers, dropped, kept, history, histories = _customers(views, queries["features"], columns, found, label)
-        purchases = _cached(views, queries["purchases"], label) if purchase_days else None
+        customers, dropped, kept, history, histories, purchases = _customers(out, columns, found, label, purchase_days)
     finally:
-        lines.unpersist()
+        out.unpersist()
     progress("customer features ready", 3, total_steps)
     return TransactionFeatures(customers, ledger, checks, found, dropped, used_as_of,
                                columns, fmt, customers_kept=kept, history_days=history,
@@ -328,77 +334,104 @@ def customers_from_transactions_spark(
                                purchases=purchases)
 
 
-def _checked_lines(views, label, names, types, columns, fmt, wanted_as_of, window=None):
-    """The cached lines (`lines_query`), the reference date, the queries and the checks row.
+class _Lines:
+    """A log's raw lines on Spark and how to read them (column roles, types, date format)."""
 
-    Values that do not convert become the DuckDB path's InputError; a line worth too much
-    for `MONEY` makes the lines be computed again with `WIDE_MONEY`.
-    """
-    from pyspark import StorageLevel
+    def __init__(self, views, label, names, types, columns, fmt):
+        self.views, self.label, self.names, self.types, self.columns, self.fmt = views, label, names, types, columns, fmt
 
-    typed = views.sql(typed_lines_query(names, types, columns, fmt, views.name("raw_lines")))
-    source_view = views.register(typed, "source_lines")
-    ansi = str(views.spark.conf.get("spark.sql.ansi.enabled", "true")).lower() == "true"
-    money = MONEY if ansi else WIDE_MONEY     # without ANSI an overflow would be a silent NULL
-    while True:
-        lines = views.sql(lines_query(columns, names, source_view, money=money))
-        lines = lines.persist(StorageLevel.MEMORY_AND_DISK)
-        lines_view = views.register(lines, "lines")
+    def rows(self, as_of, window, purchase_days: bool):
+        """`per_customer` as of ``as_of``, or (None) as of the day after the log's last usable
+        line: once when every partition's own day is the log's, else again with the log's.
+        Returns the rows, the summed checks and the reference date."""
+        out, row = self.per_customer(as_of, window, purchase_days)
+        used = as_of or as_of_after(row["last_day"])
+        if row["as_of"] - {used}:
+            out.unpersist()
+            out, row = self.per_customer(used, window, purchase_days)
+        return out, row, used
+
+    def per_customer(self, as_of, window, purchase_days: bool):
+        """Every customer's lines sent to one partition (`customer_id_sql`), and each
+        partition's rows computed there by DuckDB (`partition_features`; ``as_of`` None: each
+        as of the day after its own last usable line), cached; with the partitions' checks
+        summed, their last usable day (``last_day``) and the reference dates they used (``as_of``)."""
+        from pyspark import StorageLevel
+
+        views, key = self.views, "custseg_customer_key"
+        while key in self.names:
+            key += "_"
+        keyed = views.sql(f"SELECT *, {customer_id_sql(self.columns)} AS {key} FROM {views.name('raw_lines')}")
+        work = functools.partial(partition_features, names=self.names, types=self.types, columns=self.columns,
+                                 date_format=self.fmt, as_of=as_of, window=window, purchase_days=purchase_days)
+        with quiet_pyspark():
+            out = keyed.repartition(key).drop(key).mapInArrow(work, output_schema(self.columns))
+        out = out.persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            used_as_of = wanted_as_of or as_of_after(views.one_row(last_day_query(lines_view))[0])
-            queries = customer_queries(columns, used_as_of, lines_view, window)
-            return lines, used_as_of, queries, views.sql(queries["checks"]).first().asDict()
+            parts = [json.loads(r[0]) for r in out.where("kind = 'checks'").select("checks").collect()]
         except _spark_errors() as exc:
-            lines.unpersist()
-            condition = _condition(exc)
-            if condition not in _BAD_VALUE + _OVERFLOW:
-                raise _failed(label, exc) from None
-            problem = diagnose_values(views.one_row, label, views.name("raw_lines"), types, columns, fmt)
-            if problem is None and condition in _OVERFLOW and money == MONEY:
-                money = WIDE_MONEY
-                continue
-            raise (problem or _failed(label, exc)) from None
+            out.unpersist()
+            raise self.failure(exc) from None
+        return out, _summed(parts)
+
+    def failure(self, exc: BaseException) -> InputError | EngineError:
+        """The error of a failed pass over the lines: values that do not convert named as the
+        DuckDB path names them, else `_failed`."""
+        if _condition(exc) not in _BAD_VALUE and BAD_VALUES not in str(exc):
+            return _failed(self.label, exc)
+        try:
+            problem = diagnose_values(self.views.one_row, self.label, self.views.name("raw_lines"), self.types,
+                                      self.columns, self.fmt)
+        except _spark_errors():
+            problem = None
+        return problem or _failed(self.label, exc)
 
 
-def _customers(views, features_sql: str, columns: TransactionColumns, found: int, label: str):
-    """The cached customer table, the customers dropped by reason, how many are kept, the
-    history they cover (their longest tenure, `TransactionFeatures.history_days`) and the
-    cached value histories of the same customers (`HISTORY_FRAME_COLUMNS`, from the same
-    pass of the ``features`` query; `custseg.engines.spark.value`)."""
+def _summed(parts: list[dict]) -> dict:
+    """The partitions' checks added up (0 for a count none has), the latest ``last_day``, the
+    set of ``as_of`` dates."""
+    row: dict = collections.defaultdict(int)
+    days, dates = [], set()
+    for part in parts:
+        days.append(part.pop("last_day"))
+        dates.add(datetime.date.fromisoformat(part.pop("as_of")))
+        for name, value in part.items():
+            row[name] += value or 0
+    found = [d for d in days if d is not None]
+    row["last_day"] = datetime.date.fromisoformat(max(found)) if found else None
+    row["as_of"] = dates
+    return row
+
+
+def _customers(out, columns: TransactionColumns, found: int, label: str, purchase_days: bool):
+    """From the partitions' rows: the cached customer table, the customers dropped by reason,
+    how many are kept, the history they cover (their longest tenure,
+    `TransactionFeatures.history_days`), the cached value histories of the same customers
+    (`HISTORY_FRAME_COLUMNS`, `custseg.engines.spark.value`) and, when asked for, the cached
+    purchase days (else None)."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    features = views.sql(features_sql).persist(StorageLevel.MEMORY_AND_DISK)
+    def cached(frame):
+        frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+        frame.count()                # cached from the cached rows, before these are let go
+        return frame
+
+    rows = out.where("kind = 'customer'")
     try:
-        counts = features.groupBy("drop_reason").agg(F.count("*").alias("count"),
-                                                     F.max("tenure_days").alias("longest")).collect()
+        counts = rows.groupBy("drop_reason").agg(F.count("*").alias("count"),
+                                                 F.max("tenure_days").alias("longest")).collect()
         by_reason = {r["drop_reason"]: r["count"] for r in counts}
         history = longest_tenure(next((r["longest"] for r in counts if r["drop_reason"] is None), None))
         kept = by_reason.pop(None, 0)
         dropped = customers_dropped(found, kept + sum(by_reason.values()), by_reason, kept, label)
-        customers = features.where("drop_reason IS NULL").select(*_renamed(columns))
-        customers = customers.persist(StorageLevel.MEMORY_AND_DISK)
-        customers.count()            # cached from the cached features, before these are let go
-        histories = features.where("drop_reason IS NULL").select(*_history_columns())
-        histories = histories.persist(StorageLevel.MEMORY_AND_DISK)
-        histories.count()
+        customers = cached(rows.where("drop_reason IS NULL").select(*_renamed(columns)))
+        histories = cached(rows.where("drop_reason IS NULL").select(*_history_columns()))
+        purchases = (cached(out.where("kind = 'purchase'").select("customer_id", "day")) if purchase_days
+                     else None)
     except _spark_errors() as exc:
         raise _failed(label, exc) from None
-    finally:
-        features.unpersist()
-    return customers, dropped, kept, history, histories
-
-
-def _cached(views, sql: str, label: str):
-    """A query's result, cached and counted while the lines it reads are still cached."""
-    from pyspark import StorageLevel
-
-    try:
-        frame = views.sql(sql).persist(StorageLevel.MEMORY_AND_DISK)
-        frame.count()
-    except _spark_errors() as exc:
-        raise _failed(label, exc) from None
-    return frame
+    return customers, dropped, kept, history, histories, purchases
 
 
 def _columns(label: str, names: list[str], columns: TransactionColumns | None, overrides: dict | None):
