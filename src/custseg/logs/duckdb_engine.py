@@ -68,7 +68,8 @@ from .typed_lines import (
 )
 from .window import Window, parse_window
 
-__all__ = ["DUCKDB_MEMORY_LIMIT", "DUCKDB_THREADS", "create_lines", "customers_from_transactions", "duckdb_config"]
+__all__ = ["DUCKDB_MEMORY_LIMIT", "DUCKDB_THREADS", "create_lines", "customers_from_transactions", "duckdb_config",
+           "text_date_format"]
 
 #: DuckDB settings: set deliberately (two cores; do not compete with scikit-learn).
 DUCKDB_THREADS = 2
@@ -258,6 +259,25 @@ def _typed_view(con, src: _Source, columns: TransactionColumns,
         return fmt, src.names
     con.execute(f"CREATE VIEW source_lines AS {typed_lines_query(src.names, src.types, columns, fmt)}")
     return fmt, src.names
+
+
+def text_date_format(source, column: str, label: str | None = None) -> str:
+    """The format of a column's text dates in files on this machine, found as
+    `customers_from_transactions` finds it (`custseg.logs.typed_lines.detect_date_format` on
+    the column as text). The Spark engine asks it for local files: DuckDB reads one column of
+    them in less time than a Spark job takes to start.
+
+    Raises InputError when the files cannot be read or the column holds no dates.
+    """
+    import duckdb
+
+    with duckdb.connect(config={"threads": DUCKDB_THREADS}) as con:
+        con.execute("SET enable_progress_bar = false")
+        src = _open(con, source, label=label)
+        try:
+            return detect_date_format(lambda sql: con.execute(sql).fetchone(), src.label, src.varchar_sql, column)
+        except duckdb.Error as exc:
+            raise _duck_error(src.label, exc) from None
 
 
 def _diagnose(con, src: _Source, columns: TransactionColumns, fmt: str | None) -> InputError | None:

@@ -137,9 +137,11 @@ def _lines_table(pa, batches: list):
     if not batches:
         return None
     table = pa.Table.from_batches(batches)
-    fields = [pa.field(f.name, pa.timestamp(f.type.unit)) if pa.types.is_timestamp(f.type) and f.type.tz else f
-              for f in table.schema]
-    return table.cast(pa.schema(fields))
+    zoned = [f.name for f in table.schema if pa.types.is_timestamp(f.type) and f.type.tz]
+    for name in zoned:          # only those: a cast of the whole table would copy every column
+        unit = table.schema.field(name).type.unit
+        table = table.set_column(table.schema.get_field_index(name), name, table[name].cast(pa.timestamp(unit)))
+    return table
 
 
 def _arrow_schema(pa, columns: TransactionColumns):

@@ -63,6 +63,7 @@ import pandas as pd
 
 from ...errors import EngineError, InputError
 from ...logs.columns import TransactionColumns, detect_transaction_columns
+from ...logs.duckdb_engine import text_date_format
 from ...logs.files import csv_layout, duckdb_encoding, file_kind, input_files
 from ...logs.result import TransactionFeatures, customer_table, longest_tenure
 from ...logs.rfm import RFM_HIGHER_IS_BETTER, rfm_from_worse
@@ -312,11 +313,7 @@ def customers_from_transactions_spark(
     columns = _columns(label, names, columns, overrides)
     views = _Views(spark)
     raw_view = views.register(raw, "raw_lines")
-    try:
-        fmt = None if is_date_type(types[columns.date]) else detect_date_format(
-            views.one_row, label, raw_view, columns.date)
-    except _spark_errors() as exc:
-        raise _read_error(label, exc) from None
+    fmt = None if is_date_type(types[columns.date]) else _date_format(views, source, label, raw_view, columns.date)
     progress("checking order lines", 1, total_steps)
     progress("computing customer features", 2, total_steps)
     out, row, used_as_of = _Lines(views, label, names, types, columns, fmt).rows(wanted_as_of, window, purchase_days)
@@ -332,6 +329,22 @@ def customers_from_transactions_spark(
                                columns, fmt, customers_kept=kept, history_days=history,
                                window=None if window is None else window.text, history=histories,
                                purchases=purchases)
+
+
+def _date_format(views, source, label: str, raw_view: str, column: str) -> str:
+    """The format of the text dates: read by DuckDB on the driver from files on this machine
+    (`custseg.logs.duckdb_engine.text_date_format`: the same rule and values, without two Spark
+    jobs), else found by Spark."""
+    local = not hasattr(source, "schema") and "://" not in os.fspath(source)
+    if local:
+        try:
+            return text_date_format(source, column, label)
+        except InputError:         # a file DuckDB does not read as Spark does: Spark decides
+            pass
+    try:
+        return detect_date_format(views.one_row, label, raw_view, column)
+    except _spark_errors() as exc:
+        raise _read_error(label, exc) from None
 
 
 class _Lines:
