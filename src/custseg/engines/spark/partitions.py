@@ -115,6 +115,8 @@ def _computed(table, names, types, columns, date_format, as_of, window, purchase
         con.execute(f"CREATE VIEW source_lines AS {typed_lines_query(names, types, columns, date_format, 'partition_lines')}")
         try:
             create_lines(con, columns, names)
+        except duckdb.OutOfMemoryException:
+            raise                   # its own message: a partition too large for the memory limit
         except duckdb.Error as exc:
             raise RuntimeError(f"{BAD_VALUES}: {str(exc).splitlines()[0]}") from None
         last = con.execute(last_day_query()).fetchall()[0][0]

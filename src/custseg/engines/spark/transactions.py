@@ -20,8 +20,8 @@ Reading
 * A Spark DataFrame is used as it is.
 
 The date format is found on a sample of at most 20,000 values, by the same rule as the DuckDB
-path (when day-first and month-first both fit, the whole column decides), in Spark SQL
-(`custseg.engines.spark.sql.to_spark`).
+path (when day-first and month-first both fit, the whole column decides): by DuckDB on the
+driver for files on this machine, else in Spark SQL (`custseg.engines.spark.sql.to_spark`).
 
 Computing
 ---------
