@@ -22,7 +22,6 @@ from test_transactions import AS_OF, HAND_LINES, HAND_LOG, HEADER, _check_hand, 
 
 from custseg.errors import EngineError, InputError, SettingsError
 from custseg.engines.spark.session import find_java, quiet_pyspark, spark_session
-from custseg.engines.spark.value import SPARK_HOLDOUT_SKIPPED
 from custseg.valuing.stored import STORED_COLUMNS
 from custseg.settings import parse_master
 from custseg.logs.columns import detect_transaction_columns
@@ -456,6 +455,7 @@ def _every_customer_valued(local, segments: pd.DataFrame, value: dict) -> None:
     """The value of every customer on Spark (fitted on the driver, scored on the executors) is
     the local step's on the whole log: the same fits, scores and, summed by Spark, summary."""
     from custseg.valuing.customer_value import CustomerValue, history_from_features, value_customers
+    from custseg.valuing.holdout import holdout_check
 
     histories = history_from_features(local.customers, local.history)
     expected = value_customers(histories)
@@ -465,8 +465,13 @@ def _every_customer_valued(local, segments: pd.DataFrame, value: dict) -> None:
         np.testing.assert_allclose(segments[name].to_numpy(), expected.scores[name].to_numpy(), rtol=1e-9, atol=0)
     known = pd.DataFrame({"id": local.customers["CustomerID"], **{c: histories[c] for c in ("x", "t_x", "T")},
                           "year_spend": local.history["year_spend"]})
+    # The holdout check counts every customer on Spark too: the local check of the whole log.
+    options = expected.options
+    holdout = holdout_check(local.purchases, local.as_of, option=options.holdout, length=options.holdout_days,
+                            model=options.model)
+    assert "skipped" not in holdout
     whole = CustomerValue(expected.scores, expected.fit, expected.spend, expected.options, known,
-                          holdout={"skipped": SPARK_HOLDOUT_SKIPPED}).summary(segments["segment"].to_numpy())
+                          holdout=holdout).summary(segments["segment"].to_numpy())
     assert value["customers"] == len(local.customers) and value["top_at_risk"] == whole["top_at_risk"]
     assert value["matrix"] == whole["matrix"]
     _assert_close(value, whole)

@@ -43,6 +43,7 @@ from ...valuing.stored import STORED_COLUMNS
 from .session import DEFAULT_MASTER, SIZED_BY_CUSTSEG, quiet_pyspark, spark_session
 from .value import (
     fit_on_driver,
+    holdout_on_spark,
     score_on_executors,
     score_stored_on_executors,
     value_everyone,
@@ -196,9 +197,8 @@ def _customer_table(spark, data, settings: Settings, progress):
                 )
             population = Population(features.customers, rows, label, transactions=True,
                                     executor_timeout=settings.spark_executor_timeout,
-                                    history=None if settings.value == "off" else features.history)
-            if features.purchases is not None:     # the holdout check runs on the driver's customers only
-                features.purchases.unpersist()
+                                    history=None if settings.value == "off" else features.history,
+                                    purchases=features.purchases, as_of=features.as_of)
         size = min(rows, settings.fit_sample)
         try:
             customers = sample_customers(features, size, random_state=settings.random_state)
@@ -286,6 +286,10 @@ class Population:
     #: A log's value histories on Spark (`custseg.engines.spark.transactions.HISTORY_FRAME_COLUMNS`),
     #: for the value step over every customer; None for a table or with ``--value off``.
     history: object = field(default=None, repr=False)
+    #: A log's purchase days on Spark (``customer_id``, ``day``) for the value model's holdout
+    #: check over every customer, and the run's reference date; None without the check.
+    purchases: object = field(default=None, repr=False)
+    as_of: object = None
     columns: list = field(default_factory=list, repr=False)   # of segments.parquet
 
     def _watched(self):
@@ -347,7 +351,8 @@ class Population:
         if self.transactions:
             self.rfm_summary = _rfm_summary(self.segments, self.frame, key)
         if fitted is not None:
-            result.value = value_everyone(self.segments, key, fitted, result.table.ids.to_numpy())
+            holdout = holdout_on_spark(fitted.options, self.purchases, self.as_of, self.history)
+            result.value = value_everyone(self.segments, key, fitted, result.table.ids.to_numpy(), holdout=holdout)
             with_value_actions(result.segment_info, result.value.segments(result.labels))
         result.found.sampling["driver"] = {"used": True, "customers": used, "sample_size": len(result.labels),
                                            "threshold": result.settings.fit_sample}
@@ -376,7 +381,7 @@ class Population:
 
     def release(self) -> None:
         """Let Spark drop the cached customers and segments (after the last `write`)."""
-        for frame in (self.segments, self.frame, self.history):
+        for frame in (self.segments, self.frame, self.history, self.purchases):
             if frame is not None and frame.is_cached:
                 frame.unpersist()
 

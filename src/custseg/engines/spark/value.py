@@ -69,10 +69,10 @@ SCORED_COLUMNS = ("id", "x", "t_x", "T", "year_spend", *SCORE_COLUMNS)
 _KEY = ("purchase_days", "recency_days", "tenure_days")
 
 
-#: Why a Spark run has no holdout check: its customers are more than the driver takes
-#: (``fit_sample``), and the check is made for a run whose customers are all on the driver.
-SPARK_HOLDOUT_SKIPPED = ("the Spark engine checks the value model on a holdout only when every customer "
-                         "is fitted on the driver (at most fit_sample); run with --engine local for the check")
+#: Why a Spark result has no holdout check: its customers' purchase days were not kept
+#: (`custseg.engines.spark.transactions.customers_from_transactions_spark` keeps them when asked).
+SPARK_HOLDOUT_SKIPPED = ("the customers' purchase days were not kept on Spark "
+                         "(customers_from_transactions_spark(..., purchase_days=True) keeps them)")
 
 
 @dataclass(frozen=True)
@@ -380,10 +380,11 @@ class PopulationValue(CustomerValue):
         return self.whole["segments"]
 
 
-def value_everyone(frame, key: str, fitted: DriverFit, ids) -> PopulationValue:
+def value_everyone(frame, key: str, fitted: DriverFit, ids, holdout: dict | None = None) -> PopulationValue:
     """The value of every customer of ``frame`` (Spark: ``key``, ``segment``, `SCORED_COLUMNS`
     but the id) summed up by Spark, as `CustomerValue.summary` gives it on one machine, with
-    the scores of the fitted sample ``ids`` brought to the driver in their order."""
+    the scores of the fitted sample ``ids`` brought to the driver in their order, and the
+    holdout check of every customer (`holdout_on_spark`; None: skipped, saying why)."""
     from pyspark.sql import functions as F
 
     known = _sample_scores(frame, key, ids)
@@ -391,7 +392,7 @@ def value_everyone(frame, key: str, fitted: DriverFit, ids) -> PopulationValue:
     customers = known[["id", "x", "t_x", "T", "year_spend"]].reset_index(drop=True)
     # The model's part of the block as on one machine (the sample's counts are replaced below).
     fixed = CustomerValue(scores, fitted.fit, fitted.spend, fitted.options, customers,
-                          holdout=holdout_on_spark(fitted.options)).summary(
+                          holdout=holdout or holdout_on_spark(fitted.options)).summary(
         np.zeros(len(scores), dtype=int))
     valued = fitted.spend is not None and frame.where(~F.isnan("clv")).limit(1).count() > 0
     whole = {**fixed, **_totals(frame, valued), "segments": _segment_values(frame, valued),
