@@ -365,16 +365,22 @@ class _Lines:
         return out, row, used
 
     def per_customer(self, as_of, window, purchase_days: bool):
-        """Every customer's lines sent to one partition (`customer_id_sql`), and each
+        """Every customer's lines sent to one partition (`customer_id_sql`; lines without an
+        id by a hash of the line), and each
         partition's rows computed there by DuckDB (`partition_features`; ``as_of`` None: each
         as of the day after its own last usable line), cached; with the partitions' checks
         summed, their last usable day (``last_day``) and the reference dates they used (``as_of``)."""
         from pyspark import StorageLevel
+        from pyspark.sql import functions as F
 
         views, key = self.views, "custseg_customer_key"
         while key in self.names:
             key += "_"
         keyed = views.sql(f"SELECT *, {customer_id_sql(self.columns)} AS {key} FROM {views.name('raw_lines')}")
+        # Lines without a customer id (a quarter of some exports) are spread by a hash of the
+        # whole line, not sent to one partition: exact copies still meet.
+        line_hash = F.xxhash64(*[F.col("`" + name.replace("`", "``") + "`") for name in self.names])
+        keyed = keyed.withColumn(key, F.coalesce(F.col(key), line_hash.cast("string")))
         work = functools.partial(partition_features, names=self.names, types=self.types, columns=self.columns,
                                  date_format=self.fmt, as_of=as_of, window=window, purchase_days=purchase_days)
         with quiet_pyspark():
