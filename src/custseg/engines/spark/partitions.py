@@ -33,11 +33,10 @@ from ...logs.rules import (
 from ...logs.typed_lines import typed_lines_query
 from ...logs.window import Window
 
-__all__ = ["BAD_VALUES", "OUTPUT_KINDS", "output_schema", "partition_features"]
+__all__ = ["BAD_VALUES", "output_schema", "partition_features"]
 
 #: Marks the error of a partition whose values do not convert (the driver then names them).
 BAD_VALUES = "custseg: values that do not convert"
-OUTPUT_KINDS = ("customer", "purchase", "checks")
 #: Rows per Arrow batch handed back to Spark.
 BATCH_ROWS = 100_000
 
