@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import math
 from dataclasses import dataclass
 
@@ -210,11 +211,17 @@ def score_on_executors(history, fitted: DriverFit):
     """Every customer of a Spark table of histories scored on the executors (``mapInPandas``
     of `score_batch`): a Spark DataFrame of `SCORED_COLUMNS` (id as string, the rest double).
     Only ``fitted`` (a few parameters) travels to the executors."""
-    schema = ", ".join(["`id` string", *(f"`{name}` double" for name in SCORED_COLUMNS[1:])])
+    return _scored_on_executors(history, functools.partial(score_batch, fitted=fitted), SCORED_COLUMNS[1:])
+
+
+def _scored_on_executors(history, score, columns):
+    """``history`` through ``score`` (a batch -> ``id`` and ``columns``) in ``mapInPandas``:
+    ``id`` as string, ``columns`` as double."""
+    schema = ", ".join(["`id` string", *(f"`{name}` double" for name in columns)])
 
     def run(batches):
         for batch in batches:
-            yield score_batch(batch.reset_index(drop=True), fitted)
+            yield score(batch.reset_index(drop=True))
 
     with quiet_pyspark():
         return history.mapInPandas(run, schema)
@@ -247,14 +254,7 @@ def score_stored_on_executors(history, stored: StoredValue):
     executors with a model file's value parameters (``mapInPandas`` of `score_stored_batch`,
     nothing refitted): a Spark DataFrame of ``id`` (string) and `STORED_COLUMNS` (double).
     Only ``stored`` (a few numbers) travels to the executors."""
-    schema = ", ".join(["`id` string", *(f"`{name}` double" for name in STORED_COLUMNS)])
-
-    def run(batches):
-        for batch in batches:
-            yield score_stored_batch(batch.reset_index(drop=True), stored)
-
-    with quiet_pyspark():
-        return history.mapInPandas(run, schema)
+    return _scored_on_executors(history, functools.partial(score_stored_batch, stored=stored), STORED_COLUMNS)
 
 
 def holdout_on_spark(options: ValueOptions, purchases=None, as_of: datetime.date | None = None,
