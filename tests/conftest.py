@@ -6,6 +6,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -19,6 +20,18 @@ def load_benchmark(name: str):
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
+
+
+def read_cdnow_sample() -> pd.DataFrame:
+    """CDNOW's 1/10th sample (``id``, ``sample_id``, ``date`` as datetime64, ``cds``,
+    ``dollars``; ids as text); the test is skipped (with the reason) if absent."""
+    path = SHARED_DATA / "cdnow" / "CDNOW_sample.txt"
+    if not path.exists():
+        pytest.skip(f"real data not found at {path}")
+    lines = pd.read_csv(path, sep=r"\s+", header=None, names=["id", "sample_id", "date", "cds", "dollars"],
+                        dtype={"id": str, "date": str})
+    lines["date"] = pd.to_datetime(lines["date"], format="%Y%m%d")
+    return lines
 
 
 @pytest.fixture

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
+from conftest import read_cdnow_sample
 
 from custseg.errors import InputError
 from custseg.valuing.history import calibration_and_holdout, history_from_transactions
-
-
-def _cdnow_sample(shared_data) -> pd.DataFrame:
-    path = shared_data / "cdnow" / "CDNOW_sample.txt"
-    lines = pd.read_csv(path, sep=r"\s+", header=None, names=["id", "sample_id", "date", "cds", "dollars"],
-                        dtype={"id": str, "date": str})
-    lines["date"] = pd.to_datetime(lines["date"], format="%Y%m%d")
-    return lines
 
 
 def test_same_day_purchases_are_one_and_the_first_is_left_out_of_the_mean():
@@ -57,8 +49,8 @@ def test_bad_dates_and_an_empty_holdout_are_input_errors():
         calibration_and_holdout(["a"], ["2024-01-01"], calibration_end="2024-02-01", observation_end="2024-02-01")
 
 
-def test_cdnow_sample_histories_in_weeks(shared_data):
-    lines = _cdnow_sample(shared_data)
+def test_cdnow_sample_histories_in_weeks():
+    lines = read_cdnow_sample()
     table = calibration_and_holdout(lines["id"], lines["date"], lines["dollars"],
                                     calibration_end="1997-09-30", observation_end="1998-06-30")
     assert len(table) == 2357

@@ -142,15 +142,9 @@ def test_a_bad_holdout_is_one_settings_error(bad):
 
 @pytest.fixture(scope="module")
 def cdnow_sample_lines():
-    from conftest import SHARED_DATA
+    from conftest import read_cdnow_sample
 
-    path = SHARED_DATA / "cdnow" / "CDNOW_sample.txt"
-    if not path.exists():
-        pytest.skip(f"real data not found at {path}")
-    lines = pd.read_csv(path, sep=r"\s+", header=None, names=["customer", "sample_id", "date", "cds", "dollars"],
-                        dtype={"customer": str, "date": str})
-    lines["date"] = pd.to_datetime(lines["date"], format="%Y%m%d")
-    return lines[["customer", "date", "dollars"]]
+    return read_cdnow_sample().rename(columns={"id": "customer"})[["customer", "date", "dollars"]]
 
 
 def test_the_cdnow_sample_with_39_weeks_holds_the_published_checks(cdnow_sample_lines):

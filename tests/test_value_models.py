@@ -30,14 +30,9 @@ def _sig3(value: float) -> str:
 
 @pytest.fixture(scope="module")
 def cdnow(request):
-    from conftest import SHARED_DATA
+    from conftest import read_cdnow_sample
 
-    path = SHARED_DATA / "cdnow" / "CDNOW_sample.txt"
-    if not path.exists():
-        pytest.skip(f"real data not found at {path}")
-    lines = pd.read_csv(path, sep=r"\s+", header=None, names=["id", "sample_id", "date", "cds", "dollars"],
-                        dtype={"id": str, "date": str})
-    lines["date"] = pd.to_datetime(lines["date"], format="%Y%m%d")
+    lines = read_cdnow_sample()
     table = calibration_and_holdout(lines["id"], lines["date"], lines["dollars"],
                                     calibration_end=CALIBRATION_END, observation_end=OBSERVATION_END)
     first = lines.groupby("id")["date"].min().reindex(table["customer"])

@@ -36,7 +36,12 @@ def holdout_block(summary: dict) -> dict | None:
     return block
 
 
-def _tracking_figure(block: dict, kind: str, title: str, ylabel: str):
+def _tracking_figure(summary: dict, kind: str, title: str, ylabel: str):
+    """The repeat purchases made and forecast (``kind``: cumulative or weekly), the cut
+    marked; None when the summary has no holdout check."""
+    block = holdout_block(summary)
+    if block is None:
+        return None
     weeks = block["weeks"]
     ends = np.array(weeks["week_end"], dtype="datetime64[D]")
     actual = np.array(weeks[f"{kind}_actual"], dtype=float)
@@ -64,10 +69,7 @@ def _tracking_figure(block: dict, kind: str, title: str, ylabel: str):
 def plot_value_tracking_cumulative(summary: dict) -> Figure | None:
     """Line chart: cumulative repeat purchases of the customers of the holdout check, made and
     forecast, from the log's first purchase to the reference date, the cut marked."""
-    block = holdout_block(summary)
-    if block is None:
-        return None
-    return _tracking_figure(block, "cumulative", "Repeat purchases, cumulative: made and forecast",
+    return _tracking_figure(summary, "cumulative", "Repeat purchases, cumulative: made and forecast",
                             "repeat purchases since the first week")
 
 
@@ -75,10 +77,7 @@ def plot_value_tracking_cumulative(summary: dict) -> Figure | None:
 def plot_value_tracking_weekly(summary: dict) -> Figure | None:
     """Line chart: repeat purchases per week of the customers of the holdout check, made and
     forecast, the cut marked."""
-    block = holdout_block(summary)
-    if block is None:
-        return None
-    return _tracking_figure(block, "weekly", "Repeat purchases per week: made and forecast",
+    return _tracking_figure(summary, "weekly", "Repeat purchases per week: made and forecast",
                             "repeat purchases in the week")
 
 
